@@ -1,0 +1,92 @@
+"""The composition root: builds stores and services from settings, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sfs.auth.throttle import RateLimiters
+from sfs.config import Settings
+from sfs.crypto.master_key import load_or_create_master_key
+from sfs.crypto.passwords import HashParameters, PasswordHasher
+from sfs.mail.outbox import OutboxMailer
+from sfs.mail.smtp import SmtpMailer, SmtpTarget
+from sfs.metadata import migrate
+from sfs.metadata.db import Database
+from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
+from sfs.services.accounts import AccountService
+from sfs.services.audit import AuditLog
+from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
+from sfs.services.device_tokens import DeviceTokenService
+from sfs.services.login import LoginService
+from sfs.services.organisations import OrganisationService
+from sfs.services.web_sessions import WebSessionService
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    clock: Clock
+    randomness: Randomness
+    mailer: Mailer
+    audit: AuditLog
+    organisations: OrganisationService
+    accounts: AccountService
+    login: LoginService
+    web_sessions: WebSessionService
+    device_tokens: DeviceTokenService
+
+
+def build_services(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+    randomness: Randomness | None = None,
+    mailer: Mailer | None = None,
+    hasher: PasswordHasher | None = None,
+    limiters: RateLimiters | None = None,
+) -> Services:
+    database = database or Database.from_url(settings.database_url)
+    clock = clock or SystemClock()
+    randomness = randomness or SystemRandomness()
+    mailer = mailer or default_mailer(settings)
+    hasher = hasher or PasswordHasher(
+        HashParameters(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
+        )
+    )
+    limiters = limiters or RateLimiters.from_storage_uri(settings.rate_limit_storage)
+    audit = AuditLog(database, clock)
+    return Services(
+        settings=settings,
+        database=database,
+        clock=clock,
+        randomness=randomness,
+        mailer=mailer,
+        audit=audit,
+        organisations=OrganisationService(database, audit, clock, default_region=settings.region),
+        accounts=AccountService(database, audit, clock, hasher),
+        login=LoginService(database, audit, clock, hasher, limiters),
+        web_sessions=WebSessionService(database, audit, clock, randomness),
+        device_tokens=DeviceTokenService(database, audit, clock, randomness),
+    )
+
+
+def default_mailer(settings: Settings) -> Mailer:
+    if settings.mail_url:
+        return SmtpMailer(SmtpTarget.from_url(settings.mail_url))
+    return OutboxMailer(settings.outbox_dir)
+
+
+def prepare_first_start(services: Services) -> list[InitialCredentials]:
+    """Everything a start needs: data folder, master key, schema, and the first accounts."""
+    settings = services.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    load_or_create_master_key(settings.master_key_path, services.randomness)
+    migrate.upgrade(services.database.engine)
+    return create_initial_accounts(
+        services.database, services.organisations, services.accounts, services.randomness
+    )

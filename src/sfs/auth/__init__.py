@@ -1,0 +1,1 @@
+"""Authentication mechanisms: password policy, throttling, secrets. Policy lives in services."""

@@ -1,0 +1,155 @@
+"""Settings: `SFS_*` environment variables over an optional TOML file over defaults.
+
+Built once in the composition root and passed down; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from sfs.domain.errors import InvalidInput
+from sfs.domain.regions import DEFAULT_REGION, clean_region
+from sfs.mail.smtp import SmtpTarget
+
+ENV_PREFIX = "SFS_"
+CONFIG_FILE_VARIABLE = "SFS_CONFIG"
+
+
+class ConfigError(Exception):
+    """One line per bad value, each naming the variable to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("sfs-data"), description="where the database, keys and mail live"
+    )
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=1, le=65535)
+    base_url: str = Field(default="", description="public URL; default http://HOST:PORT")
+    database_url: str = Field(default="", description="default: SQLite in the data folder")
+    mail_url: str = Field(default="", description="smtp://host:port; empty: write to the outbox")
+    mail_outbox_dir: Path | None = None
+    mail_from: str = "Secure File Sync <no-reply@sfs.localhost>"
+    region: str = DEFAULT_REGION
+    master_key_file: Path | None = None
+    rate_limit_storage: str = Field(
+        default="memory://", description="limits storage URI; redis://… to share across instances"
+    )
+    trusted_proxies: str = Field(
+        default="", description="addresses whose X-Forwarded-For is believed"
+    )
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=65536, ge=8192, le=4 * 1024 * 1024)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        try:
+            return clean_region(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("mail_url")
+    @classmethod
+    def _mail_url(cls, value: str) -> str:
+        if value:
+            SmtpTarget.from_url(value)  # raises ValueError with the reason
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+cluster://")):
+            raise ValueError("must be memory:// or a redis:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        # Derived defaults depend on other values, so they are filled after validation.
+        data_dir = self.data_dir.expanduser().absolute()
+        object.__setattr__(self, "data_dir", data_dir)
+        if not self.base_url:
+            object.__setattr__(self, "base_url", f"http://{self.host}:{self.port}")
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'sfs.db'}")
+        if self.mail_outbox_dir is None:
+            object.__setattr__(self, "mail_outbox_dir", data_dir / "outbox")
+        if self.master_key_file is None:
+            object.__setattr__(self, "master_key_file", data_dir / "master.key")
+        return self
+
+    @property
+    def served_over_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def outbox_dir(self) -> Path:
+        assert self.mail_outbox_dir is not None  # filled by _fill_defaults
+        return self.mail_outbox_dir
+
+    @property
+    def master_key_path(self) -> Path:
+        assert self.master_key_file is not None  # filled by _fill_defaults
+        return self.master_key_file
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings, or raise ConfigError naming every bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML file
+        raise ConfigError(
+            f"{CONFIG_FILE_VARIABLE}: cannot read the configuration file: {exc}"
+        ) from None

@@ -1,0 +1,1 @@
+"""Domain vocabulary: ids, roles, actors, errors. No I/O."""

@@ -1,0 +1,79 @@
+"""Every failure a service can report, each carrying the data an adapter needs to answer it.
+
+Adapters map these to HTTP answers or exit codes in one place (`sfs.web.errors`, `sfs.cli`).
+"""
+
+from __future__ import annotations
+
+
+class SfsError(Exception):
+    """Base of all domain errors: `code` is stable, for machines; the message is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(SfsError):
+    """The caller sent something malformed; `field` names which input, when there is one."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="password")
+
+
+class AlreadyExists(SfsError):
+    code = "already_exists"
+
+
+class NotFound(SfsError):
+    """Also the answer for anything of another organisation, so its existence never leaks."""
+
+    code = "not_found"
+
+
+class PermissionDenied(SfsError):
+    code = "permission_denied"
+
+
+class AuthenticationFailed(SfsError):
+    """Wrong email or password; deliberately says nothing about which."""
+
+    code = "authentication_failed"
+
+    def __init__(self, message: str = "Wrong email or password.") -> None:
+        super().__init__(message)
+
+
+class NotAuthenticated(SfsError):
+    code = "not_authenticated"
+
+    def __init__(self, message: str = "You are not logged in, or your session has ended.") -> None:
+        super().__init__(message)
+
+
+class AccountUnavailable(SfsError):
+    """The credentials were right but the account (or its organisation) may not log in."""
+
+    code = "account_unavailable"
+
+
+class TooManyAttempts(SfsError):
+    code = "too_many_attempts"
+
+    def __init__(self, *, retry_after_seconds: int) -> None:
+        minutes = max(1, -(-retry_after_seconds // 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"Too many attempts, try again in {minutes} {unit}.")
+        self.retry_after_seconds = retry_after_seconds

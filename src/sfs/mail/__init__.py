@@ -1,0 +1,1 @@
+"""Mailers: a local outbox folder (the embedded default) and SMTP."""

@@ -1,0 +1,1 @@
+"""The metadata store: SQLAlchemy models, the database handle and Alembic migrations."""

@@ -1,0 +1,47 @@
+"""The seams through which services reach the outside world: time, randomness, mail.
+
+Services receive these; tests hand in fakes so expiry and rate limits are checked without sleeping.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class Randomness(Protocol):
+    def token_bytes(self, n: int) -> bytes: ...
+
+    def token_urlsafe(self, n: int) -> str: ...
+
+    def choice(self, alphabet: str) -> str: ...
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SystemRandomness:
+    """Cryptographically strong randomness from the operating system."""
+
+    def token_bytes(self, n: int) -> bytes:
+        return secrets.token_bytes(n)
+
+    def token_urlsafe(self, n: int) -> str:
+        return secrets.token_urlsafe(n)
+
+    def choice(self, alphabet: str) -> str:
+        return secrets.choice(alphabet)

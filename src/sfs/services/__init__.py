@@ -1,0 +1,1 @@
+"""Domain rules, framework-free: every adapter (portal, REST, CLI) calls these."""

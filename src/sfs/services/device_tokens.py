@@ -1,0 +1,142 @@
+"""Bearer tokens for API clients, one per device, each revocable on its own.
+
+The secret is shown once when issued; only its digest is stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from sfs.auth.secrets import digest, new_secret
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.audit import AuditEventType
+from sfs.domain.errors import AccountUnavailable, InvalidInput, NotAuthenticated, NotFound
+from sfs.domain.validation import clean_label
+from sfs.metadata.db import Database
+from sfs.metadata.models import DeviceToken, User
+from sfs.ports import Clock, Randomness
+from sfs.services.actors import actor_of, require_may_log_in
+from sfs.services.audit import AuditLog
+
+TOKEN_PREFIX = "sfs_"  # noqa: S105 (a prefix, not a secret)
+_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: uuid.UUID
+    secret: str
+
+
+@dataclass(frozen=True)
+class DeviceTokenView:
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class DeviceTokenService:
+    def __init__(
+        self, database: Database, audit: AuditLog, clock: Clock, randomness: Randomness
+    ) -> None:
+        self._database = database
+        self._audit = audit
+        self._clock = clock
+        self._randomness = randomness
+
+    def issue(self, actor: Actor, *, device_name: str, client: ClientInfo) -> IssuedToken:
+        name = clean_label(
+            device_name or "API client", what="Device name", field="device_name", limit=100
+        )
+        secret = new_secret(self._randomness, prefix=TOKEN_PREFIX)
+        token_id = uuid.uuid4()
+        with self._database.transaction() as session:
+            session.add(
+                DeviceToken(
+                    id=token_id,
+                    token_hash=digest(secret),
+                    user_id=actor.user_id,
+                    organization_id=actor.organization_id,
+                    name=name,
+                    created_at=self._clock.now(),
+                    client_address=(client.address or "")[:64] or None,
+                )
+            )
+            self._audit.record(
+                session,
+                AuditEventType.DEVICE_TOKEN_ISSUED,
+                organization_id=actor.organization_id,
+                client=client,
+                actor=actor,
+                target_user_id=actor.user_id,
+                target_email=actor.email,
+                device=name,
+                token_id=str(token_id),
+            )
+        return IssuedToken(id=token_id, secret=secret)
+
+    def resolve(self, secret: str) -> tuple[Actor, uuid.UUID]:
+        """The actor a bearer token stands for, and the token's id."""
+        if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            raise NotAuthenticated("The access token is not valid.")
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            token = session.scalars(
+                select(DeviceToken).where(DeviceToken.token_hash == digest(secret))
+            ).one_or_none()
+            if token is None or token.revoked_at is not None:
+                raise NotAuthenticated("The access token is not valid or was revoked.")
+            user = session.get(User, token.user_id)
+            assert user is not None  # tokens are deleted with their user
+            try:
+                require_may_log_in(user)
+            except AccountUnavailable as exc:
+                raise NotAuthenticated(exc.message) from None
+            if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
+                token.last_used_at = now
+            return actor_of(user), token.id
+
+    def list_own(self, actor: Actor) -> list[DeviceTokenView]:
+        query = (
+            select(DeviceToken)
+            .where(DeviceToken.user_id == actor.user_id, DeviceToken.revoked_at.is_(None))
+            .order_by(DeviceToken.created_at)
+        )
+        with self._database.transaction() as session:
+            return [
+                DeviceTokenView(
+                    id=row.id,
+                    name=row.name,
+                    created_at=row.created_at,
+                    last_used_at=row.last_used_at,
+                    revoked=row.revoked_at is not None,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def revoke(self, actor: Actor, token_id: uuid.UUID, *, client: ClientInfo) -> None:
+        """Users revoke their own devices (an admin's reach comes with account administration)."""
+        with self._database.transaction() as session:
+            token = session.get(DeviceToken, token_id)
+            if token is None or token.user_id != actor.user_id:
+                raise NotFound("No such device.")
+            if token.revoked_at is not None:
+                raise InvalidInput("This device was already signed out.")
+            token.revoked_at = self._clock.now()
+            self._audit.record(
+                session,
+                AuditEventType.DEVICE_TOKEN_REVOKED,
+                organization_id=actor.organization_id,
+                client=client,
+                actor=actor,
+                target_user_id=actor.user_id,
+                target_email=actor.email,
+                device=token.name,
+                token_id=str(token.id),
+            )

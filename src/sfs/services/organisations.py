@@ -1,0 +1,165 @@
+"""Organisations and their policy: created by provider admins, tuned by Organization Admins."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.audit import AuditEventType
+from sfs.domain.errors import AlreadyExists, NotFound, PermissionDenied
+from sfs.domain.regions import clean_region
+from sfs.domain.validation import clean_organisation_name
+from sfs.metadata.db import Database
+from sfs.metadata.models import Organization, User
+from sfs.ports import Clock
+from sfs.services.audit import AuditLog
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    id: uuid.UUID
+    name: str
+    region: str
+    status: str
+    require_second_factor: bool
+    min_password_length: int
+    session_idle_minutes: int
+    session_absolute_minutes: int
+    user_count: int = 0
+
+    @classmethod
+    def of(cls, row: Organization, user_count: int = 0) -> OrganisationView:
+        return cls(
+            id=row.id,
+            name=row.name,
+            region=row.region,
+            status=row.status,
+            require_second_factor=row.require_second_factor,
+            min_password_length=row.min_password_length,
+            session_idle_minutes=row.session_idle_minutes,
+            session_absolute_minutes=row.session_absolute_minutes,
+            user_count=user_count,
+        )
+
+
+class OrganisationService:
+    def __init__(
+        self, database: Database, audit: AuditLog, clock: Clock, *, default_region: str
+    ) -> None:
+        self._database = database
+        self._audit = audit
+        self._clock = clock
+        self._default_region = default_region
+
+    def create(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        client: ClientInfo,
+        region: str | None = None,
+        require_second_factor: bool = False,
+    ) -> OrganisationView:
+        if not actor.is_provider_admin:
+            raise PermissionDenied("Only provider administrators may create organisations.")
+        clean_name = clean_organisation_name(name)
+        clean_region_code = clean_region(region or self._default_region)
+        with self._database.transaction() as session:
+            if _find_by_name(session, clean_name) is not None:
+                raise AlreadyExists(f"An organisation named {clean_name!r} already exists.")
+            row = Organization(
+                id=uuid.uuid4(),
+                name=clean_name,
+                name_key=clean_name.casefold(),
+                region=clean_region_code,
+                status="active",
+                require_second_factor=require_second_factor,
+                allowed_second_factors="totp,email",
+                min_password_length=12,
+                session_idle_minutes=60,
+                session_absolute_minutes=12 * 60,
+                created_at=self._clock.now(),
+            )
+            session.add(row)
+            session.flush()
+            self._audit.record(
+                session,
+                AuditEventType.ORGANISATION_CREATED,
+                organization_id=row.id,
+                client=client,
+                actor=actor,
+                name=clean_name,
+                region=clean_region_code,
+                require_second_factor=require_second_factor,
+            )
+            return OrganisationView.of(row)
+
+    def set_second_factor_requirement(
+        self, actor: Actor, *, organization_id: uuid.UUID, required: bool, client: ClientInfo
+    ) -> OrganisationView:
+        with self._database.transaction() as session:
+            row = _visible_organisation(session, actor, organization_id)
+            if not (actor.is_provider_admin or actor.is_org_admin):
+                raise PermissionDenied("Only administrators may change the organisation's policy.")
+            before = row.require_second_factor
+            row.require_second_factor = required
+            self._audit.record(
+                session,
+                AuditEventType.ORGANISATION_POLICY_CHANGED,
+                organization_id=row.id,
+                client=client,
+                actor=actor,
+                setting="require_second_factor",
+                old=before,
+                new=required,
+            )
+            return OrganisationView.of(row)
+
+    def get(self, actor: Actor, organization_id: uuid.UUID) -> OrganisationView:
+        with self._database.transaction() as session:
+            return OrganisationView.of(_visible_organisation(session, actor, organization_id))
+
+    def find_by_name(self, actor: Actor, name: str) -> OrganisationView:
+        with self._database.transaction() as session:
+            row = _find_by_name(session, name.strip())
+            if row is None or not _may_see(actor, row.id):
+                raise NotFound(f"No organisation named {name.strip()!r}.")
+            return OrganisationView.of(row)
+
+    def list_all(self, actor: Actor) -> list[OrganisationView]:
+        if not actor.is_provider_admin:
+            raise PermissionDenied("Only provider administrators may list organisations.")
+        counts = (
+            select(User.organization_id, func.count().label("n"))
+            .group_by(User.organization_id)
+            .subquery()
+        )
+        query = (
+            select(Organization, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.organization_id == Organization.id)
+            .order_by(Organization.name_key)
+        )
+        with self._database.transaction() as session:
+            return [OrganisationView.of(row, count) for row, count in session.execute(query)]
+
+
+def _find_by_name(session: Session, name: str) -> Organization | None:
+    query = select(Organization).where(Organization.name_key == name.casefold())
+    return session.scalars(query).one_or_none()
+
+
+def _may_see(actor: Actor, organization_id: uuid.UUID) -> bool:
+    return actor.is_provider_admin or actor.organization_id == organization_id
+
+
+def _visible_organisation(
+    session: Session, actor: Actor, organization_id: uuid.UUID
+) -> Organization:
+    row = session.get(Organization, organization_id)
+    if row is None or not _may_see(actor, organization_id):
+        raise NotFound("No such organisation.")
+    return row

@@ -1,0 +1,129 @@
+"""Server-side browser sessions with idle and absolute timeouts from the organisation's policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sfs.auth.secrets import digest, new_secret
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.audit import AuditEventType
+from sfs.domain.errors import AccountUnavailable, NotAuthenticated
+from sfs.metadata.db import Database
+from sfs.metadata.models import User, WebSession
+from sfs.ports import Clock, Randomness
+from sfs.services.actors import actor_of, require_may_log_in
+from sfs.services.audit import AuditLog
+
+# Provider admins have no organisation policy; these are theirs.
+DEFAULT_IDLE = timedelta(minutes=30)
+DEFAULT_ABSOLUTE = timedelta(hours=12)
+# Refreshing last_seen_at on every request would make every page view a write.
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    cookie_value: str
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    actor: Actor
+    csrf_token: str
+
+
+class WebSessionService:
+    def __init__(
+        self, database: Database, audit: AuditLog, clock: Clock, randomness: Randomness
+    ) -> None:
+        self._database = database
+        self._audit = audit
+        self._clock = clock
+        self._randomness = randomness
+
+    def start(self, actor: Actor, *, client: ClientInfo, replaces: str | None = None) -> NewSession:
+        """A fresh session id at every login; any session the browser held before is ended."""
+        cookie_value = new_secret(self._randomness)
+        csrf_token = self._randomness.token_urlsafe(32)
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            if replaces:
+                old = session.get(WebSession, digest(replaces))
+                if old is not None:
+                    session.delete(old)
+            session.add(
+                WebSession(
+                    id_hash=digest(cookie_value),
+                    user_id=actor.user_id,
+                    organization_id=actor.organization_id,
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    last_seen_at=now,
+                    client_address=(client.address or "")[:64] or None,
+                    user_agent=(client.user_agent or "")[:255] or None,
+                )
+            )
+        return NewSession(cookie_value=cookie_value, csrf_token=csrf_token)
+
+    def resolve(self, cookie_value: str, *, client: ClientInfo) -> ActiveSession:
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            row = session.get(WebSession, digest(cookie_value))
+            if row is None:
+                raise NotAuthenticated()
+            user = session.get(User, row.user_id)
+            assert user is not None  # sessions are deleted with their user
+            idle, absolute = _timeouts(user)
+            expired = now - row.last_seen_at > idle or now - row.created_at > absolute
+            try:
+                require_may_log_in(user)
+            except AccountUnavailable:
+                expired = True
+            if expired:
+                session.delete(row)
+                self._audit.record(
+                    session,
+                    AuditEventType.SESSION_EXPIRED,
+                    organization_id=user.organization_id,
+                    client=client,
+                    target_user_id=user.id,
+                    target_email=user.email,
+                )
+        if expired:
+            raise NotAuthenticated("Your session has ended. Please log in again.")
+        if now - row.last_seen_at > _TOUCH_INTERVAL:
+            with self._database.transaction() as session:
+                current = session.get(WebSession, row.id_hash)
+                if current is not None:
+                    current.last_seen_at = now
+        return ActiveSession(actor=actor_of(user), csrf_token=row.csrf_token)
+
+    def end(self, cookie_value: str, *, client: ClientInfo) -> None:
+        with self._database.transaction() as session:
+            row = session.get(WebSession, digest(cookie_value))
+            if row is None:
+                return
+            user = session.get(User, row.user_id)
+            session.delete(row)
+            if user is not None:
+                self._audit.record(
+                    session,
+                    AuditEventType.LOGOUT,
+                    organization_id=user.organization_id,
+                    client=client,
+                    actor=actor_of(user),
+                    target_user_id=user.id,
+                    target_email=user.email,
+                )
+
+
+def _timeouts(user: User) -> tuple[timedelta, timedelta]:
+    policy = user.organization
+    if policy is None:
+        return DEFAULT_IDLE, DEFAULT_ABSOLUTE
+    return (
+        timedelta(minutes=policy.session_idle_minutes),
+        timedelta(minutes=policy.session_absolute_minutes),
+    )

@@ -1,0 +1,1 @@
+"""HTTP adapters: the portal (HTML), the REST API; later WebDAV."""

@@ -1,0 +1,78 @@
+"""Wire models of the REST API (kept apart from tables and from domain views)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sfs.domain.roles import Role, UserStatus
+from sfs.services.accounts import UserView
+
+
+class Problem(BaseModel):
+    code: str = Field(description="stable, machine-readable")
+    message: str = Field(description="for people")
+    field: str | None = None
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    device_name: str = Field(default="API client", max_length=100)
+
+
+class LoginResponse(BaseModel):
+    token: str = Field(description="send as 'Authorization: Bearer <token>'; shown only once")
+    token_type: str = "bearer"  # noqa: S105
+    device_id: uuid.UUID
+    user: UserOut
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: Role
+    status: UserStatus
+    organization_id: uuid.UUID | None
+    organization_name: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, view: UserView) -> UserOut:
+        return cls(
+            id=view.id,
+            email=view.email,
+            display_name=view.display_name,
+            role=view.role,
+            status=view.status,
+            organization_id=view.organization_id,
+            organization_name=view.organization_name,
+            created_at=view.created_at,
+            last_login_at=view.last_login_at,
+        )
+
+
+class CreateUserRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    display_name: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+    role: Role = Role.USER
+
+
+class DeviceOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool
+
+
+LoginResponse.model_rebuild()

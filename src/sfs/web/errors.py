@@ -1,0 +1,99 @@
+"""Domain errors become HTTP answers here, and only here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sfs.domain.errors import (
+    AccountUnavailable,
+    AlreadyExists,
+    AuthenticationFailed,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    SfsError,
+    TooManyAttempts,
+)
+
+_STATUS: list[tuple[type[SfsError], int]] = [
+    (InvalidInput, 422),
+    (AlreadyExists, 409),
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (AccountUnavailable, 403),
+    (AuthenticationFailed, 401),
+    (NotAuthenticated, 401),
+    (TooManyAttempts, 429),
+]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_attempts",
+}
+
+
+def status_for(error: SfsError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def headers_for(error: SfsError) -> dict[str, str]:
+    if isinstance(error, TooManyAttempts):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    if isinstance(error, NotAuthenticated | AuthenticationFailed):
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, str]:
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return body
+
+
+def install_api_error_handlers(app: FastAPI) -> None:
+    """JSON errors with a stable `code` and a human `message`."""
+
+    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SfsError)
+        field = exc.field if isinstance(exc, InvalidInput) else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, field),
+            status_code=status_for(exc),
+            headers=headers_for(exc),
+        )
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"] if part != "body")
+        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return JSONResponse(error_body("invalid_input", message, where or None), status_code=422)
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+
+    app.add_exception_handler(SfsError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

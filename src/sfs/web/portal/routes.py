@@ -1,0 +1,137 @@
+"""Portal pages: log in, log out, home, my account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from sfs.domain.errors import AccountUnavailable, AuthenticationFailed, TooManyAttempts
+from sfs.web.errors import headers_for, status_for
+from sfs.web.portal.rendering import render
+from sfs.web.portal.session import (
+    ANONYMOUS_CSRF_COOKIE,
+    SESSION_COOKIE,
+    anonymous_csrf_token,
+    clear_session_cookie,
+    client_of,
+    current_session,
+    services_of,
+    set_anonymous_csrf_cookie,
+    set_session_cookie,
+    tokens_match,
+)
+
+router = APIRouter(include_in_schema=False)
+
+FIELD_LIMIT = 1024
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    if current_session(request) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _login_page(request)
+
+
+def _login_page(
+    request: Request,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    token = anonymous_csrf_token(request)
+    response = render(
+        request,
+        "login.html",
+        {"csrf_token": token, "email": email, "error": error},
+        status_code=status_code,
+    )
+    set_anonymous_csrf_cookie(response, request, token)
+    response.headers.update(headers or {})
+    return response
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    email: Annotated[str, Form(max_length=FIELD_LIMIT)] = "",
+    password: Annotated[str, Form(max_length=FIELD_LIMIT)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if not tokens_match(request.cookies.get(ANONYMOUS_CSRF_COOKIE), csrf_token):
+        return _login_page(
+            request,
+            email=email,
+            error="Your form expired. Please try again.",
+            status_code=403,
+        )
+    services = services_of(request)
+    client = client_of(request)
+    try:
+        actor = services.login.authenticate(
+            email=email, password=password, client=client, channel="web"
+        )
+    except (AuthenticationFailed, TooManyAttempts, AccountUnavailable) as exc:
+        return _login_page(
+            request,
+            email=email,
+            error=exc.message,
+            status_code=status_for(exc),
+            headers=headers_for(exc),
+        )
+    new = services.web_sessions.start(
+        actor, client=client, replaces=request.cookies.get(SESSION_COOKIE)
+    )
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, request, new.cookie_value)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
+    active = current_session(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if active is None or cookie is None:
+        response = _to_login()
+        clear_session_cookie(response)
+        return response
+    if not tokens_match(active.csrf_token, csrf_token):
+        return render(
+            request,
+            "error.html",
+            {"session": active, "title": "Form expired", "message": "Please try again."},
+            status_code=403,
+        )
+    services_of(request).web_sessions.end(cookie, client=client_of(request))
+    response = _to_login()
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    active = current_session(request)
+    if active is None:
+        return _to_login()
+    services = services_of(request)
+    organisation = None
+    if active.actor.organization_id is not None:
+        organisation = services.organisations.get(active.actor, active.actor.organization_id)
+    return render(request, "home.html", {"session": active, "organisation": organisation})
+
+
+@router.get("/account")
+def my_account(request: Request) -> Response:
+    active = current_session(request)
+    if active is None:
+        return _to_login()
+    user = services_of(request).accounts.get_user(active.actor, active.actor.user_id)
+    return render(request, "account.html", {"session": active, "user": user})

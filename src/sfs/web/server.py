@@ -1,0 +1,66 @@
+"""The whole HTTP service: portal at /, REST API at /api/v1, static files, middleware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sfs import __version__
+from sfs.app import Services
+from sfs.domain.errors import SfsError
+from sfs.web.api.app import create_api
+from sfs.web.errors import headers_for, status_for
+from sfs.web.middleware import BodySizeLimit, SecurityHeaders
+from sfs.web.portal import routes as portal_routes
+from sfs.web.portal.rendering import render
+from sfs.web.portal.session import current_session
+
+STATIC = Path(__file__).parent / "portal" / "static"
+# Forms and JSON calls are small; file uploads will get routes with their own streaming limits.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Secure File Sync",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.services = services
+    api = create_api()
+    api.state.services = services
+    app.mount("/api/v1", api)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(portal_routes.router)
+
+    async def page_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SfsError):
+            status, message, headers = status_for(exc), exc.message, headers_for(exc)
+        else:
+            assert isinstance(exc, StarletteHTTPException)
+            status, message, headers = exc.status_code, str(exc.detail), dict(exc.headers or {})
+        titles = {404: "Page not found", 403: "Not allowed", 405: "Not allowed"}
+        response = render(
+            request,
+            "error.html",
+            {
+                "session": current_session(request),
+                "title": titles.get(status, "Something went wrong"),
+                "message": message,
+            },
+            status_code=status,
+        )
+        response.headers.update(headers)
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, page_error)
+    app.add_exception_handler(SfsError, page_error)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders, https=services.settings.served_over_https)
+    return app
