@@ -1,0 +1,62 @@
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from sfs.metadata import migrate
+from sfs.metadata.db import create_database_engine
+from sfs.metadata.models import Base
+
+
+def test_an_empty_database_upgrades_to_head(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    # The fixture's database is already at head; upgrading again must be a no-op.
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert {"organizations", "users", "web_sessions", "device_tokens", "audit_events"} <= tables
+    engine.dispose()
+
+
+def test_upgrade_from_nothing_on_a_fresh_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()
+
+
+def test_the_migrations_match_the_models(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_tenant_tables_carry_the_organisation_id(database_url: str) -> None:
+    for table in Base.metadata.sorted_tables:
+        if table.name != "organizations":
+            assert "organization_id" in table.c, f"{table.name} has no organization_id"
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_events SET event_type = 'x'", "DELETE FROM audit_events"]
+)
+def test_the_database_refuses_to_change_audit_events(database_url: str, statement: str) -> None:
+    engine = create_database_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (occurred_at, event_type, details) "
+                "VALUES (CURRENT_TIMESTAMP, 'test.event', '{}')"
+            )
+        )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+    with engine.connect() as connection:
+        kinds = connection.execute(text("SELECT event_type FROM audit_events")).scalars().all()
+    engine.dispose()
+    assert kinds == ["test.event"]

@@ -1,0 +1,32 @@
+"""Test doubles and helpers shared by the test suites."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sfs.crypto.passwords import HashParameters
+
+# Cheap argon2 parameters: the tests exercise the logic, not the cost.
+FAST_HASH = HashParameters(time_cost=1, memory_kib=8192, parallelism=1)
+
+# Passwords the policy accepts (long, not guessable, unrelated to the test users' names).
+GOOD_PASSWORD = "plum-ladder-orbit-48-quietly"
+OTHER_GOOD_PASSWORD = "velvet-canyon-soup-91-harbor"
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def csrf_token_in(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
