@@ -23,6 +23,7 @@ from sfs.domain.errors import (
 )
 from sfs.domain.roles import Role
 from sfs.metadata import migrate
+from sfs.metadata.db import Database
 
 # Exit codes scripts can rely on.
 EXIT_FAILURE = 1
@@ -123,10 +124,13 @@ def db_upgrade() -> None:
     """Bring the database schema up to date."""
     settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
-    before = migrate.current_revision(services.database.engine)
-    migrate.upgrade(services.database.engine)
-    after = migrate.current_revision(services.database.engine)
+    database = Database.from_url(settings.database_url)
+    try:
+        before = migrate.current_revision(database.engine)
+        migrate.upgrade(database.engine)
+        after = migrate.current_revision(database.engine)
+    finally:
+        database.dispose()
     if before == after:
         click.echo(f"The database is up to date (revision {after}).")
     else:
@@ -138,12 +142,17 @@ def admin() -> None:
     """Operator commands, run on the server with full rights."""
 
 
-def _admin_services() -> Services:
+@contextmanager
+def admin_services() -> Iterator[Services]:
+    """Services over an up-to-date schema, released when the command ends (even by an error)."""
     settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(settings)
-    migrate.upgrade(services.database.engine)
-    return services
+    try:
+        migrate.upgrade(services.database.engine)
+        yield services
+    finally:
+        services.database.dispose()
 
 
 _CLIENT = ClientInfo.command_line()
@@ -155,8 +164,7 @@ _CLIENT = ClientInfo.command_line()
 @click.option("--require-2fa", is_flag=True, help="Require a second factor for every user.")
 def create_org(name: str, region: str | None, require_2fa: bool) -> None:
     """Create an organisation."""
-    services = _admin_services()
-    with domain_errors():
+    with admin_services() as services, domain_errors():
         org = services.organisations.create(
             operator(), name=name, region=region, require_second_factor=require_2fa, client=_CLIENT
         )
@@ -189,9 +197,8 @@ def create_user(
     org_name: str, email: str, display_name: str, role: str, password_stdin: bool
 ) -> None:
     """Create an account in an organisation."""
-    services = _admin_services()
     actor = operator()
-    with domain_errors():
+    with admin_services() as services, domain_errors():
         org = services.organisations.find_by_name(actor, org_name)
         password = _read_password(password_stdin)
         user = services.accounts.create_user(
@@ -215,9 +222,8 @@ def _on_off(value: str) -> bool:
 @click.option("--require-2fa", type=click.Choice(["on", "off"]), required=True)
 def set_policy(org_name: str, require_2fa: str) -> None:
     """Change an organisation's policy."""
-    services = _admin_services()
     actor = operator()
-    with domain_errors():
+    with admin_services() as services, domain_errors():
         org = services.organisations.find_by_name(actor, org_name)
         org = services.organisations.set_second_factor_requirement(
             actor, organization_id=org.id, required=_on_off(require_2fa), client=_CLIENT
@@ -230,9 +236,8 @@ def set_policy(org_name: str, require_2fa: str) -> None:
 @click.option("--org", "org_name", help="Only this organisation.")
 def list_users(org_name: str | None) -> None:
     """List accounts: email, name, role, status, organisation."""
-    services = _admin_services()
     actor = operator()
-    with domain_errors():
+    with admin_services() as services, domain_errors():
         organization_id = (
             services.organisations.find_by_name(actor, org_name).id if org_name else None
         )
