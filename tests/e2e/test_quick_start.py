@@ -44,7 +44,7 @@ class RunningServer:
         )
 
     def wait_until_ready(self, timeout: float = 60.0) -> str:
-        """Poll until the login page answers (a bounded wait on a real process, not a test sleep)."""
+        """Poll until the login page answers: a bounded wait on a real process."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
