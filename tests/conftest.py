@@ -116,6 +116,7 @@ def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
         mailer=OutboxMailer(settings.outbox_dir),
         hasher=PasswordHasher(FAST_HASH),
         limiters=RateLimiters.from_storage_uri("memory://"),
+        master_key=bytes(range(32)),
     )
     yield built
     database.dispose()

@@ -25,6 +25,7 @@ from sfs.services.web_sessions import WebSessionService
 @dataclass(frozen=True)
 class Services:
     settings: Settings
+    master_key: bytes
     database: Database
     clock: Clock
     randomness: Randomness
@@ -46,10 +47,14 @@ def build_services(
     mailer: Mailer | None = None,
     hasher: PasswordHasher | None = None,
     limiters: RateLimiters | None = None,
+    master_key: bytes | None = None,
 ) -> Services:
+    randomness = randomness or SystemRandomness()
+    if master_key is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        master_key = load_or_create_master_key(settings.master_key_path, randomness)
     database = database or Database.from_url(settings.database_url)
     clock = clock or SystemClock()
-    randomness = randomness or SystemRandomness()
     mailer = mailer or default_mailer(settings)
     hasher = hasher or PasswordHasher(
         HashParameters(
@@ -62,6 +67,7 @@ def build_services(
     audit = AuditLog(database, clock)
     return Services(
         settings=settings,
+        master_key=master_key,
         database=database,
         clock=clock,
         randomness=randomness,
@@ -82,10 +88,8 @@ def default_mailer(settings: Settings) -> Mailer:
 
 
 def prepare_first_start(services: Services) -> list[InitialCredentials]:
-    """Everything a start needs: data folder, master key, schema, and the first accounts."""
-    settings = services.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    load_or_create_master_key(settings.master_key_path, services.randomness)
+    """Everything a start needs beyond the services: the schema, and the first accounts."""
+    services.settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(services.database.engine)
     return create_initial_accounts(
         services.database, services.organisations, services.accounts, services.randomness

@@ -84,8 +84,8 @@ def serve(host: str | None, port: int | None) -> None:
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings_or_exit(**overrides)
-    services = build_services(settings)
     with domain_errors():
+        services = build_services(settings)
         credentials = prepare_first_start(services)
     click.echo(f"Secure File Sync is starting at {settings.base_url}")
     click.echo(f"  data folder: {settings.data_dir}")
@@ -147,7 +147,8 @@ def admin_services() -> Iterator[Services]:
     """Services over an up-to-date schema, released when the command ends (even by an error)."""
     settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
+    with domain_errors():
+        services = build_services(settings)
     try:
         migrate.upgrade(services.database.engine)
         yield services

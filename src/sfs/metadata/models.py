@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -80,6 +81,17 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # Second factor: 'totp' or 'email' once enrolled, else None.
+    second_factor_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    second_factor_enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The TOTP secret, sealed with AES-GCM under a key derived from the master key.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The last accepted TOTP time step: a code's step is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    backup_key_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
 
@@ -99,6 +111,46 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # 'active', or a pending stage after a correct password: 'second_factor' (a challenge to
+    # answer) or 'enrolment' (a second factor to set up first). Pending sessions can do nothing
+    # else and end at stage_expires_at.
+    stage: Mapped[str] = mapped_column(String(24), default="active", server_default="active")
+    stage_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class EmailCode(Base):
+    """A one-time code sent by email. Only a keyed digest of the code is stored."""
+
+    __tablename__ = "email_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when used, or when a re-send replaced it: either way it no longer works.
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AccountToken(Base):
+    """A single-use link sent by email: a password reset (30 minutes) or an invitation (7 days)."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    purpose: Mapped[str] = mapped_column(String(24))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class DeviceToken(Base):
