@@ -18,6 +18,7 @@ from sfs.services.audit import AuditLog
 from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
 from sfs.services.device_tokens import DeviceTokenService
 from sfs.services.login import LoginService
+from sfs.services.notifications import Notifier
 from sfs.services.organisations import OrganisationService
 from sfs.services.web_sessions import WebSessionService
 
@@ -30,6 +31,7 @@ class Services:
     clock: Clock
     randomness: Randomness
     mailer: Mailer
+    notifier: Notifier
     audit: AuditLog
     organisations: OrganisationService
     accounts: AccountService
@@ -72,6 +74,7 @@ def build_services(
         clock=clock,
         randomness=randomness,
         mailer=mailer,
+        notifier=Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url),
         audit=audit,
         organisations=OrganisationService(database, audit, clock, default_region=settings.region),
         accounts=AccountService(database, audit, clock, hasher),

@@ -1,0 +1,30 @@
+"""Composing and sending the service's emails. Each use case writes its own message text."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from sfs.ports import Mailer
+
+
+class Notifier:
+    def __init__(self, mailer: Mailer, *, sender: str, base_url: str) -> None:
+        self._mailer = mailer
+        self.sender = sender
+        self.base_url = base_url
+
+    def link(self, path: str) -> str:
+        """An absolute link into the portal, for emails."""
+        return f"{self.base_url}{path}"
+
+    def send(self, *, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="sfs")
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(body)
+        self._mailer.send(message)
