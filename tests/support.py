@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
 
 from sfs.crypto.passwords import HashParameters
 
@@ -30,3 +34,13 @@ def csrf_token_in(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "the page has no CSRF token"
     return match.group(1)
+
+
+def read_outbox(folder: Path) -> list[EmailMessage]:
+    """Every message the outbox mailer wrote, oldest first."""
+    if not folder.exists():
+        return []
+    return [
+        message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=default)  # type: ignore[arg-type]
+        for path in sorted(folder.glob("*.eml"))
+    ]
