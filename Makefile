@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit clean
+.PHONY: run test lint unit clean translations messages
+
+LOCALE := src/sfs/web/portal/locale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,15 +14,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: translations
 	$(BIN)/sfs serve
+
+# The .mo files are built here, never committed.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -D messages -d $(LOCALE)
+
+# After changing texts: re-extract, then translate what `pybabel update` marks new or fuzzy.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update --no-location -D messages -i $(LOCALE)/messages.pot -d $(LOCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: lint
+test: translations lint
 	$(BIN)/pytest
 
 clean:

@@ -8,18 +8,27 @@ from sfs.auth.throttle import RateLimiters
 from sfs.config import Settings
 from sfs.crypto.master_key import load_or_create_master_key
 from sfs.crypto.passwords import HashParameters, PasswordHasher
+from sfs.crypto.secret_box import KeyedDigest, SecretBox
 from sfs.mail.outbox import OutboxMailer
 from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
 from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
+from sfs.services.account_admin import AccountAdministration
 from sfs.services.accounts import AccountService
 from sfs.services.audit import AuditLog
 from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
 from sfs.services.device_tokens import DeviceTokenService
+from sfs.services.email_codes import EmailCodeService
+from sfs.services.invitations import InvitationService
+from sfs.services.languages import LanguagePreferences
 from sfs.services.login import LoginService
+from sfs.services.my_account import MyAccountService
 from sfs.services.notifications import Notifier
 from sfs.services.organisations import OrganisationService
+from sfs.services.password_reset import PasswordResetService
+from sfs.services.provider import ProviderConsole
+from sfs.services.second_factor import SecondFactorService
 from sfs.services.web_sessions import WebSessionService
 
 
@@ -38,6 +47,14 @@ class Services:
     login: LoginService
     web_sessions: WebSessionService
     device_tokens: DeviceTokenService
+    account_admin: AccountAdministration
+    invitations: InvitationService
+    my_account: MyAccountService
+    email_codes: EmailCodeService
+    second_factor: SecondFactorService
+    password_reset: PasswordResetService
+    provider: ProviderConsole
+    languages: LanguagePreferences
 
 
 def build_services(
@@ -67,6 +84,29 @@ def build_services(
     )
     limiters = limiters or RateLimiters.from_storage_uri(settings.rate_limit_storage)
     audit = AuditLog(database, clock)
+    notifier = Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url)
+    organisations = OrganisationService(database, audit, clock, default_region=settings.region)
+    invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
+    email_codes = EmailCodeService(
+        database,
+        audit,
+        clock,
+        randomness,
+        notifier,
+        KeyedDigest.for_purpose(master_key, "email-codes"),
+    )
+    second_factor = SecondFactorService(
+        database,
+        audit,
+        clock,
+        randomness,
+        hasher,
+        limiters,
+        email_codes,
+        notifier,
+        SecretBox.for_purpose(master_key, "totp-secrets"),
+        deployment_region=settings.region,
+    )
     return Services(
         settings=settings,
         master_key=master_key,
@@ -74,13 +114,23 @@ def build_services(
         clock=clock,
         randomness=randomness,
         mailer=mailer,
-        notifier=Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url),
+        notifier=notifier,
         audit=audit,
-        organisations=OrganisationService(database, audit, clock, default_region=settings.region),
+        organisations=organisations,
         accounts=AccountService(database, audit, clock, hasher),
         login=LoginService(database, audit, clock, hasher, limiters),
         web_sessions=WebSessionService(database, audit, clock, randomness),
         device_tokens=DeviceTokenService(database, audit, clock, randomness),
+        account_admin=AccountAdministration(database, audit, clock, hasher, notifier),
+        invitations=invitations,
+        my_account=MyAccountService(database, audit, clock, hasher, limiters, notifier),
+        email_codes=email_codes,
+        second_factor=second_factor,
+        password_reset=PasswordResetService(
+            database, audit, clock, randomness, hasher, limiters, notifier, second_factor
+        ),
+        provider=ProviderConsole(database, audit, organisations, invitations),
+        languages=LanguagePreferences(database),
     )
 
 

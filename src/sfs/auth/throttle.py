@@ -43,6 +43,9 @@ class RateLimiters:
 
     login_account: RateLimiter
     login_address: RateLimiter
+    second_factor_user: RateLimiter
+    password_reset_account: RateLimiter
+    password_reset_address: RateLimiter
 
     @classmethod
     def from_storage_uri(cls, uri: str, *, key_prefix: str = "sfs") -> RateLimiters:
@@ -52,4 +55,8 @@ class RateLimiters:
         return cls(
             login_account=RateLimiter(storage, "login.account", "10 per 15 minutes"),
             login_address=RateLimiter(storage, "login.address", "50 per 15 minutes"),
+            # Wrong second-factor codes and backup keys, per user.
+            second_factor_user=RateLimiter(storage, "2fa.user", "10 per 15 minutes"),
+            password_reset_account=RateLimiter(storage, "reset.account", "3 per hour"),
+            password_reset_address=RateLimiter(storage, "reset.address", "20 per hour"),
         )

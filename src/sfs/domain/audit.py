@@ -15,5 +15,27 @@ class AuditEventType(StrEnum):
     DEVICE_TOKEN_REVOKED = "device_token.revoked"  # noqa: S105 (an event name)
     ORGANISATION_CREATED = "organisation.created"
     ORGANISATION_POLICY_CHANGED = "organisation.policy_changed"
+    ORGANISATION_SUSPENDED = "organisation.suspended"
+    ORGANISATION_REACTIVATED = "organisation.reactivated"
+    AUDIT_LOG_EXPORTED = "audit_log.exported"
     USER_CREATED = "user.created"
     PASSWORD_REHASHED = "password.rehashed"  # noqa: S105 (an event name)
+    # Account administration and My account
+    USER_INVITED = "user.invited"
+    INVITATION_ACCEPTED = "user.invitation_accepted"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    USER_DELETED = "user.deleted"
+    PASSWORD_CHANGED = "password.changed"  # noqa: S105 (an event name)
+    PASSWORD_CHANGED_BY_ADMIN = "password.changed_by_admin"  # noqa: S105 (an event name)
+    SECOND_FACTOR_RESET = "second_factor.reset"
+    SESSION_REVOKED = "session.revoked"
+    LANGUAGE_CHANGED = "user.language_changed"
+    EMAIL_CODE_SENT = "second_factor.email_code_sent"
+    SECOND_FACTOR_ENROLLED = "second_factor.enrolled"
+    SECOND_FACTOR_VERIFIED = "second_factor.verified"
+    SECOND_FACTOR_FAILED = "second_factor.failed"
+    BACKUP_KEY_USED = "second_factor.backup_key_used"
+    PASSWORD_RESET_REQUESTED = "password_reset.requested"  # noqa: S105 (an event name)
+    PASSWORD_RESET_COMPLETED = "password_reset.completed"  # noqa: S105 (an event name)

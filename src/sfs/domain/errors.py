@@ -63,6 +63,12 @@ class NotAuthenticated(SfsError):
         super().__init__(message)
 
 
+class InvalidLink(SfsError):
+    """An emailed link (invitation, reset) that is unknown, expired or already used."""
+
+    code = "invalid_link"
+
+
 class AccountUnavailable(SfsError):
     """The credentials were right but the account (or its organisation) may not log in."""
 
@@ -76,4 +82,29 @@ class TooManyAttempts(SfsError):
         minutes = max(1, -(-retry_after_seconds // 60))
         unit = "minute" if minutes == 1 else "minutes"
         super().__init__(f"Too many attempts, try again in {minutes} {unit}.")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidCode(SfsError):
+    """A second-factor code or backup key that was wrong, expired, replayed or used up."""
+
+    code = "invalid_code"
+
+
+class EnrolmentRequired(SfsError):
+    """The password was right, but a second factor must be set up (in the portal) first."""
+
+    code = "second_factor_enrolment_required"
+
+
+class ResendTooSoon(SfsError):
+    code = "too_many_attempts"
+
+    def __init__(self, *, retry_after_seconds: int) -> None:
+        if retry_after_seconds < 60:
+            wait = f"{retry_after_seconds} seconds"
+        else:
+            minutes = -(-retry_after_seconds // 60)
+            wait = f"{minutes} minute" + ("" if minutes == 1 else "s")
+        super().__init__(f"A new code can be sent in {wait}.")
         self.retry_after_seconds = retry_after_seconds

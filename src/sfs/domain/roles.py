@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sfs.i18n import N_
+
 
 class Role(StrEnum):
     PROVIDER_ADMIN = "provider_admin"
@@ -21,9 +23,9 @@ class Role(StrEnum):
 
 _RANKS = {Role.USER: 0, Role.ORG_ADMIN: 1, Role.PROVIDER_ADMIN: 2}
 _LABELS = {
-    Role.USER: "User",
-    Role.ORG_ADMIN: "Organization Admin",
-    Role.PROVIDER_ADMIN: "Provider Admin",
+    Role.USER: N_("User"),
+    Role.ORG_ADMIN: N_("Organization Admin"),
+    Role.PROVIDER_ADMIN: N_("Provider Admin"),
 }
 
 ORGANISATION_ROLES = (Role.ORG_ADMIN, Role.USER)

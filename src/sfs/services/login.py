@@ -96,6 +96,40 @@ class LoginService:
             )
             return actor
 
+    def password_change_required(self, actor: Actor) -> bool:
+        """Whether an administrator asked this user to choose a new password at this login."""
+        with self._database.transaction() as session:
+            user = session.get(User, actor.user_id)
+            return bool(user and user.must_change_password)
+
+    def confirm_password(self, actor: Actor, *, password: str, client: ClientInfo) -> None:
+        """Re-check the password of someone mid-login or signed in, under the same throttling."""
+        account_key = actor.email
+        address_key = client.address or "unknown"
+        self._refuse_when_throttled(account_key, address_key, client)
+        with self._database.transaction() as session:
+            user = session.get(User, actor.user_id)
+            stored_hash = user.password_hash if user is not None else None
+        if stored_hash is not None and len(password) <= MAX_LENGTH:
+            if self._hasher.verify(stored_hash, password):
+                return
+        else:
+            self._hasher.burn_time(password)
+        self._limiters.login_account.hit(account_key)
+        self._limiters.login_address.hit(address_key)
+        with self._database.transaction() as session:
+            self._audit.record(
+                session,
+                AuditEventType.LOGIN_FAILED,
+                organization_id=actor.organization_id,
+                client=client,
+                actor=actor,
+                target_user_id=actor.user_id,
+                target_email=actor.email,
+                reason="wrong_password_on_confirmation",
+            )
+        raise AuthenticationFailed("The password is not right.")
+
     def _refuse_when_throttled(
         self, account_key: str, address_key: str, client: ClientInfo
     ) -> None:

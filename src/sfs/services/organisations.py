@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,12 +13,22 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, NotFound, PermissionDenied
+from sfs.domain.policy import (
+    SECOND_FACTOR_METHODS,
+    OrganisationPolicy,
+    check_policy,
+    format_second_factor_methods,
+    parse_second_factor_methods,
+)
 from sfs.domain.regions import clean_region
 from sfs.domain.validation import clean_organisation_name
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
 from sfs.services.audit import AuditLog
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class OrganisationView:
     session_idle_minutes: int
     session_absolute_minutes: int
     user_count: int = 0
+    allowed_second_factors: tuple[str, ...] = SECOND_FACTOR_METHODS
 
     @classmethod
     def of(cls, row: Organization, user_count: int = 0) -> OrganisationView:
@@ -43,6 +56,17 @@ class OrganisationView:
             session_idle_minutes=row.session_idle_minutes,
             session_absolute_minutes=row.session_absolute_minutes,
             user_count=user_count,
+            allowed_second_factors=parse_second_factor_methods(row.allowed_second_factors),
+        )
+
+    @property
+    def policy(self) -> OrganisationPolicy:
+        return OrganisationPolicy(
+            require_second_factor=self.require_second_factor,
+            allowed_second_factors=self.allowed_second_factors,
+            min_password_length=self.min_password_length,
+            session_idle_minutes=self.session_idle_minutes,
+            session_absolute_minutes=self.session_absolute_minutes,
         )
 
 
@@ -119,6 +143,71 @@ class OrganisationService:
             )
             return OrganisationView.of(row)
 
+    def update_policy(
+        self,
+        actor: Actor,
+        *,
+        organization_id: uuid.UUID,
+        client: ClientInfo,
+        require_second_factor: bool | None = None,
+        allowed_second_factors: Iterable[str] | None = None,
+        min_password_length: int | None = None,
+        session_idle_minutes: int | None = None,
+        session_absolute_minutes: int | None = None,
+    ) -> OrganisationView:
+        """Change any of the policy settings (None keeps one); one audit event per change.
+
+        The new policy is checked as a whole, so a bad value changes nothing at all.
+        """
+        with self._database.transaction() as session:
+            row = _visible_organisation(session, actor, organization_id)
+            if not (actor.is_provider_admin or actor.is_org_admin):
+                raise PermissionDenied("Only administrators may change the organisation's policy.")
+            before = OrganisationView.of(row).policy
+            after = check_policy(
+                OrganisationPolicy(
+                    require_second_factor=_keep(
+                        require_second_factor, before.require_second_factor
+                    ),
+                    allowed_second_factors=tuple(
+                        _keep(allowed_second_factors, before.allowed_second_factors)
+                    ),
+                    min_password_length=_keep(min_password_length, before.min_password_length),
+                    session_idle_minutes=_keep(session_idle_minutes, before.session_idle_minutes),
+                    session_absolute_minutes=_keep(
+                        session_absolute_minutes, before.session_absolute_minutes
+                    ),
+                )
+            )
+            for setting in fields(OrganisationPolicy):
+                old, new = getattr(before, setting.name), getattr(after, setting.name)
+                if old == new:
+                    continue
+                if setting.name == "allowed_second_factors":
+                    row.allowed_second_factors = format_second_factor_methods(new)
+                    old, new = list(old), list(new)
+                else:
+                    setattr(row, setting.name, new)
+                self._audit.record(
+                    session,
+                    AuditEventType.ORGANISATION_POLICY_CHANGED,
+                    organization_id=row.id,
+                    client=client,
+                    actor=actor,
+                    setting=setting.name,
+                    old=old,
+                    new=new,
+                )
+            return OrganisationView.of(row)
+
+    def own_settings(self, actor: Actor) -> OrganisationView:
+        """The Organization Admin's own organisation, for its settings page."""
+        if not actor.is_org_admin or actor.organization_id is None:
+            raise PermissionDenied(
+                N_("Only Organization Admins may open the organisation settings.")
+            )
+        return self.get(actor, actor.organization_id)
+
     def get(self, actor: Actor, organization_id: uuid.UUID) -> OrganisationView:
         with self._database.transaction() as session:
             return OrganisationView.of(_visible_organisation(session, actor, organization_id))
@@ -145,6 +234,10 @@ class OrganisationService:
         )
         with self._database.transaction() as session:
             return [OrganisationView.of(row, count) for row, count in session.execute(query)]
+
+
+def _keep(value: T | None, current: T) -> T:
+    return current if value is None else value
 
 
 def _find_by_name(session: Session, name: str) -> Organization | None:

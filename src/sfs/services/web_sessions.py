@@ -9,6 +9,7 @@ from sfs.auth.secrets import digest, new_secret
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AccountUnavailable, NotAuthenticated
+from sfs.domain.stages import PENDING_LOGIN_LIFETIME, LoginStage
 from sfs.metadata.db import Database
 from sfs.metadata.models import User, WebSession
 from sfs.ports import Clock, Randomness
@@ -32,6 +33,11 @@ class NewSession:
 class ActiveSession:
     actor: Actor
     csrf_token: str
+    stage: LoginStage = LoginStage.ACTIVE
+
+    @property
+    def pending(self) -> bool:
+        return self.stage is not LoginStage.ACTIVE
 
 
 class WebSessionService:
@@ -43,8 +49,15 @@ class WebSessionService:
         self._clock = clock
         self._randomness = randomness
 
-    def start(self, actor: Actor, *, client: ClientInfo, replaces: str | None = None) -> NewSession:
-        """A fresh session id at every login; any session the browser held before is ended."""
+    def start(
+        self,
+        actor: Actor,
+        *,
+        client: ClientInfo,
+        replaces: str | None = None,
+        stage: LoginStage = LoginStage.ACTIVE,
+    ) -> NewSession:
+        """A fresh session id at every login step; any session the browser held before is ended."""
         cookie_value = new_secret(self._randomness)
         csrf_token = self._randomness.token_urlsafe(32)
         now = self._clock.now()
@@ -63,11 +76,23 @@ class WebSessionService:
                     last_seen_at=now,
                     client_address=(client.address or "")[:64] or None,
                     user_agent=(client.user_agent or "")[:255] or None,
+                    stage=stage.value,
+                    stage_expires_at=None
+                    if stage is LoginStage.ACTIVE
+                    else now + PENDING_LOGIN_LIFETIME,
                 )
             )
         return NewSession(cookie_value=cookie_value, csrf_token=csrf_token)
 
-    def resolve(self, cookie_value: str, *, client: ClientInfo) -> ActiveSession:
+    def advance(self, cookie_value: str, *, stage: LoginStage, client: ClientInfo) -> NewSession:
+        """Move a login on to `stage` under a new session id (the old id stops working)."""
+        current = self.resolve(cookie_value, client=client, allow_pending=True)
+        return self.start(current.actor, client=client, replaces=cookie_value, stage=stage)
+
+    def resolve(
+        self, cookie_value: str, *, client: ClientInfo, allow_pending: bool = False
+    ) -> ActiveSession:
+        """The session behind a cookie; pending logins only when `allow_pending`."""
         now = self._clock.now()
         with self._database.transaction() as session:
             row = session.get(WebSession, digest(cookie_value))
@@ -77,6 +102,8 @@ class WebSessionService:
             assert user is not None  # sessions are deleted with their user
             idle, absolute = _timeouts(user)
             expired = now - row.last_seen_at > idle or now - row.created_at > absolute
+            if row.stage_expires_at is not None and now >= row.stage_expires_at:
+                expired = True
             try:
                 require_may_log_in(user)
             except AccountUnavailable:
@@ -93,12 +120,22 @@ class WebSessionService:
                 )
         if expired:
             raise NotAuthenticated("Your session has ended. Please log in again.")
+        stage = LoginStage(row.stage)
+        if stage is not LoginStage.ACTIVE and not allow_pending:
+            raise NotAuthenticated("Finish logging in first.")
         if now - row.last_seen_at > _TOUCH_INTERVAL:
             with self._database.transaction() as session:
                 current = session.get(WebSession, row.id_hash)
                 if current is not None:
                     current.last_seen_at = now
-        return ActiveSession(actor=actor_of(user), csrf_token=row.csrf_token)
+        return ActiveSession(actor=actor_of(user), csrf_token=row.csrf_token, stage=stage)
+
+    def discard(self, cookie_value: str) -> None:
+        """Drop a pending login that has served its purpose (an API challenge answered)."""
+        with self._database.transaction() as session:
+            row = session.get(WebSession, digest(cookie_value))
+            if row is not None:
+                session.delete(row)
 
     def end(self, cookie_value: str, *, client: ClientInfo) -> None:
         with self._database.transaction() as session:

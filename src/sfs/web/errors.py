@@ -11,10 +11,13 @@ from sfs.domain.errors import (
     AccountUnavailable,
     AlreadyExists,
     AuthenticationFailed,
+    EnrolmentRequired,
+    InvalidCode,
     InvalidInput,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    ResendTooSoon,
     SfsError,
     TooManyAttempts,
 )
@@ -28,6 +31,9 @@ _STATUS: list[tuple[type[SfsError], int]] = [
     (AuthenticationFailed, 401),
     (NotAuthenticated, 401),
     (TooManyAttempts, 429),
+    (ResendTooSoon, 429),
+    (InvalidCode, 401),
+    (EnrolmentRequired, 403),
 ]
 
 _HTTP_CODES = {
@@ -52,7 +58,7 @@ def status_for(error: SfsError) -> int:
 
 
 def headers_for(error: SfsError) -> dict[str, str]:
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | ResendTooSoon):
         return {"Retry-After": str(error.retry_after_seconds)}
     if isinstance(error, NotAuthenticated | AuthenticationFailed):
         return {"WWW-Authenticate": "Bearer"}

@@ -12,10 +12,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sfs import __version__
 from sfs.app import Services
 from sfs.domain.errors import SfsError
+from sfs.i18n import N_
 from sfs.web.api.app import create_api
 from sfs.web.errors import headers_for, status_for
 from sfs.web.middleware import BodySizeLimit, SecurityHeaders
 from sfs.web.portal import routes as portal_routes
+from sfs.web.portal import (
+    routes_accounts,
+    routes_audit,
+    routes_invitation,
+    routes_my_account,
+    routes_organisation,
+    routes_password_reset,
+    routes_provider,
+    routes_second_factor,
+)
 from sfs.web.portal.rendering import render
 from sfs.web.portal.session import current_session
 
@@ -38,6 +49,14 @@ def create_app(services: Services) -> FastAPI:
     app.mount("/api/v1", api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(portal_routes.router)
+    app.include_router(routes_second_factor.router)
+    app.include_router(routes_password_reset.router)
+    app.include_router(routes_accounts.router)
+    app.include_router(routes_my_account.router)
+    app.include_router(routes_invitation.router)
+    app.include_router(routes_organisation.router)
+    app.include_router(routes_audit.router)
+    app.include_router(routes_provider.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SfsError):
@@ -45,13 +64,13 @@ def create_app(services: Services) -> FastAPI:
         else:
             assert isinstance(exc, StarletteHTTPException)
             status, message, headers = exc.status_code, str(exc.detail), dict(exc.headers or {})
-        titles = {404: "Page not found", 403: "Not allowed", 405: "Not allowed"}
+        titles = {404: N_("Page not found"), 403: N_("Not allowed"), 405: N_("Not allowed")}
         response = render(
             request,
             "error.html",
             {
                 "session": current_session(request),
-                "title": titles.get(status, "Something went wrong"),
+                "title": titles.get(status, N_("Something went wrong")),
                 "message": message,
             },
             status_code=status,

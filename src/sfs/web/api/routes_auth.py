@@ -6,8 +6,21 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from sfs.app import Services
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.errors import EnrolmentRequired, NotAuthenticated
+from sfs.domain.stages import LoginStage
 from sfs.web.api.deps import ActorDep, AuthenticatedDep, ClientDep, ServicesDep
-from sfs.web.api.schemas import DeviceOut, LoginRequest, LoginResponse, Problem, UserOut
+from sfs.web.api.schemas import (
+    ChallengeOnly,
+    DeviceOut,
+    LoginRequest,
+    LoginResponse,
+    Problem,
+    SecondFactorAnswer,
+    SecondFactorChallenge,
+    UserOut,
+)
 
 router = APIRouter(tags=["authentication"])
 
@@ -21,11 +34,65 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("/auth/login", response_model=LoginResponse, responses=_ERRORS)
 def login(body: LoginRequest, services: ServicesDep, client: ClientDep) -> LoginResponse:
-    """Exchange email and password for a device token. The password is never stored by a client."""
+    """Exchange email and password for a device token, or for a second-factor challenge.
+
+    The password is never stored by a client. An account that must still set up a second factor
+    gets 403 `second_factor_enrolment_required`: enrolment happens in the web portal.
+    """
     actor = services.login.authenticate(
         email=body.email, password=body.password, client=client, channel="api"
     )
-    issued = services.device_tokens.issue(actor, device_name=body.device_name, client=client)
+    stage = services.second_factor.stage_after_password(actor, client=client)
+    if stage is LoginStage.ENROLMENT:
+        raise EnrolmentRequired(
+            "Your organisation requires two-factor authentication: log in to the web portal "
+            "once to set it up, then log in here again."
+        )
+    if stage is LoginStage.SECOND_FACTOR:
+        pending = services.web_sessions.start(actor, client=client, stage=stage)
+        method = services.second_factor.enrolled_method(actor) or ""
+        return LoginResponse(
+            second_factor=SecondFactorChallenge(challenge=pending.cookie_value, method=method)
+        )
+    return _issue_token(services, actor, body.device_name, client)
+
+
+@router.post("/auth/login/second-factor", response_model=LoginResponse, responses=_ERRORS)
+def answer_second_factor(
+    body: SecondFactorAnswer, services: ServicesDep, client: ClientDep
+) -> LoginResponse:
+    """Answer a login challenge with a code from the authenticator app or the email."""
+    actor = _challenged(services, body.challenge, client)
+    services.second_factor.verify(actor, code=body.code, client=client)
+    services.web_sessions.discard(body.challenge)
+    return _issue_token(services, actor, body.device_name, client)
+
+
+@router.post(
+    "/auth/login/second-factor/resend",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_ERRORS,
+)
+def resend_email_code(body: ChallengeOnly, services: ServicesDep, client: ClientDep) -> None:
+    """Mail a new code (replacing the previous one) for an email challenge."""
+    actor = _challenged(services, body.challenge, client)
+    services.second_factor.resend_email_code(actor, client=client)
+
+
+def _challenged(services: Services, challenge: str, client: ClientInfo) -> Actor:
+    try:
+        pending = services.web_sessions.resolve(challenge, client=client, allow_pending=True)
+    except NotAuthenticated:
+        raise NotAuthenticated("The challenge is not valid or has expired. Log in again.") from None
+    if pending.stage is not LoginStage.SECOND_FACTOR:
+        raise NotAuthenticated("The challenge is not valid or has expired. Log in again.")
+    return pending.actor
+
+
+def _issue_token(
+    services: Services, actor: Actor, device_name: str, client: ClientInfo
+) -> LoginResponse:
+    issued = services.device_tokens.issue(actor, device_name=device_name, client=client)
     user = services.accounts.get_user(actor, actor.user_id)
     return LoginResponse(token=issued.secret, device_id=issued.id, user=UserOut.of(user))
 

@@ -26,10 +26,37 @@ class LoginRequest(BaseModel):
 
 
 class LoginResponse(BaseModel):
-    token: str = Field(description="send as 'Authorization: Bearer <token>'; shown only once")
+    """Either a token, or (when the account has a second factor) a challenge to answer first."""
+
+    token: str | None = Field(
+        default=None, description="send as 'Authorization: Bearer <token>'; shown only once"
+    )
     token_type: str = "bearer"  # noqa: S105
-    device_id: uuid.UUID
-    user: UserOut
+    device_id: uuid.UUID | None = None
+    user: UserOut | None = None
+    second_factor: SecondFactorChallenge | None = Field(
+        default=None,
+        description="present instead of a token: answer it at /auth/login/second-factor",
+    )
+
+
+class SecondFactorChallenge(BaseModel):
+    challenge: str = Field(description="opaque; valid 30 minutes")
+    method: str = Field(description="'totp' (authenticator app) or 'email' (a code was mailed)")
+
+
+class SecondFactorAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    challenge: str = Field(max_length=200)
+    code: str = Field(max_length=64)
+    device_name: str = Field(default="API client", max_length=100)
+
+
+class ChallengeOnly(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    challenge: str = Field(max_length=200)
 
 
 class UserOut(BaseModel):

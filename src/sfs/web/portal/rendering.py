@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sfs.domain.roles import Role
+from sfs.i18n import DEFAULT_LANGUAGE, negotiate, translations
+from sfs.services.web_sessions import ActiveSession
+from sfs.web.portal.session import services_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -19,12 +23,47 @@ _environment = Environment(
     autoescape=select_autoescape(default=True),
     extensions=["jinja2.ext.i18n"],
 )
-_environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+# The language of the page being rendered; templates are rendered synchronously inside render().
+_page_language: ContextVar[str] = ContextVar("page_language", default=DEFAULT_LANGUAGE)
+
+
+def _gettext(message: str) -> str:
+    return translations(_page_language.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_page_language.get()).ngettext(singular, plural, n)
+
+
+_environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates = Jinja2Templates(env=_environment)
-templates.env.globals["role_label"] = lambda role: Role(role).label
+# For text that arrives as a value (an error message, a label defined in code): translated when
+# the catalogue has it, shown as it is otherwise, and never %-formatted the way `_` is.
+templates.env.globals["translate"] = _gettext
+templates.env.globals["role_label"] = lambda role: _gettext(Role(role).label)
+
+
+def page_language(request: Request, context: dict[str, Any]) -> str:
+    """The signed-in user's choice, else the browser's preference, else English."""
+    session = context.get("session")
+    if isinstance(session, ActiveSession):
+        chosen = services_of(request).languages.chosen_by(session.actor)
+        if chosen is not None:
+            return chosen
+    return negotiate(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
 
 
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+    context = dict(context or {})
+    language = page_language(request, context)
+    context["lang"] = language
+    token = _page_language.set(language)
+    try:
+        response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    finally:
+        _page_language.reset(token)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response

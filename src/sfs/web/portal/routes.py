@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AccountUnavailable, AuthenticationFailed, TooManyAttempts
+from sfs.services.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
+from sfs.web.portal.routes_second_factor import landing_page
 from sfs.web.portal.session import (
     ANONYMOUS_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -87,10 +89,14 @@ def login_submit(
             status_code=status_for(exc),
             headers=headers_for(exc),
         )
+    # A correct password alone may not be enough: the session starts pending when a second
+    # factor is due (its challenge is sent now) or must first be set up.
+    stage = services.second_factor.stage_after_password(actor, client=client)
     new = services.web_sessions.start(
-        actor, client=client, replaces=request.cookies.get(SESSION_COOKIE)
+        actor, client=client, replaces=request.cookies.get(SESSION_COOKIE), stage=stage
     )
-    response = RedirectResponse("/", status_code=303)
+    pending = ActiveSession(actor=actor, csrf_token=new.csrf_token, stage=stage)
+    response = RedirectResponse(landing_page(request, pending, stage), status_code=303)
     set_session_cookie(response, request, new.cookie_value)
     return response
 
@@ -126,12 +132,3 @@ def home(request: Request) -> Response:
     if active.actor.organization_id is not None:
         organisation = services.organisations.get(active.actor, active.actor.organization_id)
     return render(request, "home.html", {"session": active, "organisation": organisation})
-
-
-@router.get("/account")
-def my_account(request: Request) -> Response:
-    active = current_session(request)
-    if active is None:
-        return _to_login()
-    user = services_of(request).accounts.get_user(active.actor, active.actor.user_id)
-    return render(request, "account.html", {"session": active, "user": user})

@@ -1,0 +1,40 @@
+"""Operations on a user's credentials that several use cases share."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from sfs.metadata.models import DeviceToken, EmailCode, User, WebSession
+
+
+def sign_out_everywhere(
+    session: Session, user_id: uuid.UUID, now: datetime, *, keep_session: str | None = None
+) -> None:
+    """End every browser session (but `keep_session`, an id hash) and revoke every device token."""
+    sessions = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_session is not None:
+        sessions = sessions.where(WebSession.id_hash != keep_session)
+    session.execute(sessions)
+    session.execute(
+        update(DeviceToken)
+        .where(DeviceToken.user_id == user_id, DeviceToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def clear_second_factor(session: Session, user: User, now: datetime) -> None:
+    """Forget the user's second factor entirely; they enrol again at their next login."""
+    user.second_factor_method = None
+    user.second_factor_enrolled_at = None
+    user.totp_secret_sealed = None
+    user.totp_last_step = None
+    user.backup_key_hash = None
+    session.execute(
+        update(EmailCode)
+        .where(EmailCode.user_id == user.id, EmailCode.closed_at.is_(None))
+        .values(closed_at=now)
+    )

@@ -1,0 +1,155 @@
+"""One-time codes sent by email: 6 digits, valid 10 minutes, single use, at most 5 wrong tries.
+
+A new code replaces the previous one. Sending is throttled per user (one a minute, five an hour),
+counted from the stored codes so the injected clock governs it.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sfs.crypto.secret_box import KeyedDigest
+from sfs.domain.actor import ClientInfo
+from sfs.domain.audit import AuditEventType
+from sfs.domain.errors import InvalidCode, ResendTooSoon
+from sfs.metadata.db import Database
+from sfs.metadata.models import EmailCode, User
+from sfs.ports import Clock, Randomness
+from sfs.services.audit import AuditLog
+from sfs.services.notifications import Notifier
+
+CODE_DIGITS = 6
+VALIDITY = timedelta(minutes=10)
+MAX_WRONG_TRIES = 5
+MIN_INTERVAL = timedelta(minutes=1)
+HOURLY_LIMIT = 5
+
+RESEND_HINT = "Send a new one with Re-send Authentication Code."
+
+
+class EmailCodeService:
+    def __init__(
+        self,
+        database: Database,
+        audit: AuditLog,
+        clock: Clock,
+        randomness: Randomness,
+        notifier: Notifier,
+        digest: KeyedDigest,
+    ) -> None:
+        self._database = database
+        self._audit = audit
+        self._clock = clock
+        self._randomness = randomness
+        self._notifier = notifier
+        self._digest = digest
+
+    def send(self, user_id: uuid.UUID, *, client: ClientInfo) -> None:
+        """Mail a fresh code, closing any earlier one; ResendTooSoon when throttled."""
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            user = session.get(User, user_id)
+            assert user is not None
+            self._refuse_when_too_soon(session, user.id, now)
+            for open_code in _open_codes(session, user.id):
+                open_code.closed_at = now
+            code = "".join(self._randomness.choice("0123456789") for _ in range(CODE_DIGITS))
+            row = EmailCode(
+                id=uuid.uuid4(),
+                user_id=user.id,
+                organization_id=user.organization_id,
+                created_at=now,
+                expires_at=now + VALIDITY,
+                failed_attempts=0,
+                code_digest="",
+            )
+            row.code_digest = self._digest.digest(f"{row.id}:{code}")
+            session.add(row)
+            self._audit.record(
+                session,
+                AuditEventType.EMAIL_CODE_SENT,
+                organization_id=user.organization_id,
+                client=client,
+                target_user_id=user.id,
+                target_email=user.email,
+            )
+            # Sent inside the unit of work: if the mail cannot go out, no code exists either.
+            self._notifier.send(
+                to=user.email,
+                subject="Your Secure File Sync authentication code",
+                body=(
+                    f"Your authentication code is: {code}\n\n"
+                    f"It is valid for {int(VALIDITY.total_seconds() // 60)} minutes and can be "
+                    "used once.\nIf you did not try to log in, change your password: someone "
+                    "knows it.\n"
+                ),
+            )
+
+    def verify(self, user_id: uuid.UUID, code: str) -> None:
+        """Accept the user's current code once; every refusal says why."""
+        now = self._clock.now()
+        typed = code.strip().replace(" ", "")
+        with self._database.transaction() as session:
+            current = max(_open_codes(session, user_id), key=lambda c: c.created_at, default=None)
+            if current is None:
+                problem = InvalidCode(f"There is no valid code. {RESEND_HINT}")
+            elif now >= current.expires_at:
+                current.closed_at = now
+                problem = InvalidCode(f"This code is no longer valid. {RESEND_HINT}")
+            elif self._digest.matches(f"{current.id}:{typed}", current.code_digest):
+                current.closed_at = now
+                return
+            else:
+                current.failed_attempts += 1
+                left = MAX_WRONG_TRIES - current.failed_attempts
+                if left <= 0:
+                    current.closed_at = now
+                    problem = InvalidCode(f"Wrong code, too many times. {RESEND_HINT}")
+                else:
+                    tries = "try" if left == 1 else "tries"
+                    problem = InvalidCode(f"Wrong code. {left} {tries} left for this code.")
+        # The unit of work above has committed the count before the refusal is raised.
+        raise problem
+
+    def _refuse_when_too_soon(self, session: Session, user_id: uuid.UUID, now: datetime) -> None:
+        recent = list(
+            session.scalars(
+                select(EmailCode.created_at)
+                .where(
+                    EmailCode.user_id == user_id, EmailCode.created_at > now - timedelta(hours=1)
+                )
+                .order_by(EmailCode.created_at)
+            )
+        )
+        if recent and now - recent[-1] < MIN_INTERVAL:
+            _too_soon(MIN_INTERVAL - (now - recent[-1]))
+        if len(recent) >= HOURLY_LIMIT:
+            _too_soon(recent[0] + timedelta(hours=1) - now)
+
+    def open_code_count(self, user_id: uuid.UUID) -> int:
+        with self._database.transaction() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(EmailCode)
+                    .where(EmailCode.user_id == user_id, EmailCode.closed_at.is_(None))
+                )
+                or 0
+            )
+
+
+def _open_codes(session: Session, user_id: uuid.UUID) -> list[EmailCode]:
+    return list(
+        session.scalars(
+            select(EmailCode).where(EmailCode.user_id == user_id, EmailCode.closed_at.is_(None))
+        )
+    )
+
+
+def _too_soon(wait: timedelta) -> None:
+    raise ResendTooSoon(retry_after_seconds=max(1, math.ceil(wait.total_seconds())))

@@ -1,0 +1,109 @@
+"""The provider console: organisations at a glance, their first administrators, suspension."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.audit import AuditEventType
+from sfs.domain.errors import NotFound, PermissionDenied
+from sfs.domain.roles import Role
+from sfs.i18n import N_
+from sfs.metadata.db import Database
+from sfs.metadata.models import Organization
+from sfs.services.audit import AuditLog
+from sfs.services.invitations import InvitationService, InvitedUser
+from sfs.services.organisations import OrganisationService, OrganisationView
+
+
+@dataclass(frozen=True)
+class OrganisationSummary:
+    organisation: OrganisationView
+    user_count: int
+    # No file store exists yet, so nothing is stored; this becomes the sum of the organisation's
+    # chunk sizes once files arrive.
+    storage_used_bytes: int
+
+
+class ProviderConsole:
+    def __init__(
+        self,
+        database: Database,
+        audit: AuditLog,
+        organisations: OrganisationService,
+        invitations: InvitationService,
+    ) -> None:
+        self._database = database
+        self._audit = audit
+        self._organisations = organisations
+        self._invitations = invitations
+
+    def overview(self, actor: Actor) -> list[OrganisationSummary]:
+        rows = self._organisations.list_all(actor)  # refuses anyone but a provider admin
+        return [
+            OrganisationSummary(organisation=row, user_count=row.user_count, storage_used_bytes=0)
+            for row in rows
+        ]
+
+    def suspend(
+        self, actor: Actor, *, organization_id: uuid.UUID, client: ClientInfo
+    ) -> OrganisationView:
+        """Its users can no longer log in; their open sessions and tokens stop at the next use."""
+        return self._set_status(actor, organization_id, "suspended", client)
+
+    def reactivate(
+        self, actor: Actor, *, organization_id: uuid.UUID, client: ClientInfo
+    ) -> OrganisationView:
+        return self._set_status(actor, organization_id, "active", client)
+
+    def _set_status(
+        self, actor: Actor, organization_id: uuid.UUID, status: str, client: ClientInfo
+    ) -> OrganisationView:
+        _require_provider_admin(actor)
+        with self._database.transaction() as session:
+            row = session.get(Organization, organization_id)
+            if row is None:
+                raise NotFound("No such organisation.")
+            if row.status != status:
+                row.status = status
+                self._audit.record(
+                    session,
+                    AuditEventType.ORGANISATION_SUSPENDED
+                    if status == "suspended"
+                    else AuditEventType.ORGANISATION_REACTIVATED,
+                    organization_id=row.id,
+                    client=client,
+                    actor=actor,
+                    name=row.name,
+                )
+            return OrganisationView.of(row)
+
+    def invite_organisation_admin(
+        self,
+        actor: Actor,
+        *,
+        organization_id: uuid.UUID,
+        email: str,
+        display_name: str,
+        client: ClientInfo,
+    ) -> InvitedUser:
+        """An organisation's first (or a further) Organization Admin, invited by email.
+
+        The account stays `invited` and cannot log in until its single-use link (valid 7 days,
+        only its SHA-256 digest stored) is used to choose a password.
+        """
+        _require_provider_admin(actor)
+        return self._invitations.invite(
+            actor,
+            organization_id=organization_id,
+            email=email,
+            display_name=display_name,
+            role=Role.ORG_ADMIN,
+            client=client,
+        )
+
+
+def _require_provider_admin(actor: Actor) -> None:
+    if not actor.is_provider_admin:
+        raise PermissionDenied(N_("Only provider administrators may use the provider console."))
