@@ -23,8 +23,10 @@ translations: $(STAMP)
 
 # After changing texts: re-extract, then translate what `pybabel update` marks new or fuzzy.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o $(LOCALE)/messages.pot .
-	$(BIN)/pybabel update --no-location -D messages -i $(LOCALE)/messages.pot -d $(LOCALE)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --width 100 \
+		--project="Secure File Sync" -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update --width 100 --ignore-obsolete -D messages -i $(LOCALE)/messages.pot \
+		-d $(LOCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

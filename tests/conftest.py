@@ -23,7 +23,7 @@ from sfs.crypto.passwords import PasswordHasher
 from sfs.mail.outbox import OutboxMailer
 from sfs.metadata import migrate
 from sfs.metadata.db import Database, create_database_engine
-from sfs.metadata.models import Base
+from sfs.metadata.schema import Base
 from sfs.web.server import create_app
 from tests.support import FAST_HASH, FakeClock
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
+
+import pytest
 
 from sfs.crypto.passwords import HashParameters
 
@@ -44,3 +48,13 @@ def read_outbox(folder: Path) -> list[EmailMessage]:
         message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=default)  # type: ignore[arg-type]
         for path in sorted(folder.glob("*.eml"))
     ]
+
+
+def require_tool(name: str) -> str:
+    """The path of an external program a test drives; CI (which installs it) fails without it."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("SFS_TEST_REQUIRE_EXTERNAL_TOOLS") == "1":
+            pytest.fail(f"{name} is required but not installed (apt-get install {name})")
+        pytest.skip(f"{name} is not installed (apt-get install {name})")
+    return path

@@ -20,6 +20,8 @@ from sfs.services.audit import AuditLog
 from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
 from sfs.services.device_tokens import DeviceTokenService
 from sfs.services.email_codes import EmailCodeService
+from sfs.services.file_tree import FileTreeService
+from sfs.services.file_versions import FileVersionService
 from sfs.services.invitations import InvitationService
 from sfs.services.languages import LanguagePreferences
 from sfs.services.login import LoginService
@@ -29,6 +31,7 @@ from sfs.services.organisations import OrganisationService
 from sfs.services.password_reset import PasswordResetService
 from sfs.services.provider import ProviderConsole
 from sfs.services.second_factor import SecondFactorService
+from sfs.services.spaces import SpaceService
 from sfs.services.web_sessions import WebSessionService
 
 
@@ -53,6 +56,9 @@ class Services:
     email_codes: EmailCodeService
     second_factor: SecondFactorService
     password_reset: PasswordResetService
+    spaces: SpaceService
+    file_tree: FileTreeService
+    file_versions: FileVersionService
     provider: ProviderConsole
     languages: LanguagePreferences
 
@@ -125,6 +131,9 @@ def build_services(
         invitations=invitations,
         my_account=MyAccountService(database, audit, clock, hasher, limiters, notifier),
         email_codes=email_codes,
+        spaces=SpaceService(database, clock),
+        file_tree=FileTreeService(database, clock),
+        file_versions=FileVersionService(database, clock),
         second_factor=second_factor,
         password_reset=PasswordResetService(
             database, audit, clock, randomness, hasher, limiters, notifier, second_factor

@@ -6,7 +6,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sfs.metadata import migrate
 from sfs.metadata.db import create_database_engine
-from sfs.metadata.models import Base
+from sfs.metadata.schema import Base
 
 
 def test_an_empty_database_upgrades_to_head(database_url: str) -> None:

@@ -1,7 +1,6 @@
 """Two-factor authentication in the service layer: menu, enrolment, challenges, backup key."""
 
 import re
-import shutil
 import subprocess
 from datetime import datetime
 
@@ -20,7 +19,7 @@ from sfs.domain.errors import (
 )
 from sfs.domain.stages import LoginStage
 from sfs.metadata.models import EmailCode, Organization, User
-from tests.support import FakeClock, read_outbox
+from tests.support import FakeClock, read_outbox, require_tool
 from tests.world import CLIENT, actor, make_tenant
 
 
@@ -32,7 +31,7 @@ def oathtool_code(secret: str, moment: datetime) -> str:
     """The code a real, independent TOTP implementation computes (Debian's oathtool)."""
     stamp = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
     result = subprocess.run(
-        ["oathtool", "--totp", "-b", secret, "--now", stamp],
+        [require_tool("oathtool"), "--totp", "-b", secret, "--now", stamp],
         capture_output=True,
         text=True,
         check=True,
@@ -141,7 +140,6 @@ class TestAuthenticatorApp:
             in read_outbox(services.settings.outbox_dir)[-1]["Subject"]
         )
 
-    @pytest.mark.skipif(shutil.which("oathtool") is None, reason="oathtool missing")
     def test_codes_from_oathtool_are_accepted(self, services: Services, clock: FakeClock) -> None:
         acme = make_tenant(services, "Acme")
         user = actor(services, acme.user)

@@ -108,3 +108,33 @@ class ResendTooSoon(SfsError):
             wait = f"{minutes} minute" + ("" if minutes == 1 else "s")
         super().__init__(f"A new code can be sent in {wait}.")
         self.retry_after_seconds = retry_after_seconds
+
+
+class Conflict(SfsError):
+    """The request is fine but the current state forbids it: a name taken, a stale base version."""
+
+    code = "conflict"
+
+
+class QuotaExceeded(SfsError):
+    code = "quota_exceeded"
+
+
+class CorruptChunk(SfsError):
+    """A stored chunk failed its integrity check (GCM tag or keyed hash): never served as data."""
+
+    code = "corrupt_chunk"
+
+    def __init__(self, chunk_id: str, *, reason: str = "it failed its integrity check") -> None:
+        super().__init__(f"Stored chunk {chunk_id} is damaged: {reason}.")
+        self.chunk_id = chunk_id
+
+
+class MissingChunk(SfsError):
+    """A chunk the metadata refers to is not in the blob backend (its pack is gone)."""
+
+    code = "missing_chunk"
+
+    def __init__(self, chunk_id: str) -> None:
+        super().__init__(f"Stored chunk {chunk_id} is missing from the blob store.")
+        self.chunk_id = chunk_id

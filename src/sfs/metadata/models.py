@@ -49,6 +49,8 @@ class Organization(Base):
     min_password_length: Mapped[int] = mapped_column(Integer, default=12)
     session_idle_minutes: Mapped[int] = mapped_column(Integer, default=60)
     session_absolute_minutes: Mapped[int] = mapped_column(Integer, default=12 * 60)
+    # Stored bytes after deduplication; None means no limit.
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
@@ -92,6 +94,8 @@ class User(Base):
     # The last accepted TOTP time step: a code's step is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     backup_key_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Bytes of the user's own files (after deduplication within them); None means no limit.
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
 

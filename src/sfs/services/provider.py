@@ -40,7 +40,8 @@ class ProviderConsole:
         self._invitations = invitations
 
     def overview(self, actor: Actor) -> list[OrganisationSummary]:
-        rows = self._organisations.list_all(actor)  # refuses anyone but a provider admin
+        _require_provider_admin(actor)
+        rows = self._organisations.list_all(actor)
         return [
             OrganisationSummary(organisation=row, user_count=row.user_count, storage_used_bytes=0)
             for row in rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from sfs.metadata.models import Base
+from sfs.metadata.schema import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

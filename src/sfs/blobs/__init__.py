@@ -1,0 +1,1 @@
+"""Encrypted chunk storage over pluggable blob backends (local folder, S3, memory)."""

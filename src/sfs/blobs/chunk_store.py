@@ -1,0 +1,113 @@
+"""The chunk store: what the file service calls to keep and read file content. No database.
+
+Upload (chunks first, then the metadata transaction):
+
+    with store.writer(keys) as writer:
+        for chunk in store.prepare(keys, stream):          # cut, hash, seal; memory flat
+            manifest.append(chunk.chunk_id)
+            if chunk.chunk_id not in index:                 # dedup against the chunk index
+                record(writer.add(chunk.chunk_id, chunk.sealed))
+        record(writer.flush())                              # StoredChunks now durable
+    # then one transaction: insert the recorded StoredChunks and the new version
+
+Download: `store.read_many(keys, [(chunk_id, location), …])` in manifest order.
+A damaged or absent chunk raises `CorruptChunk` / `MissingChunk` (from `sfs.domain.errors`),
+carrying the chunk id for the caller to name the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sfs.blobs.backend import BlobBackend
+from sfs.blobs.packs import (
+    PACK_TARGET_SIZE,
+    ChunkLocation,
+    PackWriter,
+    StoredChunk,
+    list_pack_ids,
+    pack_blob_name,
+    read_chunk,
+    read_chunks,
+    read_pack_index,
+)
+from sfs.crypto.chunk_aead import seal_chunk
+from sfs.crypto.keys import OrganisationKeys
+from sfs.domain.errors import InvalidInput
+from sfs.protocol.chunk_ids import chunk_id as keyed_chunk_id
+from sfs.protocol.chunking import CHUNK_PARAMS, ChunkParams, SupportsRead, iter_chunks
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PreparedChunk:
+    """A chunk cut, named and sealed, ready for `PackWriter.add(chunk_id, sealed)`."""
+
+    chunk_id: str
+    plain_size: int
+    sealed: bytes
+
+    def __repr__(self) -> str:
+        return f"PreparedChunk({self.chunk_id}, plain_size={self.plain_size})"
+
+
+class ChunkStore:
+    def __init__(
+        self,
+        backend: BlobBackend,
+        *,
+        pack_target_size: int = PACK_TARGET_SIZE,
+        params: ChunkParams = CHUNK_PARAMS,
+    ) -> None:
+        self.backend = backend
+        self.pack_target_size = pack_target_size
+        self.params = params
+
+    def prepare(
+        self, keys: OrganisationKeys, source: SupportsRead | Iterable[bytes]
+    ) -> Iterator[PreparedChunk]:
+        """Cut a stream (file object or byte blocks) into chunks, each named and sealed."""
+        for plaintext in iter_chunks(source, self.params, seed=keys.chunking_seed):
+            yield self._seal(keys, plaintext)
+
+    def prepare_chunk(
+        self, keys: OrganisationKeys, plaintext: bytes, *, expected_id: str | None = None
+    ) -> PreparedChunk:
+        """Seal one chunk a sync client sent; refuses a chunk larger than the protocol allows
+        or one whose content does not hash to the id the client claimed."""
+        if len(plaintext) > self.params.max_size:
+            raise InvalidInput(
+                f"A chunk may be at most {self.params.max_size} bytes.", field="chunk"
+            )
+        prepared = self._seal(keys, plaintext)
+        if expected_id is not None and prepared.chunk_id != expected_id:
+            raise InvalidInput("The chunk's content does not match its id.", field="chunk_id")
+        return prepared
+
+    def _seal(self, keys: OrganisationKeys, plaintext: bytes) -> PreparedChunk:
+        chunk_id = keyed_chunk_id(keys.chunk_id_key, plaintext)
+        return PreparedChunk(chunk_id, len(plaintext), seal_chunk(keys, chunk_id, plaintext))
+
+    def writer(self, keys: OrganisationKeys) -> PackWriter:
+        """A pack writer for one organisation's chunks (one per upload or batch)."""
+        return PackWriter(self.backend, keys, target_size=self.pack_target_size)
+
+    def read(self, keys: OrganisationKeys, chunk_id: str, location: ChunkLocation) -> bytes:
+        return read_chunk(self.backend, keys, chunk_id, location)
+
+    def read_many(
+        self, keys: OrganisationKeys, chunks: Iterable[tuple[str, ChunkLocation]]
+    ) -> Iterator[bytes]:
+        """Plaintexts in the given order, adjacent chunks fetched with one ranged read."""
+        return read_chunks(self.backend, keys, chunks)
+
+    def pack_ids(self) -> Iterator[str]:
+        """Every pack in the backend, of all organisations (for gc and fsck)."""
+        return list_pack_ids(self.backend)
+
+    def pack_index(self, keys: OrganisationKeys, pack_id: str) -> list[StoredChunk]:
+        """The chunks a pack holds, read from its sealed trailer (`PackDamaged` if unreadable)."""
+        return read_pack_index(self.backend, keys, pack_id)
+
+    def delete_pack(self, pack_id: str) -> None:
+        self.backend.delete(pack_blob_name(pack_id))

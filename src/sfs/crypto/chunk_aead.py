@@ -1,0 +1,51 @@
+"""One chunk sealed at rest: AES-256-GCM under the organisation's data key.
+
+Layout of a sealed chunk: 12-byte random nonce, ciphertext, 16-byte tag (`SEAL_OVERHEAD` = 28
+bytes more than the plaintext). The chunk id is the associated data, so a sealed chunk moved to
+another chunk's location fails its tag; opening also recomputes the keyed hash of the plaintext
+and compares it with the id, so a chunk is served only if it is exactly the content named.
+
+Random 96-bit nonces under one key are safe for up to 2**32 seals (NIST SP 800-38D), i.e. ~200 TiB
+of ~48 KiB chunks per organisation; a data key can be rotated long before that.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sfs.crypto.keys import OrganisationKeys
+from sfs.domain.errors import CorruptChunk
+from sfs.protocol.chunk_ids import chunk_id as keyed_chunk_id
+
+NONCE_BYTES = 12
+TAG_BYTES = 16
+SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
+
+
+def _associated(chunk_id: str) -> bytes:
+    return b"sfs/chunk/v1/" + chunk_id.encode("ascii")
+
+
+def seal_chunk(keys: OrganisationKeys, chunk_id: str, plaintext: bytes) -> bytes:
+    """Encrypt one chunk whose id the caller computed with `sfs.protocol.chunk_ids.chunk_id`."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(keys.data_key).encrypt(nonce, plaintext, _associated(chunk_id))
+
+
+def open_chunk(keys: OrganisationKeys, chunk_id: str, sealed: bytes) -> bytes:
+    """Decrypt and verify one chunk; `CorruptChunk` rather than any byte that is not the chunk."""
+    if len(sealed) < SEAL_OVERHEAD:
+        raise CorruptChunk(chunk_id, reason="it is truncated")
+    try:
+        plaintext = AESGCM(keys.data_key).decrypt(
+            sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated(chunk_id)
+        )
+    except InvalidTag:
+        raise CorruptChunk(chunk_id, reason="its authentication tag does not match") from None
+    if not hmac.compare_digest(keyed_chunk_id(keys.chunk_id_key, plaintext), chunk_id):
+        raise CorruptChunk(chunk_id, reason="its content does not match its id")
+    return plaintext

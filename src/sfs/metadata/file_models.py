@@ -1,0 +1,176 @@
+"""Tables of the file store: spaces, nodes, versions and their manifests, chunks, the journal.
+
+Every row carries `organization_id`: queries are scoped by it, and chunk ids are only unique
+within one organisation (their hash is keyed per organisation).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sfs.metadata.models import Base
+from sfs.metadata.types import UtcDateTime
+
+
+class OrganizationKeys(Base):
+    """The organisation's data key and chunk-id key, wrapped by the server's master key."""
+
+    __tablename__ = "organization_keys"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    rewrapped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Space(Base):
+    """A root of files: a user's My Files, or (later) a team folder."""
+
+    __tablename__ = "spaces"
+    __table_args__ = (
+        Index(
+            "uq_spaces_personal_owner",
+            "owner_user_id",
+            unique=True,
+            sqlite_where=text("kind = 'personal'"),
+            postgresql_where=text("kind = 'personal'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    root_node_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # The last journal sequence number handed out: the sync cursor's upper bound.
+    journal_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Node(Base):
+    """A file or folder. A trashed node has `deleted_at`; its descendants go with it."""
+
+    __tablename__ = "nodes"
+    __table_args__ = (
+        # Siblings may not differ only in case (Windows and macOS clients could not hold both).
+        Index(
+            "uq_nodes_live_sibling_name",
+            "space_id",
+            "parent_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_nodes_parent_id", "parent_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    space_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))
+    current_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    modified_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Version(Base):
+    """One content of a file: its manifest is the ordered list of chunk ids in VersionChunk."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("node_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    node_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("nodes.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # A digest of the manifest: equal content, equal digest. Serves as the HTTP ETag.
+    content_digest: Mapped[str] = mapped_column(String(64))
+    modified_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    device_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class VersionChunk(Base):
+    __tablename__ = "version_chunks"
+    __table_args__ = (
+        Index("ix_version_chunks_organization_id_chunk_id", "organization_id", "chunk_id"),
+    )
+
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    chunk_id: Mapped[str] = mapped_column(String(64))
+    plain_size: Mapped[int] = mapped_column(Integer)
+
+
+class Chunk(Base):
+    """Where an organisation's chunk lives: a byte range of an encrypted pack blob."""
+
+    __tablename__ = "chunks"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    chunk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(64), index=True)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    length: Mapped[int] = mapped_column(Integer)
+    plain_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JournalEntry(Base):
+    """One change in a space, numbered without gaps per space: the sync protocol's cursor."""
+
+    __tablename__ = "journal"
+    __table_args__ = (UniqueConstraint("space_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    space_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("spaces.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    node_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    operation: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    old_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,8 @@
+"""The whole schema: importing this registers every table on `Base.metadata`."""
+
+from __future__ import annotations
+
+from sfs.metadata import file_models, models
+
+Base = models.Base
+__all__ = ["Base", "file_models", "models"]

@@ -1,0 +1,1 @@
+"""The wire protocol, pure and shared with the sync client: names, chunking, chunk ids."""

@@ -1,0 +1,403 @@
+"""Files and folders as a tree: browse, create folders, move, copy, delete to the trash, restore.
+
+Every call is scoped to a space the actor may reach; every change appends to the space's journal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.errors import Conflict, InvalidInput, NotFound
+from sfs.metadata.db import Database
+from sfs.metadata.file_models import Node, Space, Version, VersionChunk
+from sfs.ports import Clock
+from sfs.protocol.paths import BadName, clean_name, join_path, name_key, split_path
+from sfs.services.spaces import append_journal, visible_space
+
+FOLDER = "folder"
+FILE = "file"
+
+
+@dataclass(frozen=True)
+class NodeView:
+    id: uuid.UUID
+    name: str
+    path: str
+    kind: str
+    size: int
+    modified_at: datetime
+    version: int | None
+    content_digest: str | None
+    deleted_at: datetime | None = None
+
+
+class FileTreeService:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+
+    def stat(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> NodeView:
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            node = resolve(session, space, parts)
+            return node_view(session, node, join_path(parts))
+
+    def list_folder(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> list[NodeView]:
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            folder = resolve(session, space, parts)
+            if folder.kind != FOLDER:
+                raise InvalidInput(f"{join_path(parts)} is a file, not a folder.", field="path")
+            children = session.scalars(
+                select(Node)
+                .where(Node.parent_id == folder.id, Node.deleted_at.is_(None))
+                .order_by(Node.kind.desc(), Node.name_key)
+            ).all()
+            return [
+                node_view(session, child, join_path([*parts, child.name])) for child in children
+            ]
+
+    def create_folder(
+        self, actor: Actor, *, space_id: uuid.UUID, path: str, client: ClientInfo
+    ) -> NodeView:
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            if not parts:
+                raise Conflict("The top folder always exists.")
+            parent = resolve_folder(session, space, parts[:-1])
+            node = new_node(session, space, parent, parts[-1], FOLDER, now)
+            append_journal(
+                session, space, node=node, operation="create", path=join_path(parts), now=now
+            )
+            return node_view(session, node, join_path(parts))
+
+    def move(
+        self, actor: Actor, *, space_id: uuid.UUID, source: str, target: str, client: ClientInfo
+    ) -> NodeView:
+        """Move or rename; the target path must not exist. A move is one journal entry."""
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            from_parts, to_parts = parse_path(source), parse_path(target)
+            if not from_parts or not to_parts:
+                raise InvalidInput("The top folder cannot be moved, nor replaced.")
+            node = resolve(session, space, from_parts)
+            new_parent = resolve_folder(session, space, to_parts[:-1])
+            if node.kind == FOLDER and _is_within(session, new_parent, node):
+                raise Conflict("A folder cannot be moved into itself.")
+            clash = _live_child(session, new_parent.id, to_parts[-1])
+            if clash is not None and clash.id != node.id:  # a case-only rename is no clash
+                raise Conflict(f"{join_path(to_parts)} already exists.")
+            node.parent_id, node.name, node.name_key = (
+                new_parent.id,
+                to_parts[-1],
+                name_key(to_parts[-1]),
+            )
+            _flush_or_conflict(session, join_path(to_parts))
+            append_journal(
+                session,
+                space,
+                node=node,
+                operation="move",
+                path=join_path(to_parts),
+                old_path=join_path(from_parts),
+                now=now,
+            )
+            return node_view(session, node, join_path(to_parts))
+
+    def copy(
+        self, actor: Actor, *, space_id: uuid.UUID, source: str, target: str, client: ClientInfo
+    ) -> NodeView:
+        """Copy a file or a whole folder; content is shared (no chunk is stored twice)."""
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            from_parts, to_parts = parse_path(source), parse_path(target)
+            if not to_parts:
+                raise InvalidInput("Give the copy a name.")
+            original = resolve(session, space, from_parts)
+            parent = resolve_folder(session, space, to_parts[:-1])
+            if original.kind == FOLDER and _is_within(session, parent, original):
+                raise Conflict("A folder cannot be copied into itself.")
+            copy = self._copy_subtree(session, space, actor, original, parent, to_parts, now)
+            return node_view(session, copy, join_path(to_parts))
+
+    def _copy_subtree(
+        self,
+        session: Session,
+        space: Space,
+        actor: Actor,
+        original: Node,
+        parent: Node,
+        parts: list[str],
+        now: datetime,
+    ) -> Node:
+        copy = new_node(session, space, parent, parts[-1], original.kind, now)
+        copy.modified_at = original.modified_at
+        if original.kind == FILE and original.current_version_id is not None:
+            source_version = session.get(Version, original.current_version_id)
+            assert source_version is not None
+            version = duplicate_version(session, source_version, copy, actor, now)
+            copy.current_version_id, copy.size = version.id, version.size
+        append_journal(
+            session,
+            space,
+            node=copy,
+            operation="create",
+            path=join_path(parts),
+            version_id=copy.current_version_id,
+            now=now,
+        )
+        if original.kind == FOLDER:
+            for child in _live_children(session, original.id):
+                self._copy_subtree(session, space, actor, child, copy, [*parts, child.name], now)
+        return copy
+
+    def delete(self, actor: Actor, *, space_id: uuid.UUID, path: str, client: ClientInfo) -> None:
+        """Move to the trash: the node and everything under it disappear until restored."""
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            if not parts:
+                raise InvalidInput("The top folder cannot be deleted.")
+            node = resolve(session, space, parts)
+            node.deleted_at = now
+            append_journal(
+                session, space, node=node, operation="delete", path=join_path(parts), now=now
+            )
+
+    def trash(self, actor: Actor, *, space_id: uuid.UUID) -> list[NodeView]:
+        with self._database.transaction() as session:
+            visible_space(session, actor, space_id)
+            rows = session.scalars(
+                select(Node)
+                .where(Node.space_id == space_id, Node.deleted_at.is_not(None))
+                .order_by(Node.deleted_at.desc())
+            ).all()
+            return [node_view(session, row, path_of(session, row)) for row in rows]
+
+    def restore(
+        self, actor: Actor, *, space_id: uuid.UUID, node_id: uuid.UUID, client: ClientInfo
+    ) -> NodeView:
+        """Back from the trash to where it was; renamed '(restored)' if that name is taken now."""
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            node = _trashed(session, space, node_id)
+            parent = session.get(Node, node.parent_id) if node.parent_id else None
+            if parent is None or not _is_live(session, parent):
+                raise Conflict("The folder it was in is gone; restore that folder first.")
+            name = node.name
+            number = 1
+            while _live_child(session, parent.id, name) is not None:
+                stem, dot, extension = node.name.rpartition(".")
+                suffix = " (restored)" if number == 1 else f" (restored {number})"
+                name = f"{stem}{suffix}.{extension}" if dot and stem else f"{node.name}{suffix}"
+                number += 1
+            node.name, node.name_key, node.deleted_at = name, name_key(name), None
+            session.flush()
+            path = path_of(session, node)
+            self._journal_subtree(session, space, node, path, now)
+            return node_view(session, node, path)
+
+    def _journal_subtree(
+        self, session: Session, space: Space, node: Node, path: str, now: datetime
+    ) -> None:
+        append_journal(
+            session,
+            space,
+            node=node,
+            operation="create",
+            path=path,
+            version_id=node.current_version_id,
+            now=now,
+        )
+        if node.kind == FOLDER:
+            for child in _live_children(session, node.id):
+                self._journal_subtree(
+                    session, space, child, f"{path.rstrip('/')}/{child.name}", now
+                )
+
+    def purge(
+        self, actor: Actor, *, space_id: uuid.UUID, node_id: uuid.UUID, client: ClientInfo
+    ) -> None:
+        """Delete for good; the chunks go when the garbage collector finds them unreferenced."""
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            session.delete(_trashed(session, space, node_id))
+
+
+def parse_path(path: str) -> list[str]:
+    try:
+        return split_path(path)
+    except BadName as exc:
+        raise InvalidInput(str(exc), field="path") from None
+
+
+def resolve(session: Session, space: Space, parts: list[str]) -> Node:
+    node = session.get(Node, space.root_node_id)
+    assert node is not None
+    for depth, part in enumerate(parts):
+        child = _live_child(session, node.id, part)
+        if child is None:
+            raise NotFound(f"{join_path(parts[: depth + 1])} does not exist.")
+        node = child
+    return node
+
+
+def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:
+    folder = resolve(session, space, parts)
+    if folder.kind != FOLDER:
+        raise Conflict(f"{join_path(parts)} is a file, not a folder.")
+    return folder
+
+
+def new_node(
+    session: Session, space: Space, parent: Node, name: str, kind: str, now: datetime
+) -> Node:
+    try:
+        name = clean_name(name)
+    except BadName as exc:
+        raise InvalidInput(str(exc), field="path") from None
+    if _live_child(session, parent.id, name) is not None:
+        raise Conflict(
+            f"{name!r} already exists in this folder (names differing only in case count as equal)."
+        )
+    node = Node(
+        id=uuid.uuid4(),
+        organization_id=space.organization_id,
+        space_id=space.id,
+        parent_id=parent.id,
+        name=name,
+        name_key=name_key(name),
+        kind=kind,
+        size=0,
+        modified_at=now,
+        created_at=now,
+    )
+    session.add(node)
+    _flush_or_conflict(session, name)
+    return node
+
+
+def duplicate_version(
+    session: Session, source: Version, node: Node, actor: Actor, now: datetime
+) -> Version:
+    """A new version of `node` with the same content as `source` (the manifest is copied)."""
+    version = Version(
+        id=uuid.uuid4(),
+        organization_id=source.organization_id,
+        node_id=node.id,
+        number=next_version_number(session, node.id),
+        size=source.size,
+        content_digest=source.content_digest,
+        modified_at=source.modified_at,
+        created_at=now,
+        author_user_id=actor.user_id,
+        device_name=None,
+    )
+    session.add(version)
+    session.flush()
+    for row in session.scalars(
+        select(VersionChunk)
+        .where(VersionChunk.version_id == source.id)
+        .order_by(VersionChunk.position)
+    ):
+        session.add(
+            VersionChunk(
+                version_id=version.id,
+                position=row.position,
+                organization_id=row.organization_id,
+                chunk_id=row.chunk_id,
+                plain_size=row.plain_size,
+            )
+        )
+    return version
+
+
+def node_view(session: Session, node: Node, path: str) -> NodeView:
+    version = session.get(Version, node.current_version_id) if node.current_version_id else None
+    return NodeView(
+        id=node.id,
+        name=node.name,
+        path=path,
+        kind=node.kind,
+        size=node.size,
+        modified_at=node.modified_at,
+        version=version.number if version else None,
+        content_digest=version.content_digest if version else None,
+        deleted_at=node.deleted_at,
+    )
+
+
+def path_of(session: Session, node: Node) -> str:
+    parts: list[str] = []
+    current: Node | None = node
+    while current is not None and current.parent_id is not None:
+        parts.append(current.name)
+        current = session.get(Node, current.parent_id)
+    return join_path(list(reversed(parts)))
+
+
+def next_version_number(session: Session, node_id: uuid.UUID) -> int:
+    numbers = session.scalars(select(Version.number).where(Version.node_id == node_id)).all()
+    return max(numbers, default=0) + 1
+
+
+def _live_child(session: Session, parent_id: uuid.UUID, name: str) -> Node | None:
+    return session.scalars(
+        select(Node).where(
+            Node.parent_id == parent_id, Node.name_key == name_key(name), Node.deleted_at.is_(None)
+        )
+    ).one_or_none()
+
+
+def _live_children(session: Session, parent_id: uuid.UUID) -> list[Node]:
+    return list(
+        session.scalars(select(Node).where(Node.parent_id == parent_id, Node.deleted_at.is_(None)))
+    )
+
+
+def _is_live(session: Session, node: Node) -> bool:
+    current: Node | None = node
+    while current is not None:
+        if current.deleted_at is not None:
+            return False
+        current = session.get(Node, current.parent_id) if current.parent_id else None
+    return True
+
+
+def _is_within(session: Session, node: Node, ancestor: Node) -> bool:
+    current: Node | None = node
+    while current is not None:
+        if current.id == ancestor.id:
+            return True
+        current = session.get(Node, current.parent_id) if current.parent_id else None
+    return False
+
+
+def _trashed(session: Session, space: Space, node_id: uuid.UUID) -> Node:
+    node = session.get(Node, node_id)
+    if node is None or node.space_id != space.id or node.deleted_at is None:
+        raise NotFound("No such item in the trash.")
+    return node
+
+
+def _flush_or_conflict(session: Session, name: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request created the same name in between: the unique index caught it.
+        raise Conflict(f"{name!r} already exists in this folder.") from None

@@ -1,0 +1,383 @@
+"""File contents as versions: commit a manifest of chunk ids, list and restore older versions.
+
+A commit names the version it replaces (`base_version`): if someone else committed in between,
+the commit is refused with Conflict and nothing changes. That is what keeps concurrent edits
+from silently overwriting each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from sfs.metadata.db import Database
+from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
+from sfs.metadata.models import Organization
+from sfs.ports import Clock
+from sfs.protocol.paths import join_path
+from sfs.services.file_tree import (
+    FILE,
+    NodeView,
+    duplicate_version,
+    new_node,
+    next_version_number,
+    node_view,
+    parse_path,
+    resolve,
+    resolve_folder,
+)
+from sfs.services.spaces import append_journal, visible_space
+
+MAX_MANIFEST_ENTRIES = 1_000_000  # 1 TB at 1 MiB per chunk
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    chunk_id: str
+    size: int
+
+
+@dataclass(frozen=True)
+class VersionView:
+    number: int
+    size: int
+    modified_at: datetime
+    created_at: datetime
+    content_digest: str
+    device_name: str | None
+    current: bool
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    pack_id: str
+    offset: int
+    length: int
+    plain_size: int
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What a download needs: the version and, in order, where each chunk lives."""
+
+    node: NodeView
+    chunks: list[tuple[StoredChunk, int]]  # (where, offset of this chunk in the file)
+
+
+class FileVersionService:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+
+    # -- chunks --------------------------------------------------------------------------------
+
+    def missing_chunks(self, actor: Actor, chunk_ids: Sequence[str]) -> list[str]:
+        """Which of these chunk ids the organisation does not hold yet (order kept)."""
+        organization_id = _organisation_of(actor)
+        wanted = list(dict.fromkeys(chunk_ids))
+        present: set[str] = set()
+        with self._database.transaction() as session:
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                present.update(
+                    session.scalars(
+                        select(Chunk.chunk_id).where(
+                            Chunk.organization_id == organization_id, Chunk.chunk_id.in_(batch)
+                        )
+                    )
+                )
+        return [chunk_id for chunk_id in wanted if chunk_id not in present]
+
+    def check_room(self, actor: Actor, incoming_bytes: int) -> None:
+        """Refuse before any byte is kept when the organisation's quota would be exceeded."""
+        organization_id = _organisation_of(actor)
+        with self._database.transaction() as session:
+            organisation = session.get(Organization, organization_id)
+            assert organisation is not None
+            if organisation.quota_bytes is None:
+                return
+            used = session.scalar(
+                select(func.coalesce(func.sum(Chunk.length), 0)).where(
+                    Chunk.organization_id == organization_id
+                )
+            )
+            if int(used or 0) + incoming_bytes > organisation.quota_bytes:
+                raise QuotaExceeded(
+                    f"Quota exceeded: the organisation may store {organisation.quota_bytes} bytes "
+                    f"and holds {int(used or 0)}."
+                )
+
+    def record_chunks(self, actor: Actor, stored: Sequence[StoredChunk]) -> None:
+        """Remember where newly written chunks live (idempotent: known ids are left alone)."""
+        organization_id = _organisation_of(actor)
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            known = set(
+                session.scalars(
+                    select(Chunk.chunk_id).where(
+                        Chunk.organization_id == organization_id,
+                        Chunk.chunk_id.in_([c.chunk_id for c in stored]),
+                    )
+                )
+            )
+            for chunk in stored:
+                if chunk.chunk_id in known:
+                    continue
+                known.add(chunk.chunk_id)
+                session.add(
+                    Chunk(
+                        organization_id=organization_id,
+                        chunk_id=chunk.chunk_id,
+                        pack_id=chunk.pack_id,
+                        offset=chunk.offset,
+                        length=chunk.length,
+                        plain_size=chunk.plain_size,
+                        created_at=now,
+                    )
+                )
+
+    def locate(self, actor: Actor, chunk_id: str) -> StoredChunk:
+        organization_id = _organisation_of(actor)
+        with self._database.transaction() as session:
+            row = session.get(Chunk, (organization_id, chunk_id))
+            if row is None:
+                raise NotFound("No such chunk.")
+            return _stored(row)
+
+    # -- versions ------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        path: str,
+        manifest: Sequence[ManifestEntry],
+        modified_at: datetime,
+        base_version: int | None,
+        client: ClientInfo,
+        device_name: str | None = None,
+    ) -> NodeView:
+        """Make a new version visible, in one transaction, once all its chunks are stored."""
+        if len(manifest) > MAX_MANIFEST_ENTRIES:
+            raise InvalidInput("The manifest is too long.", field="manifest")
+        missing = self.missing_chunks(actor, [entry.chunk_id for entry in manifest])
+        if missing:
+            raise InvalidInput(
+                f"{len(missing)} chunk(s) of this file are not uploaded yet.", field="manifest"
+            )
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            if not parts:
+                raise InvalidInput("Give the file a name.", field="path")
+            parent = resolve_folder(session, space, parts[:-1])
+            node = _existing_file(session, space, parts)
+            current = (
+                session.get(Version, node.current_version_id)
+                if node and node.current_version_id
+                else None
+            )
+            current_number = current.number if current else None
+            if base_version != current_number:
+                raise Conflict(_stale_base_message(join_path(parts), base_version, current_number))
+            operation = "update"
+            if node is None:
+                node = new_node(session, space, parent, parts[-1], FILE, now)
+                operation = "create"
+            version = self._new_version(
+                session, node, actor, manifest, modified_at, device_name, now
+            )
+            node.current_version_id, node.size, node.modified_at = (
+                version.id,
+                version.size,
+                modified_at,
+            )
+            append_journal(
+                session,
+                space,
+                node=node,
+                operation=operation,
+                path=join_path(parts),
+                version_id=version.id,
+                now=now,
+            )
+            return node_view(session, node, join_path(parts))
+
+    def _new_version(
+        self,
+        session: Session,
+        node: Node,
+        actor: Actor,
+        manifest: Sequence[ManifestEntry],
+        modified_at: datetime,
+        device_name: str | None,
+        now: datetime,
+    ) -> Version:
+        digest = hashlib.sha256()
+        for entry in manifest:
+            digest.update(entry.chunk_id.encode() + b"\n")
+        version = Version(
+            id=uuid.uuid4(),
+            organization_id=node.organization_id,
+            node_id=node.id,
+            number=next_version_number(session, node.id),
+            size=sum(entry.size for entry in manifest),
+            content_digest=digest.hexdigest(),
+            modified_at=modified_at,
+            created_at=now,
+            author_user_id=actor.user_id,
+            device_name=device_name,
+        )
+        session.add(version)
+        session.flush()
+        session.add_all(
+            VersionChunk(
+                version_id=version.id,
+                position=position,
+                organization_id=node.organization_id,
+                chunk_id=entry.chunk_id,
+                plain_size=entry.size,
+            )
+            for position, entry in enumerate(manifest)
+        )
+        return version
+
+    def list_versions(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> list[VersionView]:
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            node = _file(session, space, parse_path(path))
+            rows = session.scalars(
+                select(Version).where(Version.node_id == node.id).order_by(Version.number.desc())
+            ).all()
+            return [
+                VersionView(
+                    number=row.number,
+                    size=row.size,
+                    modified_at=row.modified_at,
+                    created_at=row.created_at,
+                    content_digest=row.content_digest,
+                    device_name=row.device_name,
+                    current=row.id == node.current_version_id,
+                )
+                for row in rows
+            ]
+
+    def restore_version(
+        self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int, client: ClientInfo
+    ) -> NodeView:
+        """Make an older version current again, as a new version (history is never rewritten)."""
+        now = self._clock.now()
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            node = _file(session, space, parts)
+            old = session.scalars(
+                select(Version).where(Version.node_id == node.id, Version.number == number)
+            ).one_or_none()
+            if old is None:
+                raise NotFound(f"{join_path(parts)} has no version {number}.")
+            version = duplicate_version(session, old, node, actor, now)
+            node.current_version_id, node.size, node.modified_at = (
+                version.id,
+                version.size,
+                version.modified_at,
+            )
+            append_journal(
+                session,
+                space,
+                node=node,
+                operation="update",
+                path=join_path(parts),
+                version_id=version.id,
+                now=now,
+            )
+            return node_view(session, node, join_path(parts))
+
+    def read_plan(
+        self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int | None = None
+    ) -> ReadPlan:
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            parts = parse_path(path)
+            node = _file(session, space, parts)
+            if number is None:
+                version_id = node.current_version_id
+            else:
+                version_id = session.scalars(
+                    select(Version.id).where(Version.node_id == node.id, Version.number == number)
+                ).one_or_none()
+            if version_id is None:
+                raise NotFound(f"{join_path(parts)} has no such version.")
+            rows = session.execute(
+                select(VersionChunk, Chunk)
+                .join(
+                    Chunk,
+                    (Chunk.organization_id == VersionChunk.organization_id)
+                    & (Chunk.chunk_id == VersionChunk.chunk_id),
+                    isouter=True,
+                )
+                .where(VersionChunk.version_id == version_id)
+                .order_by(VersionChunk.position)
+            ).all()
+            plan: list[tuple[StoredChunk, int]] = []
+            offset = 0
+            for entry, chunk in rows:
+                if chunk is None:
+                    raise NotFound(
+                        f"{join_path(parts)} is damaged: chunk {entry.chunk_id[:12]}… is gone."
+                    )
+                plan.append((_stored(chunk), offset))
+                offset += entry.plain_size
+            return ReadPlan(node=node_view(session, node, join_path(parts)), chunks=plan)
+
+
+def _organisation_of(actor: Actor) -> uuid.UUID:
+    if actor.organization_id is None:
+        raise NotFound("No such space.")
+    return actor.organization_id
+
+
+def _existing_file(session: Session, space: Space, parts: list[str]) -> Node | None:
+    try:
+        node = resolve(session, space, parts)
+    except NotFound:
+        return None
+    if node.kind != FILE:
+        raise Conflict(f"{join_path(parts)} is a folder.")
+    return node
+
+
+def _file(session: Session, space: Space, parts: list[str]) -> Node:
+    node = resolve(session, space, parts)
+    if node.kind != FILE:
+        raise InvalidInput(f"{join_path(parts)} is a folder, not a file.", field="path")
+    return node
+
+
+def _stale_base_message(path: str, base: int | None, current: int | None) -> str:
+    if current is None:
+        return f"{path} does not exist any more (it was deleted or moved)."
+    if base is None:
+        return f"{path} already exists (version {current}); name the version you replace."
+    return f"{path} changed since version {base}: it is at version {current} now."
+
+
+def _stored(row: Chunk) -> StoredChunk:
+    return StoredChunk(
+        chunk_id=row.chunk_id,
+        pack_id=row.pack_id,
+        offset=row.offset,
+        length=row.length,
+        plain_size=row.plain_size,
+    )

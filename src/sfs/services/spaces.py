@@ -1,0 +1,170 @@
+"""Spaces (roots of files) and their change journal; who may reach which space."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor
+from sfs.domain.errors import NotFound, PermissionDenied
+from sfs.metadata.db import Database
+from sfs.metadata.file_models import JournalEntry, Node, Space
+from sfs.ports import Clock
+
+PERSONAL = "personal"
+MY_FILES = "My Files"
+
+
+@dataclass(frozen=True)
+class SpaceView:
+    id: uuid.UUID
+    name: str
+    kind: str
+    journal_seq: int
+
+
+class SpaceService:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+
+    def my_files(self, actor: Actor) -> SpaceView:
+        """The actor's personal space, created on first use."""
+        if actor.organization_id is None:
+            raise PermissionDenied("Provider administrators have no files.")
+        with self._database.transaction() as session:
+            space = _personal_space(session, actor.user_id)
+            if space is not None:
+                return _view(space)
+        try:
+            with self._database.transaction() as session:
+                space = create_space(
+                    session,
+                    organization_id=actor.organization_id,
+                    owner_user_id=actor.user_id,
+                    kind=PERSONAL,
+                    name=MY_FILES,
+                    now=self._clock.now(),
+                )
+                return _view(space)
+        except IntegrityError:
+            # Two first requests raced; the other one created it.
+            with self._database.transaction() as session:
+                space = _personal_space(session, actor.user_id)
+                assert space is not None
+                return _view(space)
+
+    def list_spaces(self, actor: Actor) -> list[SpaceView]:
+        return [self.my_files(actor)]
+
+    def resolve_reference(self, actor: Actor, reference: str) -> uuid.UUID:
+        """'me' names My Files; anything else must be a space id the actor may reach."""
+        if reference == "me":
+            return self.my_files(actor).id
+        try:
+            space_id = uuid.UUID(reference)
+        except ValueError:
+            raise NotFound("No such space.") from None
+        with self._database.transaction() as session:
+            visible_space(session, actor, space_id)
+        return space_id
+
+
+def create_space(
+    session: Session,
+    *,
+    organization_id: uuid.UUID,
+    owner_user_id: uuid.UUID | None,
+    kind: str,
+    name: str,
+    now: datetime,
+) -> Space:
+    space_id, root_id = uuid.uuid4(), uuid.uuid4()
+    space = Space(
+        id=space_id,
+        organization_id=organization_id,
+        kind=kind,
+        owner_user_id=owner_user_id,
+        name=name,
+        root_node_id=root_id,
+        journal_seq=0,
+        created_at=now,
+    )
+    session.add(space)
+    session.flush()
+    session.add(
+        Node(
+            id=root_id,
+            organization_id=organization_id,
+            space_id=space_id,
+            parent_id=None,
+            name="",
+            name_key="",
+            kind="folder",
+            size=0,
+            modified_at=now,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return space
+
+
+def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
+    """The space if the actor may use it; NotFound for anything else, other tenants included."""
+    space = session.get(Space, space_id)
+    if space is None or space.organization_id != actor.organization_id:
+        raise NotFound("No such space.")
+    if space.kind == PERSONAL and space.owner_user_id != actor.user_id:
+        raise NotFound("No such space.")
+    return space
+
+
+def append_journal(
+    session: Session,
+    space: Space,
+    *,
+    node: Node,
+    operation: str,
+    path: str,
+    now: datetime,
+    old_path: str | None = None,
+    version_id: uuid.UUID | None = None,
+) -> int:
+    """Give the change the space's next sequence number (row-locked, so without gaps)."""
+    seq = session.execute(
+        update(Space)
+        .where(Space.id == space.id)
+        .values(journal_seq=Space.journal_seq + 1)
+        .returning(Space.journal_seq)
+    ).scalar_one()
+    session.add(
+        JournalEntry(
+            organization_id=space.organization_id,
+            space_id=space.id,
+            seq=seq,
+            node_id=node.id,
+            operation=operation,
+            kind=node.kind,
+            path=path,
+            old_path=old_path,
+            version_id=version_id,
+            size=node.size,
+            occurred_at=now,
+        )
+    )
+    return int(seq)
+
+
+def _personal_space(session: Session, user_id: uuid.UUID) -> Space | None:
+    query = select(Space).where(Space.owner_user_id == user_id, Space.kind == PERSONAL)
+    return session.scalars(query).one_or_none()
+
+
+def _view(space: Space) -> SpaceView:
+    return SpaceView(id=space.id, name=space.name, kind=space.kind, journal_seq=space.journal_seq)
