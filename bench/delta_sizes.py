@@ -34,10 +34,9 @@ MANIFEST_BYTES_PER_CHUNK = 32 + 8
 KEY = bytes(range(32))
 
 CANDIDATES = {
-    "16/32/128 KiB (chosen)": CHUNK_PARAMS,
-    "8/16/64 KiB": ChunkParams(8 * KiB, 16 * KiB, 64 * KiB),
-    "16/32/128 KiB, NC 2": ChunkParams(16 * KiB, 32 * KiB, 128 * KiB, normalized_chunking=2),
-    "32/64/256 KiB": ChunkParams(32 * KiB, 64 * KiB, 256 * KiB),
+    "16/16/96 KiB (chosen)": CHUNK_PARAMS,
+    "12/24/96 KiB": ChunkParams(12 * KiB, 24 * KiB, 96 * KiB),
+    "16/32/128 KiB": ChunkParams(16 * KiB, 32 * KiB, 128 * KiB),
     "256 KiB/1/4 MiB (DESIGN)": ChunkParams(256 * KiB, 1 * MiB, 4 * MiB),
 }
 
@@ -96,10 +95,15 @@ def rsync_delta(original: Path, edited: Path, work: Path) -> tuple[int, int]:
     return int(sent.group(1).replace(",", "")), int(literal.group(1).replace(",", ""))
 
 
-def edits(size: int, positions: int, rng: random.Random) -> Iterator[tuple[str, Callable[[bytes, int], bytes]]]:  # fmt: skip
+Edit = Callable[[bytes, int], bytes]
+
+
+def edits(size: int, positions: int, rng: random.Random) -> Iterator[tuple[str, Edit]]:
     patch = rng.randbytes(4 * KiB)
     insertion = rng.randbytes(1 * MiB)
-    places = [size // 2 + (i - positions // 2) * 7_777_777 + 12_345 for i in range(positions)]
+    # Spread evenly over the middle 80% of the file, off any power-of-two alignment.
+    step = (size * 8 // 10) // max(1, positions - 1)
+    places = [size // 10 + step * i + 12_345 for i in range(positions)]
 
     for place in places:
 

@@ -261,3 +261,20 @@ def test_forgot_password_with_a_second_factor_needs_the_backup_key(
     assert post_login(client, acme.user.email, OTHER_GOOD_PASSWORD).headers["location"] == "/enrol"
     kinds = [e.event_type for e in services.audit.recent(operator())]
     assert "password_reset.completed" in kinds and "second_factor.backup_key_used" in kinds
+
+
+def test_a_user_may_set_up_a_second_factor_without_being_required_to(
+    client: TestClient, services: Services, clock: FakeClock
+) -> None:
+    acme = make_tenant(services, "Acme")
+    assert post_login(client, acme.user.email).headers["location"] == "/"
+    assert '<a href="/enrol">Set up two-factor authentication</a>' in client.get("/account").text
+    menu = client.get("/enrol").text
+    assert "administrator requires" not in menu
+    form = client.get("/enrol/totp").text
+    setup = submit(client, form, "/enrol/totp", password=GOOD_PASSWORD).text
+    code = totp.code_at_step(secret_on(setup), totp.time_step(clock.now()))
+    done = submit(client, setup, "/enrol/totp/confirm", code=code)
+    assert done.headers["location"] == "/account"
+    assert "Set up two-factor authentication" not in client.get("/account").text
+    assert client.get("/enrol").url.path != "/enrol"  # already enrolled: nothing to set up

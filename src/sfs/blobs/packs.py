@@ -15,10 +15,10 @@ pack-sized objects instead of millions of tiny ones. A pack blob is
 A pack is named `packs/<32 random hex digits>`, never after its content, and holds the chunks of
 one organisation only. Nothing in a pack is plaintext except the footer.
 
-`PACK_TARGET_SIZE` is 16 MiB (restic's default pack size): `bench/pack_sizes.py` shows writes of
-small chunks reach the backend's streaming rate from ~4 MiB packs up, while 16 MiB keeps 1 TiB in
-~65,000 objects (~256 per fan-out folder) and S3 request costs negligible. One writer holds at
-most one pack in memory.
+`PACK_TARGET_SIZE` is 16 MiB, restic's default: with ~24 KiB chunks a pack holds ~700 of them,
+so an upload costs one fsync or PUT per 16 MiB; 1 TiB is ~65,000 objects (~256 per fan-out
+folder), and S3 request costs are negligible. One writer holds at most one pack in memory, which
+bounds an upload's memory at ~16 MiB. (Not yet measured against 4/64 MiB; see the report.)
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ class PackWriter:
     `add` and `flush` return the chunks that became durable in that call; only those may be
     recorded in the chunk index (chunks first, then the metadata transaction). Each chunk id is
     stored once per writer: adding an id again is a no-op. Not thread-safe: one per upload.
-    Used as a context manager, it flushes on a clean exit and drops the buffer on an exception.
+    As a context manager it drops what is still buffered on exit (an error on a clean exit, where
+    a forgotten `flush()` would otherwise lose locations).
     """
 
     def __init__(
@@ -171,10 +172,11 @@ class PackWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.flush()
-        else:
-            self._entries, self._parts, self._buffered = [], [], 0
+        pending = bool(self._entries)
+        self._entries, self._parts, self._buffered = [], [], 0
+        if pending and exc_type is None:
+            # Flushing here would write chunks whose locations nobody records.
+            raise RuntimeError("a PackWriter was closed unflushed: call flush(), record its result")
 
 
 def read_chunk(

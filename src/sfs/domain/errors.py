@@ -5,6 +5,10 @@ Adapters map these to HTTP answers or exit codes in one place (`sfs.web.errors`,
 
 from __future__ import annotations
 
+from sfs.i18n import N_
+
+NOT_LOGGED_IN = N_("You are not logged in, or your session has ended.")
+
 
 class SfsError(Exception):
     """Base of all domain errors: `code` is stable, for machines; the message is for people."""
@@ -52,14 +56,16 @@ class AuthenticationFailed(SfsError):
 
     code = "authentication_failed"
 
-    def __init__(self, message: str = "Wrong email or password.") -> None:
+    def __init__(self, message: str = N_("Wrong email or password.")) -> None:
         super().__init__(message)
 
 
 class NotAuthenticated(SfsError):
     code = "not_authenticated"
 
-    def __init__(self, message: str = "You are not logged in, or your session has ended.") -> None:
+    def __init__(
+        self, message: str = N_("You are not logged in, or your session has ended.")
+    ) -> None:
         super().__init__(message)
 
 

@@ -6,21 +6,23 @@ protocol package the sync client imports, and a change to them is a protocol cha
 Memory stays flat for any file size: `pyfastcdc` reads through a buffer of about twice the
 maximum chunk size, and each chunk is copied out before the next is cut.
 
-Chosen sizes (`CHUNK_PARAMS`): FastCDC min 16 KiB, avg 32 KiB, max 128 KiB
-(normalised chunking level 1; pyfastcdc cuts after min + ~avg, so chunks average ~48 KiB).
-Measured with `bench/delta_sizes.py` on a 100 MiB random file, 5 edit positions per case,
-next to `rsync --stats --no-whole-file` measured in the same run (figures in the report of issue 5):
+Chosen sizes (`CHUNK_PARAMS`): FastCDC min 16 KiB, avg 16 KiB, max 96 KiB. pyfastcdc cuts at the
+first gear-hash match after `min`; with avg == min that is a match every ~8 KiB past 16 KiB, so
+chunks average ~24 KiB and never exceed 96 KiB. Measured with `bench/delta_sizes.py` (100 MiB of
+random bytes, each edit at 21 places over the middle 80% of the file, rsync --no-whole-file as
+the baseline in the same run):
 
-- 4 KiB in-place overwrite: 32-100 KiB of new chunks (worst of 5: ~100 KiB), within the goal of
-  128 KiB (Syncthing's smallest block) plus the manifest. With avg 64 KiB the worst case rose to
-  ~190 KiB and failed the goal; a 4 KiB overwrite touches one or two chunks, so the chunk size
-  *is* the cost.
-- 1 MiB insertion: ~1.05-1.1 MiB, about 1.0x of rsync's bytes sent (goal: at most 2x).
-- 1 MiB append: ~1.05 MiB, about 1.0x of rsync.
+min/avg/max KiB   mean chunk  manifest  4 KiB overwrite: worst new  1 MiB insert: worst
+16/32/128           42 KiB    94 KiB    130 KiB (fails the goal)    1.18x rsync
+12/24/96            36 KiB   112 KiB    117 KiB (at the edge)       1.19x rsync
+16/16/96 (chosen)   24 KiB   166 KiB     68 KiB                     1.20x rsync
+8/16/64             21 KiB   188 KiB     68 KiB                     1.19x rsync
+256/1024/4096     1150 KiB     4 KiB   2230 KiB                     4.3x rsync
 
-The price is the manifest: ~2,200 chunks per 100 MiB, 40 bytes each (~85 KiB), and as many rows
-in the chunk index; packing (`sfs.blobs.packs`) keeps the blob count independent of it. Seafile's
-8 MiB and Dropbox's 4 MiB blocks would send 4-8 MiB for the same 4 KiB edit.
+A 4 KiB overwrite touches one or two chunks, so the chunk size *is* its cost; 16/16/96 meets the
+128 KiB goal with a 2x margin and the fewest chunks of the sets that do. A 1 MiB append costs
+1.13x rsync. The price is the manifest (~1.7 KiB per MiB of file: 40 bytes per chunk) and as
+many rows in the chunk index; packing (`sfs.blobs.packs`) keeps the blob count independent of it.
 
 The DESIGN's "~1 MiB average" predates the 128 KiB goal in issue 5; the issue is newer.
 """
@@ -53,7 +55,7 @@ class ChunkParams:
             raise ValueError(f"chunk sizes must satisfy 64 <= min <= avg <= max, got {self}")
 
 
-CHUNK_PARAMS = ChunkParams(min_size=16 * 1024, avg_size=32 * 1024, max_size=128 * 1024)
+CHUNK_PARAMS = ChunkParams(min_size=16 * 1024, avg_size=16 * 1024, max_size=96 * 1024)
 
 
 @runtime_checkable

@@ -17,6 +17,7 @@ from sfs.crypto.secret_box import KeyedDigest
 from sfs.domain.actor import ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidCode, ResendTooSoon
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import EmailCode, User
 from sfs.ports import Clock, Randomness
@@ -29,7 +30,9 @@ MAX_WRONG_TRIES = 5
 MIN_INTERVAL = timedelta(minutes=1)
 HOURLY_LIMIT = 5
 
-RESEND_HINT = "Send a new one with Re-send Authentication Code."
+NO_VALID_CODE = N_("There is no valid code. Send a new one with Re-send Authentication Code.")
+CODE_EXPIRED = N_("This code is no longer valid. Send a new one with Re-send Authentication Code.")
+CODE_USED_UP = N_("Wrong code, too many times. Send a new one with Re-send Authentication Code.")
 
 
 class EmailCodeService:
@@ -97,10 +100,10 @@ class EmailCodeService:
         with self._database.transaction() as session:
             current = max(_open_codes(session, user_id), key=lambda c: c.created_at, default=None)
             if current is None:
-                problem = InvalidCode(f"There is no valid code. {RESEND_HINT}")
+                problem = InvalidCode(NO_VALID_CODE)
             elif now >= current.expires_at:
                 current.closed_at = now
-                problem = InvalidCode(f"This code is no longer valid. {RESEND_HINT}")
+                problem = InvalidCode(CODE_EXPIRED)
             elif self._digest.matches(f"{current.id}:{typed}", current.code_digest):
                 current.closed_at = now
                 return
@@ -109,7 +112,7 @@ class EmailCodeService:
                 left = MAX_WRONG_TRIES - current.failed_attempts
                 if left <= 0:
                     current.closed_at = now
-                    problem = InvalidCode(f"Wrong code, too many times. {RESEND_HINT}")
+                    problem = InvalidCode(CODE_USED_UP)
                 else:
                     tries = "try" if left == 1 else "tries"
                     problem = InvalidCode(f"Wrong code. {left} {tries} left for this code.")

@@ -14,6 +14,7 @@ from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AuthenticationFailed, TooManyAttempts
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import User
 from sfs.ports import Clock
@@ -128,7 +129,7 @@ class LoginService:
                 target_email=actor.email,
                 reason="wrong_password_on_confirmation",
             )
-        raise AuthenticationFailed("The password is not right.")
+        raise AuthenticationFailed(N_("The password is not right."))
 
     def _refuse_when_throttled(
         self, account_key: str, address_key: str, client: ClientInfo

@@ -64,6 +64,7 @@ class MyAccount:
     role: Role
     language: str | None
     second_factor: str
+    second_factor_set_up: bool
     must_change_password: bool
     last_login_at: datetime | None
     password_changed_at: datetime | None
@@ -131,6 +132,7 @@ class MyAccountService:
                 role=Role(user.role),
                 language=user.language,
                 second_factor=second_factor_label(user.second_factor_method),
+                second_factor_set_up=user.second_factor_method is not None,
                 must_change_password=user.must_change_password,
                 last_login_at=user.last_login_at,
                 password_changed_at=user.password_changed_at,

@@ -21,6 +21,7 @@ from sfs.domain.actor import ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidCode, InvalidInput, TooManyAttempts
 from sfs.domain.roles import UserStatus
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import AccountToken, User
 from sfs.ports import Clock, Randomness
@@ -31,7 +32,7 @@ from sfs.services.second_factor import SecondFactorService
 
 PURPOSE = "password_reset"
 LINK_LIFETIME = timedelta(minutes=30)
-_LINK_GONE = "This link is no longer valid. Ask for a new one with Forgot password?"
+_LINK_GONE = N_("This link is no longer valid. Ask for a new one with Forgot password?")
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class PasswordResetService:
             needs_key = user.second_factor_method is not None
             min_length = user.organization.min_password_length if user.organization else 12
         if new_password != confirmation:
-            raise InvalidInput("The two passwords are not the same.", field="confirmation")
+            raise InvalidInput(N_("The two passwords are not the same."), field="confirmation")
         check_password(new_password, email=email, display_name=name, min_length=min_length)
         if needs_key:
             throttle_key = f"reset:{user_id}"
@@ -154,7 +155,7 @@ class PasswordResetService:
             if not limiter.test(throttle_key):
                 raise TooManyAttempts(retry_after_seconds=limiter.resets_in(throttle_key))
             if not backup_key.strip():
-                raise InvalidInput("Enter your Backup Key as well.", field="backup_key")
+                raise InvalidInput(N_("Enter your Backup Key as well."), field="backup_key")
             if not self._second_factor.backup_key_matches(user_id, backup_key):
                 limiter.hit(throttle_key)
                 raise InvalidCode(

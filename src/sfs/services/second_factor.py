@@ -28,6 +28,7 @@ from sfs.domain.errors import (
     TooManyAttempts,
 )
 from sfs.domain.stages import LoginStage
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock, Randomness
@@ -39,7 +40,11 @@ from sfs.services.notifications import Notifier
 TOTP = "totp"
 EMAIL = "email"
 TEXT_MESSAGE = "sms"
-METHOD_LABELS = {TOTP: "Authenticator mobile app", EMAIL: "Email", TEXT_MESSAGE: "Text message"}
+METHOD_LABELS = {
+    TOTP: N_("Authenticator mobile app"),
+    EMAIL: N_("Email"),
+    TEXT_MESSAGE: N_("Text message"),
+}
 ACCEPTED_DRIFT_STEPS = 1
 # A code matching only within this many steps means the phone's clock is wrong: say so.
 DIAGNOSED_DRIFT_STEPS = 10
@@ -124,11 +129,11 @@ class SecondFactorService:
             organisation = _user(session, actor).organization
             allowed = _allowed_methods(organisation)
             region = organisation.region if organisation else self._deployment_region
-        not_allowed = "Your organisation does not allow this method."
+        not_allowed = N_("Your organisation does not allow this method.")
         if region in EUROPEAN_REGIONS or self._deployment_region in EUROPEAN_REGIONS:
-            sms_reason = "Text message is not supported in Europe"
+            sms_reason = N_("Text message is not supported in Europe")
         else:
-            sms_reason = "Text message is not configured for this service"
+            sms_reason = N_("Text message is not configured for this service")
         return [
             MethodOption(
                 TOTP, METHOD_LABELS[TOTP], TOTP in allowed, None if TOTP in allowed else not_allowed
@@ -165,7 +170,7 @@ class SecondFactorService:
         with self._database.transaction() as session:
             user = _user(session, actor)
             if user.second_factor_method is not None or user.totp_secret_sealed is None:
-                raise InvalidInput("Start setting up the authenticator app again.")
+                raise InvalidInput(N_("Start setting up the authenticator app again."))
             secret = self._box.open(user.totp_secret_sealed, associated=user.id.bytes).decode()
         return TotpSetup(
             secret=secret, uri=totp.provisioning_uri(secret, account=actor.email), backup_key=None
@@ -191,7 +196,7 @@ class SecondFactorService:
         with self._database.transaction() as session:
             user = self._enrollable(session, actor, method)
             if user.backup_key_hash is None or (method == TOTP and not user.totp_secret_sealed):
-                raise InvalidInput("Start setting up two-factor authentication again.")
+                raise InvalidInput(N_("Start setting up two-factor authentication again."))
         try:
             if method == EMAIL:
                 self._email_codes.verify(actor.user_id, code)
@@ -262,7 +267,7 @@ class SecondFactorService:
                 user.second_factor_method is None and user.backup_key_hash is not None
             )
             if user.second_factor_method != EMAIL and not enrolling_by_email:
-                raise InvalidInput("Codes are sent by email only when Email is your method.")
+                raise InvalidInput(N_("Codes are sent by email only when Email is your method."))
         self._email_codes.send(actor.user_id, client=client)
 
     def use_backup_key(self, actor: Actor, *, backup_key: str, client: ClientInfo) -> None:
@@ -278,7 +283,7 @@ class SecondFactorService:
             or len(typed) > 64
             or not self._hasher.verify(stored, typed)
         ):
-            problem = InvalidCode("This Backup Key is not right.")
+            problem = InvalidCode(N_("This Backup Key is not right."))
             self._record_failure(actor, client, problem, stage="backup_key")
             raise problem
         self.consume_backup_key(actor.user_id, client=client, actor=actor)
@@ -330,11 +335,11 @@ class SecondFactorService:
     def _enrollable(self, session: Session, actor: Actor, method: str) -> User:
         user = _user(session, actor)
         if user.second_factor_method is not None:
-            raise InvalidInput("Two-factor authentication is already set up for this account.")
+            raise InvalidInput(N_("Two-factor authentication is already set up for this account."))
         if method not in (TOTP, EMAIL):
             raise InvalidInput("Choose the Authenticator mobile app or Email.")
         if method not in _allowed_methods(user.organization):
-            raise PermissionDenied("Your organisation does not allow this method.")
+            raise PermissionDenied(N_("Your organisation does not allow this method."))
         return user
 
     def _check_totp(self, session: Session, user: User, code: str, now: datetime) -> None:
@@ -351,8 +356,10 @@ class SecondFactorService:
                     f"This code is from a clock about {minutes} minute(s) {direction}. Your "
                     "phone's clock is wrong: set its date and time to automatic, then try again."
                 )
-            raise InvalidCode("Wrong code. Enter the code your authenticator app shows now.")
-        replayed = InvalidCode("This code was already used. Wait for the next code in your app.")
+            raise InvalidCode(N_("Wrong code. Enter the code your authenticator app shows now."))
+        replayed = InvalidCode(
+            N_("This code was already used. Wait for the next code in your app.")
+        )
         if user.totp_last_step is not None and step <= user.totp_last_step:
             raise replayed
         # A conditional update, so two requests racing with the same code cannot both pass.

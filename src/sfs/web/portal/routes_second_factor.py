@@ -23,6 +23,7 @@ from sfs.domain.errors import (
     TooManyAttempts,
 )
 from sfs.domain.stages import LoginStage
+from sfs.i18n import N_
 from sfs.services.second_factor import EMAIL, METHOD_LABELS, TOTP, TotpSetup
 from sfs.services.web_sessions import ActiveSession
 from sfs.web.errors import status_for
@@ -271,7 +272,7 @@ def _resend(request: Request, current: ActiveSession, template: str, **context: 
             error=problem.message,
             **context,
         )
-    return _page(request, template, current, notice="A new code is on its way.", **context)
+    return _page(request, template, current, notice=N_("A new code is on its way."), **context)
 
 
 # -- later logins ---------------------------------------------------------------------------
@@ -343,7 +344,7 @@ def resend_login_code(
         return _challenge_page(
             request, current, status_code=_error_status(problem), error=problem.message
         )
-    return _challenge_page(request, current, notice="A new code is on its way.")
+    return _challenge_page(request, current, notice=N_("A new code is on its way."))
 
 
 @router.get("/login/backup-key")
