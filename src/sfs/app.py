@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sfs.auth.throttle import RateLimiters
+from sfs.blobs.backend import BlobBackend
+from sfs.blobs.chunk_store import ChunkStore
+from sfs.blobs.from_url import backend_from_settings
 from sfs.config import Settings
 from sfs.crypto.master_key import load_or_create_master_key
 from sfs.crypto.passwords import HashParameters, PasswordHasher
@@ -20,9 +23,11 @@ from sfs.services.audit import AuditLog
 from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
 from sfs.services.device_tokens import DeviceTokenService
 from sfs.services.email_codes import EmailCodeService
+from sfs.services.file_content import FileContentService
 from sfs.services.file_tree import FileTreeService
 from sfs.services.file_versions import FileVersionService
 from sfs.services.invitations import InvitationService
+from sfs.services.keyring import Keyring
 from sfs.services.languages import LanguagePreferences
 from sfs.services.login import LoginService
 from sfs.services.my_account import MyAccountService
@@ -59,6 +64,9 @@ class Services:
     spaces: SpaceService
     file_tree: FileTreeService
     file_versions: FileVersionService
+    chunk_store: ChunkStore
+    keyring: Keyring
+    file_content: FileContentService
     provider: ProviderConsole
     languages: LanguagePreferences
 
@@ -73,6 +81,7 @@ def build_services(
     hasher: PasswordHasher | None = None,
     limiters: RateLimiters | None = None,
     master_key: bytes | None = None,
+    blob_backend: BlobBackend | None = None,
 ) -> Services:
     randomness = randomness or SystemRandomness()
     if master_key is None:
@@ -93,6 +102,9 @@ def build_services(
     notifier = Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url)
     organisations = OrganisationService(database, audit, clock, default_region=settings.region)
     invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
+    file_versions = FileVersionService(database, clock)
+    chunk_store = ChunkStore(blob_backend or backend_from_settings(settings))
+    keyring = Keyring(database, clock, randomness, master_key)
     email_codes = EmailCodeService(
         database,
         audit,
@@ -133,7 +145,10 @@ def build_services(
         email_codes=email_codes,
         spaces=SpaceService(database, clock),
         file_tree=FileTreeService(database, clock),
-        file_versions=FileVersionService(database, clock),
+        file_versions=file_versions,
+        chunk_store=chunk_store,
+        keyring=keyring,
+        file_content=FileContentService(chunk_store, keyring, file_versions),
         second_factor=second_factor,
         password_reset=PasswordResetService(
             database, audit, clock, randomness, hasher, limiters, notifier, second_factor

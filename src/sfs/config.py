@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     mail_from: str = "Secure File Sync <no-reply@sfs.localhost>"
     region: str = DEFAULT_REGION
     master_key_file: Path | None = None
+    blob_url: str = Field(
+        default="", description="file:///path (default: DATA_DIR/blobs) or s3://bucket[/prefix]"
+    )
+    s3_endpoint_url: str = Field(default="", description="for S3-compatible stores (MinIO, Ceph)")
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = Field(default="", repr=False)
     rate_limit_storage: str = Field(
         default="memory://", description="limits storage URI; redis://… to share across instances"
     )
@@ -101,6 +108,15 @@ class Settings(BaseSettings):
             SmtpTarget.from_url(value)  # raises ValueError with the reason
         return value
 
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_url(cls, value: str) -> str:
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("must be file:///path or s3://bucket[/prefix]")
+        if value.startswith("s3://") and not urlsplit(value).hostname:
+            raise ValueError("an s3:// URL needs a bucket name")
+        return value
+
     @field_validator("rate_limit_storage")
     @classmethod
     def _rate_limit_storage(cls, value: str) -> str:
@@ -119,6 +135,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'sfs.db'}")
         if self.mail_outbox_dir is None:
             object.__setattr__(self, "mail_outbox_dir", data_dir / "outbox")
+        if not self.blob_url:
+            object.__setattr__(self, "blob_url", f"file://{data_dir / 'blobs'}")
         if self.master_key_file is None:
             object.__setattr__(self, "master_key_file", data_dir / "master.key")
         return self

@@ -12,7 +12,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from sfs.metadata.file_models import Chunk, JournalEntry
 from sfs.metadata.models import Organization
-from sfs.services.file_versions import ManifestEntry, StoredChunk
+from sfs.services.file_versions import ChunkRow, ManifestEntry
 from tests.world import CLIENT, actor, make_tenant
 
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ def fake_chunks(services: Services, who: Actor, *contents: bytes) -> list[Manife
     services.file_versions.record_chunks(
         who,
         [
-            StoredChunk(
+            ChunkRow(
                 chunk_id=i, pack_id="p" * 64, offset=n * 100, length=len(c) + 28, plain_size=len(c)
             )
             for n, (i, c) in enumerate(zip(ids, contents, strict=True))

@@ -144,3 +144,13 @@ class MissingChunk(SfsError):
     def __init__(self, chunk_id: str) -> None:
         super().__init__(f"Stored chunk {chunk_id} is missing from the blob store.")
         self.chunk_id = chunk_id
+
+
+class DamagedFile(SfsError):
+    """A file whose stored content failed verification: an error naming it, never wrong bytes."""
+
+    code = "damaged_file"
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"The file {path} is damaged and cannot be read. {detail}")
+        self.path = path

@@ -57,7 +57,7 @@ class VersionView:
 
 
 @dataclass(frozen=True)
-class StoredChunk:
+class ChunkRow:
     chunk_id: str
     pack_id: str
     offset: int
@@ -70,7 +70,7 @@ class ReadPlan:
     """What a download needs: the version and, in order, where each chunk lives."""
 
     node: NodeView
-    chunks: list[tuple[StoredChunk, int]]  # (where, offset of this chunk in the file)
+    chunks: list[tuple[ChunkRow, int]]  # (where, offset of this chunk in the file)
 
 
 class FileVersionService:
@@ -116,7 +116,7 @@ class FileVersionService:
                     f"and holds {int(used or 0)}."
                 )
 
-    def record_chunks(self, actor: Actor, stored: Sequence[StoredChunk]) -> None:
+    def record_chunks(self, actor: Actor, stored: Sequence[ChunkRow]) -> None:
         """Remember where newly written chunks live (idempotent: known ids are left alone)."""
         organization_id = _organisation_of(actor)
         now = self._clock.now()
@@ -145,7 +145,7 @@ class FileVersionService:
                     )
                 )
 
-    def locate(self, actor: Actor, chunk_id: str) -> StoredChunk:
+    def locate(self, actor: Actor, chunk_id: str) -> ChunkRow:
         organization_id = _organisation_of(actor)
         with self._database.transaction() as session:
             row = session.get(Chunk, (organization_id, chunk_id))
@@ -330,7 +330,7 @@ class FileVersionService:
                 .where(VersionChunk.version_id == version_id)
                 .order_by(VersionChunk.position)
             ).all()
-            plan: list[tuple[StoredChunk, int]] = []
+            plan: list[tuple[ChunkRow, int]] = []
             offset = 0
             for entry, chunk in rows:
                 if chunk is None:
@@ -373,8 +373,8 @@ def _stale_base_message(path: str, base: int | None, current: int | None) -> str
     return f"{path} changed since version {base}: it is at version {current} now."
 
 
-def _stored(row: Chunk) -> StoredChunk:
-    return StoredChunk(
+def _stored(row: Chunk) -> ChunkRow:
+    return ChunkRow(
         chunk_id=row.chunk_id,
         pack_id=row.pack_id,
         offset=row.offset,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,20 +48,38 @@ class SecurityHeaders:
 class BodySizeLimit:
     """Refuse bodies over `max_bytes` with 413 before a handler parses them.
 
-    File uploads will stream through routes of their own with their own limits.
+    `limits` gives paths their own ceiling (a regular expression each; None: no ceiling, for
+    file content that streams through with flat memory).
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        limits: Sequence[tuple[re.Pattern[str], int | None]] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = limits
+
+    def _limit_for(self, path: str) -> int | None:
+        for pattern, limit in self.limits:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope.get("path", ""))
+        if max_bytes is None:
+            await self.app(scope, receive, send)
+            return
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+                await self._refuse(send, max_bytes)
                 return
         received = 0
 
@@ -68,18 +88,18 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(send, max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
-            {"code": "request_too_large", "message": f"Request body over {self.max_bytes} bytes."}
+            {"code": "request_too_large", "message": f"Request body over {max_bytes} bytes."}
         ).encode()
         await send(
             {

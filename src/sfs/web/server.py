@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -31,8 +32,14 @@ from sfs.web.portal.rendering import render
 from sfs.web.portal.session import current_session
 
 STATIC = Path(__file__).parent / "portal" / "static"
-# Forms and JSON calls are small; file uploads will get routes with their own streaming limits.
+# Forms and JSON calls are small; file content streams through with flat memory, and a commit
+# carries a whole manifest (about 1.7 KiB of JSON per MiB of file at ~24 KiB chunks).
 MAX_BODY_BYTES = 256 * 1024
+BODY_LIMITS = [
+    (re.compile(r"^/api/v1/spaces/[^/]+/content$"), None),
+    (re.compile(r"^/api/v1/spaces/[^/]+/commit$"), 256 * 1024 * 1024),
+    (re.compile(r"^/api/v1/chunks/"), 8 * 1024 * 1024),
+]
 
 
 def create_app(services: Services) -> FastAPI:
@@ -80,6 +87,6 @@ def create_app(services: Services) -> FastAPI:
 
     app.add_exception_handler(StarletteHTTPException, page_error)
     app.add_exception_handler(SfsError, page_error)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, limits=BODY_LIMITS)
     app.add_middleware(SecurityHeaders, https=services.settings.served_over_https)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sfs import __version__
-from sfs.web.api import routes_audit, routes_auth, routes_users
+from sfs.web.api import routes_audit, routes_auth, routes_chunks, routes_files, routes_users
 from sfs.web.errors import install_api_error_handlers
 
 
@@ -20,5 +20,7 @@ def create_api() -> FastAPI:
     install_api_error_handlers(api)
     api.include_router(routes_auth.router)
     api.include_router(routes_users.router)
+    api.include_router(routes_files.router)
+    api.include_router(routes_chunks.router)
     api.include_router(routes_audit.router)
     return api

@@ -1,0 +1,205 @@
+"""File content in and out of the chunk store: whole-file uploads and downloads, single chunks.
+
+An upload cuts the stream into chunks, stores only those the organisation lacks, records where
+they landed once their pack is durable, and only then commits the version (one transaction).
+A crash at any point leaves the old version visible, or the new one; never a torn file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sfs.blobs.chunk_store import ChunkStore, PreparedChunk
+from sfs.blobs.packs import ChunkLocation, PackWriter
+from sfs.blobs.packs import StoredChunk as PackedChunk
+from sfs.crypto.keys import OrganisationKeys
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.errors import CorruptChunk, DamagedFile, InvalidInput, MissingChunk, NotFound
+from sfs.protocol.chunk_ids import is_chunk_id
+from sfs.protocol.chunking import SupportsRead
+from sfs.services.file_tree import NodeView
+from sfs.services.file_versions import ChunkRow, FileVersionService, ManifestEntry
+from sfs.services.keyring import Keyring
+
+# Chunks are looked up against the index in batches, not one query each.
+_LOOKUP_BATCH = 256
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive, as in HTTP
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class Download:
+    node: NodeView
+    body: Iterator[bytes]
+    byte_range: ByteRange | None
+
+
+class FileContentService:
+    def __init__(self, store: ChunkStore, keyring: Keyring, versions: FileVersionService) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._versions = versions
+
+    def upload(
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        path: str,
+        source: SupportsRead | Iterable[bytes],
+        modified_at: datetime,
+        base_version: int | None,
+        client: ClientInfo,
+        declared_size: int | None = None,
+        device_name: str | None = None,
+    ) -> NodeView:
+        """Store a whole file from a stream of any size, with flat memory."""
+        if declared_size is not None:
+            self._versions.check_room(actor, declared_size)
+        keys = self._keys(actor)
+        manifest: list[ManifestEntry] = []
+        pending: list[PreparedChunk] = []
+        with self._store.writer(keys) as writer:
+            for chunk in self._store.prepare(keys, source):
+                manifest.append(ManifestEntry(chunk.chunk_id, chunk.plain_size))
+                pending.append(chunk)
+                if len(pending) >= _LOOKUP_BATCH:
+                    self._store_missing(actor, writer, pending)
+                    pending = []
+            self._store_missing(actor, writer, pending)
+            self._record(actor, writer.flush())
+        return self._versions.commit(
+            actor,
+            space_id=space_id,
+            path=path,
+            manifest=manifest,
+            modified_at=modified_at,
+            base_version=base_version,
+            client=client,
+            device_name=device_name,
+        )
+
+    def _store_missing(
+        self, actor: Actor, writer: PackWriter, chunks: Sequence[PreparedChunk]
+    ) -> None:
+        if not chunks:
+            return
+        missing = set(self._versions.missing_chunks(actor, [c.chunk_id for c in chunks]))
+        fresh = [c for c in chunks if c.chunk_id in missing]
+        self._versions.check_room(actor, sum(len(c.sealed) for c in fresh))
+        for chunk in fresh:
+            self._record(actor, writer.add(chunk.chunk_id, chunk.sealed))
+
+    def _record(self, actor: Actor, packed: Sequence[PackedChunk]) -> None:
+        """Index chunks whose pack is durable; before this they are invisible garbage."""
+        if packed:
+            self._versions.record_chunks(
+                actor,
+                [
+                    ChunkRow(
+                        chunk_id=p.chunk_id,
+                        pack_id=p.location.pack_id,
+                        offset=p.location.offset,
+                        length=p.location.length,
+                        plain_size=p.plain_size,
+                    )
+                    for p in packed
+                ],
+            )
+
+    def put_chunks(self, actor: Actor, chunks: Sequence[tuple[str, bytes]]) -> int:
+        """Store chunks a client cut itself, each checked against its id; returns the new count."""
+        keys = self._keys(actor)
+        for chunk_id, _ in chunks:
+            if not is_chunk_id(chunk_id):
+                raise InvalidInput(f"{chunk_id[:80]!r} is not a chunk id.", field="chunk_id")
+        missing = set(self._versions.missing_chunks(actor, [chunk_id for chunk_id, _ in chunks]))
+        prepared = [
+            self._store.prepare_chunk(keys, data, expected_id=chunk_id)
+            for chunk_id, data in chunks
+            if chunk_id in missing
+        ]
+        self._versions.check_room(actor, sum(len(p.sealed) for p in prepared))
+        with self._store.writer(keys) as writer:
+            for chunk in prepared:
+                self._record(actor, writer.add(chunk.chunk_id, chunk.sealed))
+            self._record(actor, writer.flush())
+        return len(prepared)
+
+    def get_chunk(self, actor: Actor, chunk_id: str) -> bytes:
+        if not is_chunk_id(chunk_id):
+            raise NotFound("No such chunk.")
+        row = self._versions.locate(actor, chunk_id)
+        return self._store.read(self._keys(actor), chunk_id, _location(row))
+
+    def download(
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        path: str,
+        version: int | None = None,
+        byte_range: ByteRange | None = None,
+    ) -> Download:
+        """The file's bytes as a stream, whole or one byte range; damage names the file."""
+        plan = self._versions.read_plan(actor, space_id=space_id, path=path, number=version)
+        size = plan.node.size if version is None else sum(c.plain_size for c, _ in plan.chunks)
+        if byte_range is not None and (
+            byte_range.start >= size or byte_range.end < byte_range.start
+        ):
+            raise InvalidInput(f"The range is outside the file ({size} bytes).", field="range")
+        if byte_range is not None:
+            byte_range = ByteRange(byte_range.start, min(byte_range.end, size - 1))
+        wanted = [
+            (row, offset)
+            for row, offset in plan.chunks
+            if byte_range is None
+            or (offset <= byte_range.end and offset + row.plain_size > byte_range.start)
+        ]
+        keys = self._keys(actor)
+        return Download(
+            node=plan.node,
+            body=self._stream(keys, plan.node.path, wanted, byte_range),
+            byte_range=byte_range,
+        )
+
+    def _stream(
+        self,
+        keys: OrganisationKeys,
+        path: str,
+        wanted: list[tuple[ChunkRow, int]],
+        byte_range: ByteRange | None,
+    ) -> Iterator[bytes]:
+        plaintexts = self._store.read_many(
+            keys, [(row.chunk_id, _location(row)) for row, _ in wanted]
+        )
+        try:
+            for (row, offset), data in zip(wanted, plaintexts, strict=True):
+                if byte_range is None:
+                    yield data
+                    continue
+                start = max(byte_range.start - offset, 0)
+                end = min(byte_range.end - offset + 1, row.plain_size)
+                yield data[start:end]
+        except (CorruptChunk, MissingChunk) as damage:
+            raise DamagedFile(path, damage.message) from damage
+
+    def _keys(self, actor: Actor) -> OrganisationKeys:
+        if actor.organization_id is None:
+            raise NotFound("No such space.")
+        return self._keyring.keys_for(actor.organization_id)
+
+
+def _location(row: ChunkRow) -> ChunkLocation:
+    return ChunkLocation(pack_id=row.pack_id, offset=row.offset, length=row.length)

@@ -1,0 +1,276 @@
+"""Files: browse, create folders, upload and download content, move, copy, trash, versions.
+
+Spaces are addressed by id, or `me` for the caller's My Files. Every call is scoped by the
+service layer to spaces the caller may reach; anything else is 404.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from sfs.domain.errors import InvalidInput
+from sfs.services.file_content import ByteRange
+from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
+from sfs.web.api.schemas import Problem
+from sfs.web.api.schemas_files import (
+    MoveBody,
+    NodeOut,
+    PathBody,
+    RestoreVersionBody,
+    SpaceOut,
+    VersionOut,
+)
+
+router = APIRouter(tags=["files"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem} for code in (401, 404, 409, 413, 416, 422, 507)
+}
+PathQuery = Annotated[str, Query(max_length=4096, description="'/' separated path")]
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@router.get("/spaces", response_model=list[SpaceOut], responses=_ERRORS)
+def list_spaces(actor: ActorDep, services: ServicesDep) -> list[SpaceOut]:
+    return [SpaceOut.of(space) for space in services.spaces.list_spaces(actor)]
+
+
+@router.get("/spaces/{space}/children", response_model=list[NodeOut], responses=_ERRORS)
+def list_folder(
+    space: str, actor: ActorDep, services: ServicesDep, path: PathQuery = "/"
+) -> list[NodeOut]:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return [
+        NodeOut.of(n) for n in services.file_tree.list_folder(actor, space_id=space_id, path=path)
+    ]
+
+
+@router.get("/spaces/{space}/node", response_model=NodeOut, responses=_ERRORS)
+def stat(space: str, path: PathQuery, actor: ActorDep, services: ServicesDep) -> NodeOut:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return NodeOut.of(services.file_tree.stat(actor, space_id=space_id, path=path))
+
+
+@router.post("/spaces/{space}/folders", response_model=NodeOut, status_code=201, responses=_ERRORS)
+def create_folder(
+    space: str, body: PathBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> NodeOut:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return NodeOut.of(
+        services.file_tree.create_folder(actor, space_id=space_id, path=body.path, client=client)
+    )
+
+
+@router.put("/spaces/{space}/content", response_model=NodeOut, responses=_ERRORS)
+async def upload(
+    space: str,
+    path: PathQuery,
+    request: Request,
+    actor: ActorDep,
+    services: ServicesDep,
+    client: ClientDep,
+    base_version: Annotated[int | None, Query(ge=1, description="the version replaced")] = None,
+    modified_at: Annotated[datetime | None, Query(description="the file's mtime")] = None,
+    device_name: Annotated[str | None, Query(max_length=100)] = None,
+) -> NodeOut:
+    """Upload a whole file as the request body (streamed; any size; memory stays flat).
+
+    A new file needs no `base_version`; replacing one needs the version it replaces, else 409.
+    """
+    space_id = await anyio.to_thread.run_sync(services.spaces.resolve_reference, actor, space)
+    declared = request.headers.get("content-length")
+
+    stream = request.stream().__aiter__()
+
+    async def next_block() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def blocks() -> Iterator[bytes]:
+        # Runs in the worker thread; each block is awaited on the event loop.
+        while (block := anyio.from_thread.run(next_block)) is not None:
+            if block:
+                yield block
+
+    def store() -> NodeOut:
+        node = services.file_content.upload(
+            actor,
+            space_id=space_id,
+            path=path,
+            source=blocks(),
+            modified_at=modified_at or services.clock.now(),
+            base_version=base_version,
+            client=client,
+            declared_size=int(declared) if declared and declared.isdigit() else None,
+            device_name=device_name,
+        )
+        return NodeOut.of(node)
+
+    return await anyio.to_thread.run_sync(store)
+
+
+@router.get(
+    "/spaces/{space}/content",
+    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    response_class=StreamingResponse,
+)
+def download(
+    space: str,
+    path: PathQuery,
+    request: Request,
+    actor: ActorDep,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Download a file (or one of its versions); supports `Range` and `If-None-Match`."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    node = services.file_tree.stat(actor, space_id=space_id, path=path)
+    if node.kind != "file":
+        raise InvalidInput(f"{node.path} is a folder, not a file.", field="path")
+    byte_range = _parse_range(request.headers.get("range"), node.size)
+    etag = None
+    if version is None and node.content_digest:
+        etag = f'"{node.content_digest}"'
+        if request.headers.get("if-none-match") in (etag, "*"):
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    try:
+        download = services.file_content.download(
+            actor, space_id=space_id, path=path, version=version, byte_range=byte_range
+        )
+    except InvalidInput as exc:
+        if exc.field == "range":
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{node.size}"})
+        raise
+    body = download.body
+    # Read the first piece now, so damage found at once becomes a proper error answer.
+    first = next(body, b"")
+    headers = {"Accept-Ranges": "bytes", "Content-Disposition": _attachment(node.name)}
+    if etag:
+        headers["ETag"] = etag
+    code = status.HTTP_200_OK
+    length = download.node.size if version is None else None
+    if download.byte_range is not None:
+        code = status.HTTP_206_PARTIAL_CONTENT
+        r = download.byte_range
+        headers["Content-Range"] = f"bytes {r.start}-{r.end}/{node.size}"
+        length = r.length
+    if length is not None:
+        headers["Content-Length"] = str(length)
+
+    def chained() -> Iterator[bytes]:
+        yield first
+        yield from body
+
+    return StreamingResponse(
+        chained(), status_code=code, headers=headers, media_type="application/octet-stream"
+    )
+
+
+@router.post("/spaces/{space}/move", response_model=NodeOut, responses=_ERRORS)
+def move(
+    space: str, body: MoveBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> NodeOut:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return NodeOut.of(
+        services.file_tree.move(
+            actor, space_id=space_id, source=body.source, target=body.target, client=client
+        )
+    )
+
+
+@router.post("/spaces/{space}/copy", response_model=NodeOut, status_code=201, responses=_ERRORS)
+def copy(
+    space: str, body: MoveBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> NodeOut:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return NodeOut.of(
+        services.file_tree.copy(
+            actor, space_id=space_id, source=body.source, target=body.target, client=client
+        )
+    )
+
+
+@router.delete("/spaces/{space}/node", status_code=204, responses=_ERRORS)
+def delete(
+    space: str, path: PathQuery, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> None:
+    """Move to the trash."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    services.file_tree.delete(actor, space_id=space_id, path=path, client=client)
+
+
+@router.get("/spaces/{space}/versions", response_model=list[VersionOut], responses=_ERRORS)
+def list_versions(
+    space: str, path: PathQuery, actor: ActorDep, services: ServicesDep
+) -> list[VersionOut]:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return [
+        VersionOut.of(v)
+        for v in services.file_versions.list_versions(actor, space_id=space_id, path=path)
+    ]
+
+
+@router.post("/spaces/{space}/versions/restore", response_model=NodeOut, responses=_ERRORS)
+def restore_version(
+    space: str, body: RestoreVersionBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> NodeOut:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return NodeOut.of(
+        services.file_versions.restore_version(
+            actor, space_id=space_id, path=body.path, number=body.number, client=client
+        )
+    )
+
+
+@router.get("/spaces/{space}/trash", response_model=list[NodeOut], responses=_ERRORS)
+def trash(space: str, actor: ActorDep, services: ServicesDep) -> list[NodeOut]:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return [NodeOut.of(n) for n in services.file_tree.trash(actor, space_id=space_id)]
+
+
+@router.post("/spaces/{space}/trash/{node_id}/restore", response_model=NodeOut, responses=_ERRORS)
+def restore_from_trash(
+    space: str, node_id: uuid.UUID, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> NodeOut:
+    space_id = services.spaces.resolve_reference(actor, space)
+    return NodeOut.of(
+        services.file_tree.restore(actor, space_id=space_id, node_id=node_id, client=client)
+    )
+
+
+@router.delete("/spaces/{space}/trash/{node_id}", status_code=204, responses=_ERRORS)
+def purge(
+    space: str, node_id: uuid.UUID, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> None:
+    """Delete from the trash for good."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    services.file_tree.purge(actor, space_id=space_id, node_id=node_id, client=client)
+
+
+def _parse_range(header: str | None, size: int) -> ByteRange | None:
+    """One `bytes=a-b` range (also `a-` and `-n`); anything else means the whole file."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None or match.group(0) == "bytes=-":
+        return None
+    first, last = match.groups()
+    if not first:  # the last n bytes
+        return ByteRange(start=max(size - int(last), 0), end=max(size - 1, 0))
+    return ByteRange(start=int(first), end=int(last) if last else max(size - 1, int(first)))
+
+
+def _attachment(name: str) -> str:
+    return f"attachment; filename*=UTF-8''{quote(name)}"

@@ -1,0 +1,124 @@
+"""Wire models of the files API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sfs.services.file_tree import NodeView
+from sfs.services.file_versions import VersionView
+from sfs.services.spaces import SpaceView
+
+PATH = Field(max_length=4096, description="'/' separated, from the space's top folder")
+
+
+class SpaceOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+    cursor: int = Field(description="the space's latest journal sequence number")
+
+    @classmethod
+    def of(cls, view: SpaceView) -> SpaceOut:
+        return cls(id=view.id, name=view.name, kind=view.kind, cursor=view.journal_seq)
+
+
+class NodeOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    path: str
+    kind: str = Field(description="'file' or 'folder'")
+    size: int
+    modified_at: datetime
+    version: int | None
+    etag: str | None = Field(description="changes exactly when the content does")
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def of(cls, view: NodeView) -> NodeOut:
+        return cls(
+            id=view.id,
+            name=view.name,
+            path=view.path,
+            kind=view.kind,
+            size=view.size,
+            modified_at=view.modified_at,
+            version=view.version,
+            etag=view.content_digest,
+            deleted_at=view.deleted_at,
+        )
+
+
+class VersionOut(BaseModel):
+    number: int
+    size: int
+    modified_at: datetime
+    created_at: datetime
+    etag: str
+    device_name: str | None
+    current: bool
+
+    @classmethod
+    def of(cls, view: VersionView) -> VersionOut:
+        return cls(
+            number=view.number,
+            size=view.size,
+            modified_at=view.modified_at,
+            created_at=view.created_at,
+            etag=view.content_digest,
+            device_name=view.device_name,
+            current=view.current,
+        )
+
+
+class PathBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = PATH
+
+
+class MoveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = PATH
+    target: str = PATH
+
+
+class RestoreVersionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = PATH
+    number: int = Field(ge=1)
+
+
+class ChunkIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chunk_ids: list[str] = Field(max_length=10_000)
+
+
+class MissingChunks(BaseModel):
+    missing: list[str]
+
+
+class ManifestEntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chunk_id: str = Field(min_length=64, max_length=64)
+    size: int = Field(ge=0, le=16 * 1024 * 1024)
+
+
+class CommitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = PATH
+    manifest: list[ManifestEntryIn] = Field(max_length=1_000_000)
+    modified_at: datetime
+    base_version: int | None = Field(
+        default=None, description="the version this content replaces; null for a new file"
+    )
+    device_name: str | None = Field(default=None, max_length=100)
+
+
+class ChunkingOut(BaseModel):
+    min_size: int
+    avg_size: int
+    max_size: int
+    chunk_id_key: str = Field(description="base64; ids are keyed BLAKE3 of the plaintext")
+    seed: int = Field(description="the organisation's FastCDC seed")
