@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sfs.auth.throttle import RateLimiters
@@ -21,6 +22,7 @@ from sfs.services.account_admin import AccountAdministration
 from sfs.services.accounts import AccountService
 from sfs.services.audit import AuditLog
 from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
+from sfs.services.changes import ChangeFeed, ChangeSignal
 from sfs.services.device_tokens import DeviceTokenService
 from sfs.services.email_codes import EmailCodeService
 from sfs.services.file_content import FileContentService
@@ -36,7 +38,7 @@ from sfs.services.organisations import OrganisationService
 from sfs.services.password_reset import PasswordResetService
 from sfs.services.provider import ProviderConsole
 from sfs.services.second_factor import SecondFactorService
-from sfs.services.spaces import SpaceService
+from sfs.services.spaces import TOUCHED_SPACES, SpaceService
 from sfs.services.web_sessions import WebSessionService
 
 
@@ -67,6 +69,7 @@ class Services:
     chunk_store: ChunkStore
     keyring: Keyring
     file_content: FileContentService
+    changes: ChangeFeed
     provider: ProviderConsole
     languages: LanguagePreferences
 
@@ -103,6 +106,10 @@ def build_services(
     organisations = OrganisationService(database, audit, clock, default_region=settings.region)
     invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
     file_versions = FileVersionService(database, clock)
+    change_signal = ChangeSignal()
+    database.on_commit(
+        lambda info: change_signal.notify(info[TOUCHED_SPACES]) if TOUCHED_SPACES in info else None
+    )
     chunk_store = ChunkStore(blob_backend or backend_from_settings(settings))
     keyring = Keyring(database, clock, randomness, master_key)
     email_codes = EmailCodeService(
@@ -148,6 +155,7 @@ def build_services(
         file_versions=file_versions,
         chunk_store=chunk_store,
         keyring=keyring,
+        changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
         file_content=FileContentService(chunk_store, keyring, file_versions),
         second_factor=second_factor,
         password_reset=PasswordResetService(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,10 +34,35 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+CommitHook = Callable[[dict[str, Any]], None]
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._commit_hooks: list[CommitHook] = []
+        event.listen(self._sessions, "after_commit", self._after_commit)
+        event.listen(self._sessions, "after_soft_rollback", self._after_rollback)
+
+    def on_commit(self, hook: CommitHook) -> None:
+        """Call `hook` with the unit of work's `session.info` once its commit has succeeded.
+
+        Services note facts there (such as which spaces' journals grew) for hooks that must only
+        see committed changes.
+        """
+        self._commit_hooks.append(hook)
+
+    def _after_commit(self, session: Session) -> None:
+        info = dict(session.info)
+        session.info.clear()
+        if info:
+            for hook in self._commit_hooks:
+                hook(info)
+
+    def _after_rollback(self, session: Session, previous: Any) -> None:
+        if not previous.nested:  # a rolled-back savepoint leaves the rest of the work standing
+            session.info.clear()
 
     @classmethod
     def from_url(cls, database_url: str) -> Database:

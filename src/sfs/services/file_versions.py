@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
-from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, SfsError
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
@@ -36,13 +36,23 @@ from sfs.services.file_tree import (
 )
 from sfs.services.spaces import append_journal, visible_space
 
-MAX_MANIFEST_ENTRIES = 1_000_000  # 1 TB at 1 MiB per chunk
+MAX_MANIFEST_ENTRIES = 1_000_000  # about 24 GB at the ~24 KiB mean chunk
+MAX_BATCH = 5000
 
 
 @dataclass(frozen=True)
 class ManifestEntry:
     chunk_id: str
     size: int
+
+
+@dataclass(frozen=True)
+class CommitRequest:
+    path: str
+    manifest: Sequence[ManifestEntry]
+    modified_at: datetime
+    base_version: int | None
+    device_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,51 +178,92 @@ class FileVersionService:
         device_name: str | None = None,
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored."""
-        if len(manifest) > MAX_MANIFEST_ENTRIES:
-            raise InvalidInput("The manifest is too long.", field="manifest")
-        missing = self.missing_chunks(actor, [entry.chunk_id for entry in manifest])
-        if missing:
-            raise InvalidInput(
-                f"{len(missing)} chunk(s) of this file are not uploaded yet.", field="manifest"
-            )
+        request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name)
+        self._refuse_missing_chunks(actor, [request])
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            parts = parse_path(path)
-            if not parts:
-                raise InvalidInput("Give the file a name.", field="path")
-            parent = resolve_folder(session, space, parts[:-1])
-            node = _existing_file(session, space, parts)
-            current = (
-                session.get(Version, node.current_version_id)
-                if node and node.current_version_id
-                else None
+            return self._commit_in(session, space, actor, request, now)
+
+    def commit_many(
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        requests: Sequence[CommitRequest],
+        client: ClientInfo,
+    ) -> list[NodeView | SfsError]:
+        """Many commits in one transaction (thousands of small files, one round trip).
+
+        Each entry succeeds or fails on its own (a savepoint each): the result list holds the
+        new node, or the error that refused that entry (a stale base version: Conflict).
+        """
+        if len(requests) > MAX_BATCH:
+            raise InvalidInput(f"At most {MAX_BATCH} commits in one batch.", field="commits")
+        missing = set(
+            self.missing_chunks(actor, [e.chunk_id for r in requests for e in r.manifest])
+        )
+        now = self._clock.now()
+        results: list[NodeView | SfsError] = []
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            for request in requests:
+                absent = sum(1 for e in request.manifest if e.chunk_id in missing)
+                if absent:
+                    results.append(_missing_chunks_error(absent))
+                    continue
+                try:
+                    with session.begin_nested():
+                        results.append(self._commit_in(session, space, actor, request, now))
+                except SfsError as refused:
+                    results.append(refused)
+        return results
+
+    def _refuse_missing_chunks(self, actor: Actor, requests: Sequence[CommitRequest]) -> None:
+        ids = [entry.chunk_id for request in requests for entry in request.manifest]
+        missing = self.missing_chunks(actor, ids)
+        if missing:
+            raise _missing_chunks_error(len(missing))
+
+    def _commit_in(
+        self, session: Session, space: Space, actor: Actor, request: CommitRequest, now: datetime
+    ) -> NodeView:
+        if len(request.manifest) > MAX_MANIFEST_ENTRIES:
+            raise InvalidInput("The manifest is too long.", field="manifest")
+        parts = parse_path(request.path)
+        if not parts:
+            raise InvalidInput("Give the file a name.", field="path")
+        parent = resolve_folder(session, space, parts[:-1])
+        node = _existing_file(session, space, parts)
+        current = (
+            session.get(Version, node.current_version_id)
+            if node and node.current_version_id
+            else None
+        )
+        current_number = current.number if current else None
+        if request.base_version != current_number:
+            raise Conflict(
+                _stale_base_message(join_path(parts), request.base_version, current_number)
             )
-            current_number = current.number if current else None
-            if base_version != current_number:
-                raise Conflict(_stale_base_message(join_path(parts), base_version, current_number))
-            operation = "update"
-            if node is None:
-                node = new_node(session, space, parent, parts[-1], FILE, now)
-                operation = "create"
-            version = self._new_version(
-                session, node, actor, manifest, modified_at, device_name, now
-            )
-            node.current_version_id, node.size, node.modified_at = (
-                version.id,
-                version.size,
-                modified_at,
-            )
-            append_journal(
-                session,
-                space,
-                node=node,
-                operation=operation,
-                path=join_path(parts),
-                version_id=version.id,
-                now=now,
-            )
-            return node_view(session, node, join_path(parts))
+        operation = "update"
+        if node is None:
+            node = new_node(session, space, parent, parts[-1], FILE, now)
+            operation = "create"
+        version = self._new_version(
+            session, node, actor, request.manifest, request.modified_at, request.device_name, now
+        )
+        node.current_version_id, node.size = version.id, version.size
+        node.modified_at = request.modified_at
+        append_journal(
+            session,
+            space,
+            node=node,
+            operation=operation,
+            path=join_path(parts),
+            version_id=version.id,
+            now=now,
+        )
+        return node_view(session, node, join_path(parts))
 
     def _new_version(
         self,
@@ -363,6 +414,10 @@ def _file(session: Session, space: Space, parts: list[str]) -> Node:
     if node.kind != FILE:
         raise InvalidInput(f"{join_path(parts)} is a folder, not a file.", field="path")
     return node
+
+
+def _missing_chunks_error(count: int) -> InvalidInput:
+    return InvalidInput(f"{count} chunk(s) of this file are not uploaded yet.", field="manifest")
 
 
 def _stale_base_message(path: str, base: int | None, current: int | None) -> str:

@@ -17,6 +17,8 @@ from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
 
 PERSONAL = "personal"
+# `session.info` key: spaces whose journal grew in this unit of work (for change notification).
+TOUCHED_SPACES = "touched_spaces"
 MY_FILES = "My Files"
 
 
@@ -137,6 +139,7 @@ def append_journal(
     version_id: uuid.UUID | None = None,
 ) -> int:
     """Give the change the space's next sequence number (row-locked, so without gaps)."""
+    session.info.setdefault(TOUCHED_SPACES, set()).add(space.id)
     seq = session.execute(
         update(Space)
         .where(Space.id == space.id)

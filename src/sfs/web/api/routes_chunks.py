@@ -6,13 +6,26 @@ import base64
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from sfs.domain.errors import InvalidInput
-from sfs.services.file_versions import ManifestEntry
+from sfs.domain.errors import InvalidInput, SfsError
+from sfs.services.file_versions import CommitRequest, ManifestEntry
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import Problem
-from sfs.web.api.schemas_files import ChunkIds, ChunkingOut, CommitBody, MissingChunks, NodeOut
+from sfs.web.api.schemas_files import (
+    ChangeOut,
+    ChangesOut,
+    ChunkBatchOut,
+    ChunkIds,
+    ChunkingOut,
+    CommitBatchBody,
+    CommitBatchOut,
+    CommitBody,
+    CommitResult,
+    MissingChunks,
+    NodeOut,
+)
+from sfs.web.errors import error_body
 
 router = APIRouter(tags=["sync"])
 
@@ -80,3 +93,88 @@ def commit(
         device_name=body.device_name,
     )
     return NodeOut.of(node)
+
+
+@router.post("/chunks/batch", response_model=ChunkBatchOut, responses=_ERRORS)
+async def put_chunks(request: Request, actor: ActorDep, services: ServicesDep) -> ChunkBatchOut:
+    """Store many small chunks in one request (up to 8 MiB).
+
+    The body is the chunks back to back, each as its 32-byte id, its length as a 4-byte
+    big-endian number, then its bytes. Every chunk must hash to its id, or nothing is stored.
+    """
+    chunks = _parse_chunk_batch(await request.body())
+    stored = await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, chunks)
+    return ChunkBatchOut(stored=stored)
+
+
+@router.post("/spaces/{space}/commit-batch", response_model=CommitBatchOut, responses=_ERRORS)
+def commit_batch(
+    space: str, body: CommitBatchBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> CommitBatchOut:
+    """Many commits in one round trip; each entry succeeds or fails on its own."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    requests = [
+        CommitRequest(
+            path=entry.path,
+            manifest=[ManifestEntry(m.chunk_id, m.size) for m in entry.manifest],
+            modified_at=entry.modified_at,
+            base_version=entry.base_version,
+            device_name=entry.device_name,
+        )
+        for entry in body.commits
+    ]
+    results = services.file_versions.commit_many(
+        actor, space_id=space_id, requests=requests, client=client
+    )
+    return CommitBatchOut(
+        results=[
+            CommitResult(path=request.path, error=Problem(**error_body(r.code, r.message)))
+            if isinstance(r, SfsError)
+            else CommitResult(path=request.path, node=NodeOut.of(r))
+            for request, r in zip(requests, results, strict=True)
+        ]
+    )
+
+
+@router.get("/spaces/{space}/changes", response_model=ChangesOut, responses=_ERRORS)
+async def changes(
+    space: str,
+    actor: ActorDep,
+    services: ServicesDep,
+    cursor: Annotated[int, Query(ge=0, description="the last sequence number you have")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="seconds to wait for a change when none is new")
+    ] = 0,
+) -> ChangesOut:
+    """The space's changes after `cursor`, oldest first; with `wait`, a long poll."""
+    space_id = await anyio.to_thread.run_sync(services.spaces.resolve_reference, actor, space)
+    # A long poll waits on the event loop, not in a worker thread: thousands may wait at once.
+    page = await services.changes.wait_async(
+        actor, space_id=space_id, cursor=cursor, timeout=wait, limit=limit
+    )
+    return ChangesOut(
+        changes=[ChangeOut(**vars(change)) for change in page.changes],
+        cursor=page.cursor,
+        more=page.more,
+    )
+
+
+_ID_BYTES = 32
+_LENGTH_BYTES = 4
+
+
+def _parse_chunk_batch(body: bytes) -> list[tuple[str, bytes]]:
+    chunks: list[tuple[str, bytes]] = []
+    position = 0
+    while position < len(body):
+        header_end = position + _ID_BYTES + _LENGTH_BYTES
+        if header_end > len(body):
+            raise InvalidInput("The chunk batch ends inside a chunk header.", field="body")
+        chunk_id = body[position : position + _ID_BYTES].hex()
+        length = int.from_bytes(body[position + _ID_BYTES : header_end], "big")
+        if header_end + length > len(body):
+            raise InvalidInput("The chunk batch ends inside a chunk.", field="body")
+        chunks.append((chunk_id, body[header_end : header_end + length]))
+        position = header_end + length
+    return chunks

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sfs.services.file_tree import NodeView
 from sfs.services.file_versions import VersionView
 from sfs.services.spaces import SpaceView
+from sfs.web.api.schemas import Problem
 
 PATH = Field(max_length=4096, description="'/' separated, from the space's top folder")
 
@@ -122,3 +123,40 @@ class ChunkingOut(BaseModel):
     max_size: int
     chunk_id_key: str = Field(description="base64; ids are keyed BLAKE3 of the plaintext")
     seed: int = Field(description="the organisation's FastCDC seed")
+
+
+class CommitBatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    commits: list[CommitBody] = Field(max_length=5000)
+
+
+class CommitResult(BaseModel):
+    path: str
+    node: NodeOut | None = None
+    error: Problem | None = None
+
+
+class CommitBatchOut(BaseModel):
+    results: list[CommitResult]
+
+
+class ChangeOut(BaseModel):
+    seq: int
+    operation: str = Field(description="create, update, move or delete")
+    kind: str
+    node_id: uuid.UUID
+    path: str
+    old_path: str | None
+    version_id: uuid.UUID | None
+    size: int
+    occurred_at: datetime
+
+
+class ChangesOut(BaseModel):
+    changes: list[ChangeOut]
+    cursor: int = Field(description="pass back as `cursor` to continue after these")
+    more: bool = Field(description="another page is waiting: ask again at once")
+
+
+class ChunkBatchOut(BaseModel):
+    stored: int = Field(description="how many of the chunks were new to the server")

@@ -1,0 +1,157 @@
+"""The calls the sync client lives on: the change feed, long poll, batched chunks and commits."""
+
+import base64
+import threading
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from sfs.app import Services
+from sfs.metadata.file_models import Chunk
+from sfs.protocol.chunk_ids import chunk_id
+from tests.integration.test_api_http import token_for
+from tests.world import make_tenant
+
+
+def login(client: TestClient, services: Services) -> dict[str, str]:
+    return token_for(client, make_tenant(services, "Acme").user.email)
+
+
+def chunk_key(client: TestClient, auth: dict[str, str]) -> bytes:
+    return base64.b64decode(client.get("/api/v1/chunking", headers=auth).json()["chunk_id_key"])
+
+
+def batch_body(pieces: list[tuple[str, bytes]]) -> bytes:
+    return b"".join(bytes.fromhex(i) + len(p).to_bytes(4, "big") + p for i, p in pieces)
+
+
+def test_the_change_feed_pages_through_the_journal(client: TestClient, services: Services) -> None:
+    auth = login(client, services)
+    for n in range(5):
+        client.post("/api/v1/spaces/me/folders", json={"path": f"/f{n}"}, headers=auth)
+    client.post("/api/v1/spaces/me/move", json={"source": "/f0", "target": "/g0"}, headers=auth)
+    first = client.get(
+        "/api/v1/spaces/me/changes", params={"cursor": 0, "limit": 4}, headers=auth
+    ).json()
+    assert [c["seq"] for c in first["changes"]] == [1, 2, 3, 4] and first["more"]
+    rest = client.get(
+        "/api/v1/spaces/me/changes", params={"cursor": first["cursor"]}, headers=auth
+    ).json()
+    assert [(c["operation"], c["path"], c["old_path"]) for c in rest["changes"]] == [
+        ("create", "/f4", None),
+        ("move", "/g0", "/f0"),
+    ]
+    assert not rest["more"] and rest["cursor"] == 6
+    ahead = client.get("/api/v1/spaces/me/changes", params={"cursor": 99}, headers=auth)
+    assert ahead.status_code == 409 and "start again from 0" in ahead.json()["message"]
+
+
+def test_a_long_poll_answers_with_the_change_that_arrives(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    quiet = client.get("/api/v1/spaces/me/changes", params={"cursor": 0, "wait": 0.2}, headers=auth)
+    assert quiet.json() == {"changes": [], "cursor": 0, "more": False}
+    answers: list[dict[str, object]] = []
+
+    def poll() -> None:
+        answers.append(
+            client.get(
+                "/api/v1/spaces/me/changes", params={"cursor": 0, "wait": 30}, headers=auth
+            ).json()
+        )
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    client.post("/api/v1/spaces/me/folders", json={"path": "/new"}, headers=auth)
+    waiter.join(timeout=60)
+    assert not waiter.is_alive()
+    assert [c["path"] for c in answers[0]["changes"]] == ["/new"]  # type: ignore[index]
+
+
+def test_many_small_chunks_and_commits_in_two_requests(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    files = {f"/small/{n:03}.txt": f"file number {n}\n".encode() * 20 for n in range(50)}
+    client.post("/api/v1/spaces/me/folders", json={"path": "/small"}, headers=auth)
+    pieces = [(chunk_id(key, data), data) for data in files.values()]
+    stored = client.post("/api/v1/chunks/batch", content=batch_body(pieces), headers=auth)
+    assert stored.status_code == 200 and stored.json() == {"stored": 50}
+    commits = [
+        {
+            "path": path,
+            "manifest": [{"chunk_id": chunk_id(key, data), "size": len(data)}],
+            "modified_at": "2026-11-20T10:00:00Z",
+        }
+        for path, data in files.items()
+    ]
+    committed = client.post(
+        "/api/v1/spaces/me/commit-batch", json={"commits": commits}, headers=auth
+    )
+    assert committed.status_code == 200
+    assert all(r["node"] and r["error"] is None for r in committed.json()["results"])
+    back = client.get("/api/v1/spaces/me/content", params={"path": "/small/007.txt"}, headers=auth)
+    assert back.content == files["/small/007.txt"]
+
+
+def test_each_commit_in_a_batch_stands_or_falls_alone(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    data = b"shared body"
+    client.post(
+        "/api/v1/chunks/batch", content=batch_body([(chunk_id(key, data), data)]), headers=auth
+    )
+    entry = {
+        "manifest": [{"chunk_id": chunk_id(key, data), "size": len(data)}],
+        "modified_at": "2026-11-20T10:00:00Z",
+    }
+    client.post(
+        "/api/v1/spaces/me/commit-batch", json={"commits": [{"path": "/a", **entry}]}, headers=auth
+    )
+    results = client.post(
+        "/api/v1/spaces/me/commit-batch",
+        json={
+            "commits": [
+                {"path": "/a", **entry},  # stale: /a exists at version 1
+                {"path": "/b", **entry},
+                {
+                    "path": "/c",
+                    "manifest": [{"chunk_id": "e" * 64, "size": 1}],
+                    "modified_at": "2026-11-20T10:00:00Z",
+                },
+                {"path": "/a", "base_version": 1, **entry},
+            ]
+        },
+        headers=auth,
+    ).json()["results"]
+    assert [r["error"]["code"] if r["error"] else r["node"]["version"] for r in results] == [
+        "conflict",
+        1,
+        "invalid_input",
+        2,
+    ]
+    feed = client.get("/api/v1/spaces/me/changes", params={"cursor": 0}, headers=auth).json()
+    assert [(c["seq"], c["path"], c["operation"]) for c in feed["changes"]] == [
+        (1, "/a", "create"),
+        (2, "/b", "create"),
+        (3, "/a", "update"),
+    ]
+
+
+def test_a_batch_with_one_forged_chunk_stores_nothing(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    good = (chunk_id(key, b"good"), b"good")
+    forged = (chunk_id(key, b"claimed"), b"actual")
+    answer = client.post("/api/v1/chunks/batch", content=batch_body([good, forged]), headers=auth)
+    assert answer.status_code == 422
+    truncated = client.post("/api/v1/chunks/batch", content=batch_body([good])[:-1], headers=auth)
+    assert truncated.status_code == 422 and "ends inside a chunk" in truncated.json()["message"]
+    with services.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Chunk)) == 0
