@@ -155,3 +155,42 @@ def test_a_batch_with_one_forged_chunk_stores_nothing(
     assert truncated.status_code == 422 and "ends inside a chunk" in truncated.json()["message"]
     with services.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Chunk)) == 0
+
+
+def test_snapshot_manifest_and_chunk_fetch(client: TestClient, services: Services) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    client.post("/api/v1/spaces/me/folders", json={"path": "/A"}, headers=auth)
+    client.post("/api/v1/spaces/me/folders", json={"path": "/A/B"}, headers=auth)
+    client.put(
+        "/api/v1/spaces/me/content",
+        params={"path": "/A/B/x.txt"},
+        content=b"x" * 5000,
+        headers=auth,
+    )
+    client.put(
+        "/api/v1/spaces/me/content", params={"path": "/gone.txt"}, content=b"g", headers=auth
+    )
+    client.post("/api/v1/spaces/me/folders", json={"path": "/Old"}, headers=auth)
+    client.put(
+        "/api/v1/spaces/me/content", params={"path": "/Old/inside.txt"}, content=b"i", headers=auth
+    )
+    client.delete("/api/v1/spaces/me/node", params={"path": "/Old"}, headers=auth)
+    snapshot = client.get("/api/v1/spaces/me/snapshot", headers=auth).json()
+    assert [(n["path"], n["kind"]) for n in snapshot["nodes"]] == [
+        ("/A", "folder"),
+        ("/A/B", "folder"),
+        ("/A/B/x.txt", "file"),
+        ("/gone.txt", "file"),
+    ]
+    assert snapshot["cursor"] == 7
+    manifest = client.get(
+        "/api/v1/spaces/me/manifest", params={"path": "/A/B/x.txt"}, headers=auth
+    ).json()
+    assert manifest["version"] == 1 and sum(c["size"] for c in manifest["chunks"]) == 5000
+    ids = [c["chunk_id"] for c in manifest["chunks"]]
+    assert ids == [chunk_id(key, b"x" * 5000)]
+    fetched = client.post("/api/v1/chunks/fetch", json={"chunk_ids": ids}, headers=auth).content
+    assert fetched[:32].hex() == ids[0] and fetched[36:] == b"x" * 5000
+    unknown = client.post("/api/v1/chunks/fetch", json={"chunk_ids": ["0" * 64]}, headers=auth)
+    assert unknown.status_code == 404

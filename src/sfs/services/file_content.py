@@ -26,6 +26,7 @@ from sfs.services.keyring import Keyring
 
 # Chunks are looked up against the index in batches, not one query each.
 _LOOKUP_BATCH = 256
+MAX_FETCH = 1000
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,15 @@ class FileContentService:
             raise NotFound("No such chunk.")
         row = self._versions.locate(actor, chunk_id)
         return self._store.read(self._keys(actor), chunk_id, _location(row))
+
+    def get_chunks(self, actor: Actor, chunk_ids: Sequence[str]) -> list[tuple[str, bytes]]:
+        """Several chunks at once (a sync client fetching what it lacks), in the order asked."""
+        if len(chunk_ids) > MAX_FETCH:
+            raise InvalidInput(f"At most {MAX_FETCH} chunks at once.", field="chunk_ids")
+        rows = self._versions.locate_many(actor, chunk_ids)
+        keys = self._keys(actor)
+        data = self._store.read_many(keys, [(row.chunk_id, _location(row)) for row in rows])
+        return list(zip(chunk_ids, data, strict=True))
 
     def download(
         self,

@@ -66,6 +66,45 @@ class FileTreeService:
                 node_view(session, child, join_path([*parts, child.name])) for child in children
             ]
 
+    def snapshot(self, actor: Actor, *, space_id: uuid.UUID) -> tuple[int, list[NodeView]]:
+        """Every live file and folder of the space with its path, and the journal cursor they
+        are current at (read in one transaction, so the two agree)."""
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            cursor = session.scalar(select(Space.journal_seq).where(Space.id == space.id)) or 0
+            rows = session.execute(
+                select(Node, Version.number, Version.content_digest)
+                .outerjoin(Version, Version.id == Node.current_version_id)
+                .where(Node.space_id == space.id)
+            ).all()
+        children: dict[uuid.UUID | None, list[tuple[Node, int | None, str | None]]] = {}
+        for row in rows:
+            children.setdefault(row[0].parent_id, []).append((row[0], row[1], row[2]))
+        views: list[NodeView] = []
+        pending: list[tuple[uuid.UUID, str]] = [(space.root_node_id, "")]
+        while pending:  # only live nodes under live folders are reachable
+            parent_id, parent_path = pending.pop()
+            for node, number, digest in children.get(parent_id, []):
+                if node.deleted_at is not None:
+                    continue
+                path = f"{parent_path}/{node.name}"
+                views.append(
+                    NodeView(
+                        id=node.id,
+                        name=node.name,
+                        path=path,
+                        kind=node.kind,
+                        size=node.size,
+                        modified_at=node.modified_at,
+                        version=number,
+                        content_digest=digest,
+                    )
+                )
+                if node.kind == FOLDER:
+                    pending.append((node.id, path))
+        views.sort(key=lambda view: view.path)
+        return int(cursor), views
+
     def create_folder(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, client: ClientInfo
     ) -> NodeView:

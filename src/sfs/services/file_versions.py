@@ -80,6 +80,7 @@ class ReadPlan:
     """What a download needs: the version and, in order, where each chunk lives."""
 
     node: NodeView
+    number: int
     chunks: list[tuple[ChunkRow, int]]  # (where, offset of this chunk in the file)
 
 
@@ -162,6 +163,23 @@ class FileVersionService:
             if row is None:
                 raise NotFound("No such chunk.")
             return _stored(row)
+
+    def locate_many(self, actor: Actor, chunk_ids: Sequence[str]) -> list[ChunkRow]:
+        """Where each chunk lives, in the order asked; NotFound if any is unknown."""
+        organization_id = _organisation_of(actor)
+        with self._database.transaction() as session:
+            rows = {
+                row.chunk_id: _stored(row)
+                for row in session.scalars(
+                    select(Chunk).where(
+                        Chunk.organization_id == organization_id,
+                        Chunk.chunk_id.in_(list(set(chunk_ids))),
+                    )
+                )
+            }
+        if len(rows) != len(set(chunk_ids)):
+            raise NotFound("No such chunk.")
+        return [rows[chunk_id] for chunk_id in chunk_ids]
 
     # -- versions ------------------------------------------------------------------------------
 
@@ -355,6 +373,15 @@ class FileVersionService:
             )
             return node_view(session, node, join_path(parts))
 
+    def manifest(
+        self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int | None = None
+    ) -> tuple[NodeView, int, list[ManifestEntry]]:
+        """A version's chunk list (the current one by default), for clients that fetch only the
+        chunks they lack; with the version's number."""
+        plan = self.read_plan(actor, space_id=space_id, path=path, number=number)
+        entries = [ManifestEntry(row.chunk_id, row.plain_size) for row, _ in plan.chunks]
+        return plan.node, plan.number, entries
+
     def read_plan(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int | None = None
     ) -> ReadPlan:
@@ -370,6 +397,8 @@ class FileVersionService:
                 ).one_or_none()
             if version_id is None:
                 raise NotFound(f"{join_path(parts)} has no such version.")
+            version = session.get(Version, version_id)
+            assert version is not None
             rows = session.execute(
                 select(VersionChunk, Chunk)
                 .join(
@@ -390,7 +419,9 @@ class FileVersionService:
                     )
                 plan.append((_stored(chunk), offset))
                 offset += entry.plain_size
-            return ReadPlan(node=node_view(session, node, join_path(parts)), chunks=plan)
+            return ReadPlan(
+                node=node_view(session, node, join_path(parts)), number=version.number, chunks=plan
+            )
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Annotated
 
 import anyio.to_thread
@@ -22,8 +23,11 @@ from sfs.web.api.schemas_files import (
     CommitBatchOut,
     CommitBody,
     CommitResult,
+    ManifestEntryOut,
+    ManifestOut,
     MissingChunks,
     NodeOut,
+    SnapshotOut,
 )
 from sfs.web.errors import error_body
 
@@ -158,6 +162,51 @@ async def changes(
         cursor=page.cursor,
         more=page.more,
     )
+
+
+@router.get("/spaces/{space}/snapshot", response_model=SnapshotOut, responses=_ERRORS)
+def snapshot(space: str, actor: ActorDep, services: ServicesDep) -> SnapshotOut:
+    """Every live file and folder with its path, and the cursor they are current at."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    cursor, nodes = services.file_tree.snapshot(actor, space_id=space_id)
+    return SnapshotOut(cursor=cursor, nodes=[NodeOut.of(node) for node in nodes])
+
+
+@router.get("/spaces/{space}/manifest", response_model=ManifestOut, responses=_ERRORS)
+def manifest(
+    space: str,
+    path: Annotated[str, Query(max_length=4096)],
+    actor: ActorDep,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> ManifestOut:
+    """A version's chunk ids and sizes, in order (the current version by default)."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    node, number, entries = services.file_versions.manifest(
+        actor, space_id=space_id, path=path, number=version
+    )
+    return ManifestOut(
+        node=NodeOut.of(node),
+        version=number,
+        chunks=[ManifestEntryOut(chunk_id=e.chunk_id, size=e.size) for e in entries],
+    )
+
+
+@router.post(
+    "/chunks/fetch",
+    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+)
+def fetch_chunks(body: ChunkIds, actor: ActorDep, services: ServicesDep) -> Response:
+    """Several chunks in one answer, framed like `/chunks/batch` (id, 4-byte length, bytes)."""
+    for chunk_id in body.chunk_ids:
+        if not re.fullmatch(r"[0-9a-f]{64}", chunk_id):
+            raise InvalidInput(f"{chunk_id[:80]!r} is not a chunk id.", field="chunk_ids")
+    chunks = services.file_content.get_chunks(actor, body.chunk_ids)
+    framed = b"".join(
+        bytes.fromhex(chunk_id) + len(data).to_bytes(_LENGTH_BYTES, "big") + data
+        for chunk_id, data in chunks
+    )
+    return Response(framed, media_type="application/octet-stream")
 
 
 _ID_BYTES = 32

@@ -160,3 +160,19 @@ class ChangesOut(BaseModel):
 
 class ChunkBatchOut(BaseModel):
     stored: int = Field(description="how many of the chunks were new to the server")
+
+
+class SnapshotOut(BaseModel):
+    cursor: int = Field(description="the journal sequence the listing is current at")
+    nodes: list[NodeOut]
+
+
+class ManifestEntryOut(BaseModel):
+    chunk_id: str
+    size: int
+
+
+class ManifestOut(BaseModel):
+    node: NodeOut
+    version: int
+    chunks: list[ManifestEntryOut]
