@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
@@ -48,6 +49,14 @@ class BlobBackend(Protocol):
 
     def size(self, name: str) -> int:
         """The blob's length in bytes; `BlobNotFound` when it does not exist."""
+        ...
+
+    def modified(self, name: str) -> datetime:
+        """When the blob was written (timezone-aware UTC); `BlobNotFound` when it does not exist.
+
+        The garbage collector judges by it whether a pack no chunk row names is an orphan of a
+        crashed upload or the fresh pack of an upload still in flight.
+        """
         ...
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sfs.blobs.backend import BlobNotFound, check_name, check_range
@@ -79,6 +80,12 @@ class LocalBackend:
     def size(self, name: str) -> int:
         try:
             return self._path(name).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(name) from None
+
+    def modified(self, name: str) -> datetime:
+        try:
+            return datetime.fromtimestamp(self._path(name).stat().st_mtime, UTC)
         except FileNotFoundError:
             raise BlobNotFound(name) from None
 

@@ -7,6 +7,7 @@ GETs, so reading 40 KiB out of a 16 MiB pack transfers 40 KiB.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -102,6 +103,16 @@ class S3Backend:
                 raise BlobNotFound(name) from None
             raise
         return int(response["ContentLength"])
+
+    def modified(self, name: str) -> datetime:
+        try:
+            response = self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+        except ClientError as error:
+            if _is_not_found(error):
+                raise BlobNotFound(name) from None
+            raise
+        written: datetime = response["LastModified"]
+        return written.astimezone(UTC)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         paginator = self._client.get_paginator("list_objects_v2")

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from sfs.app import Services, build_services, prepare_first_start
+from sfs.cli.files import COMMANDS as FILE_COMMANDS
 from sfs.config import ConfigError, Settings, load_settings
 from sfs.crypto.master_key import MasterKeyError
 from sfs.domain.actor import ClientInfo, operator
@@ -264,3 +265,14 @@ def _print_table(
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+for _file_command in FILE_COMMANDS:  # sfs login, ls, put, get, … (sfs.cli.files)
+    main.add_command(_file_command)
+
+# sfs admin gc, fsck, rotate-master-key: defined in sfs.cli.admin_storage on the `admin` group.
+import sfs.cli.admin_storage  # noqa: E402, F401
+from sfs.cli import sync as sync_commands  # noqa: E402
+
+main.add_command(sync_commands.sync)  # sfs sync DIR [--once]
+main.add_command(sync_commands.status)  # sfs status DIR

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
@@ -23,6 +23,7 @@ from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
+from sfs.services.bulk_commit import BulkEntry, commit_bulk
 from sfs.services.file_tree import (
     FILE,
     NodeView,
@@ -197,10 +198,14 @@ class FileVersionService:
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name)
-        self._refuse_missing_chunks(actor, [request])
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
+            lock_for_commit(session, space)
+            ids = [entry.chunk_id for entry in request.manifest]
+            absent = len(set(ids) - present_chunks(session, space.organization_id, ids))
+            if absent:
+                raise _missing_chunks_error(absent)
             return self._commit_in(session, space, actor, request, now)
 
     def commit_many(
@@ -213,35 +218,41 @@ class FileVersionService:
     ) -> list[NodeView | SfsError]:
         """Many commits in one transaction (thousands of small files, one round trip).
 
-        Each entry succeeds or fails on its own (a savepoint each): the result list holds the
-        new node, or the error that refused that entry (a stale base version: Conflict).
+        Each entry succeeds or fails on its own: the result list holds the new node, or the
+        error that refused that entry (a stale base version: Conflict).
         """
         if len(requests) > MAX_BATCH:
             raise InvalidInput(f"At most {MAX_BATCH} commits in one batch.", field="commits")
-        missing = set(
-            self.missing_chunks(actor, [e.chunk_id for r in requests for e in r.manifest])
-        )
         now = self._clock.now()
-        results: list[NodeView | SfsError] = []
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            for request in requests:
+            lock_for_commit(session, space)
+            ids = [e.chunk_id for r in requests for e in r.manifest]
+            missing = set(ids) - present_chunks(session, space.organization_id, ids)
+            results: list[NodeView | SfsError] = []
+            complete: list[tuple[int, BulkEntry]] = []
+            for index, request in enumerate(requests):
                 absent = sum(1 for e in request.manifest if e.chunk_id in missing)
                 if absent:
                     results.append(_missing_chunks_error(absent))
                     continue
-                try:
-                    with session.begin_nested():
-                        results.append(self._commit_in(session, space, actor, request, now))
-                except SfsError as refused:
-                    results.append(refused)
+                results.append(_PENDING)
+                complete.append(
+                    (
+                        index,
+                        BulkEntry(
+                            path=request.path,
+                            manifest=[(e.chunk_id, e.size) for e in request.manifest],
+                            modified_at=request.modified_at,
+                            base_version=request.base_version,
+                            device_name=request.device_name,
+                        ),
+                    )
+                )
+            done = commit_bulk(session, space, actor, [entry for _, entry in complete], now)
+        for (index, _), outcome in zip(complete, done, strict=True):
+            results[index] = outcome
         return results
-
-    def _refuse_missing_chunks(self, actor: Actor, requests: Sequence[CommitRequest]) -> None:
-        ids = [entry.chunk_id for request in requests for entry in request.manifest]
-        missing = self.missing_chunks(actor, ids)
-        if missing:
-            raise _missing_chunks_error(len(missing))
 
     def _commit_in(
         self, session: Session, space: Space, actor: Actor, request: CommitRequest, now: datetime
@@ -445,6 +456,34 @@ def _file(session: Session, space: Space, parts: list[str]) -> Node:
     if node.kind != FILE:
         raise InvalidInput(f"{join_path(parts)} is a folder, not a file.", field="path")
     return node
+
+
+_PENDING = InvalidInput("Not committed.")
+
+
+def lock_for_commit(session: Session, space: Space) -> None:
+    """Take the space's write lock before looking at chunks, so the garbage collector cannot
+    delete a chunk between this check and the commit (on SQLite this starts the write
+    transaction; on PostgreSQL it locks the space row, which also orders journal numbers)."""
+    session.execute(update(Space).where(Space.id == space.id).values(journal_seq=Space.journal_seq))
+
+
+def present_chunks(
+    session: Session, organization_id: uuid.UUID, chunk_ids: Sequence[str]
+) -> set[str]:
+    """Which of these chunks the organisation holds, share-locked until the commit ends
+    (PostgreSQL), so a concurrent garbage collection waits for this commit."""
+    wanted = list(set(chunk_ids))
+    present: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        query = select(Chunk.chunk_id).where(
+            Chunk.organization_id == organization_id,
+            Chunk.chunk_id.in_(wanted[start : start + 500]),
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        present.update(session.scalars(query))
+    return present
 
 
 def _missing_chunks_error(count: int) -> InvalidInput:

@@ -21,6 +21,7 @@ from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
     routes_accounts,
     routes_audit,
+    routes_files,
     routes_invitation,
     routes_my_account,
     routes_organisation,
@@ -39,6 +40,7 @@ BODY_LIMITS = [
     (re.compile(r"^/api/v1/spaces/[^/]+/content$"), None),
     (re.compile(r"^/api/v1/spaces/[^/]+/commit$"), 256 * 1024 * 1024),
     (re.compile(r"^/api/v1/chunks/"), 8 * 1024 * 1024),
+    (re.compile(r"^/file/upload(/|$)"), None),
 ]
 
 
@@ -64,6 +66,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_organisation.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_provider.router)
+    app.include_router(routes_files.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SfsError):

@@ -1,0 +1,156 @@
+"""`sfs sync DIR` keeps a folder and My Files identical; `sfs status DIR` says what is pending."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfs.client.api import ApiError
+from sfs.client.credentials import CredentialsError, config_dir, load
+from sfs.client.sync.engine import Report, SyncEngine
+from sfs.client.sync.ignore import Ignorer
+from sfs.client.sync.index import LocalIndex
+from sfs.client.sync.remote import SyncApi
+from sfs.client.sync.scanner import scan
+from sfs.client.sync.watch import Wakeup, watch_folder, watch_server
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_NOT_LOGGED_IN = 6
+FULL_SCAN_SECONDS = 60.0
+RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
+
+
+def _api() -> SyncApi:
+    try:
+        saved = load(config_dir())
+    except CredentialsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if saved is None:
+        click.echo("sfs: not logged in: run sfs login URL first", err=True)
+        sys.exit(EXIT_NOT_LOGGED_IN)
+    return SyncApi(saved.server_url, token=saved.token, user_agent="sfs-sync")
+
+
+@click.command("sync")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--once", is_flag=True, help="One full pass, then exit (0 when both sides match).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors (for running as a service).")
+def sync(folder: Path, once: bool, as_json: bool, quiet: bool) -> None:
+    """Keep FOLDER and your My Files identical, both ways."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def on_event(event: dict[str, Any]) -> None:
+        if as_json:
+            click.echo(json.dumps(event))
+        elif not quiet:
+            details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "path"))
+            click.echo(f"{event['event']:>14}  {event['path']}  {details}".rstrip())
+
+    api = _api()
+    engine = SyncEngine(folder, api, on_event=on_event)
+    try:
+        if once:
+            report = _pass(engine, as_json=as_json, quiet=quiet)
+            sys.exit(EXIT_FAILED if report.failed else 0)
+        _run(engine, api, as_json=as_json, quiet=quiet)
+    finally:
+        engine.close()
+        api.close()
+
+
+def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
+    try:
+        report = engine.sync_once()
+    except ApiError as exc:
+        if exc.status == 401:
+            click.echo("sfs: the server refused this device: log in again with sfs login", err=True)
+            sys.exit(EXIT_NOT_LOGGED_IN)
+        raise
+    for path, warning in report.warnings:
+        click.echo(f"sfs: warning: {path}: {warning}", err=True)
+    summary = {
+        "event": "pass",
+        "uploaded": report.uploaded,
+        "downloaded": report.downloaded,
+        "deleted": report.deleted_local + report.deleted_remote,
+        "moved": report.moved,
+        "conflicts": report.conflicts,
+        "bytes_sent": report.bytes_sent,
+        "bytes_received": report.bytes_received,
+        "failed": len(report.failed),
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+    elif not quiet and report.changed_anything:
+        click.echo(
+            f"synced: {report.uploaded} up, {report.downloaded} down, "
+            f"{summary['deleted']} deleted, {report.moved} moved, {report.conflicts} conflicts"
+        )
+    for path, reason in report.failed:
+        click.echo(f"sfs: not synced: {path}: {reason}", err=True)
+    return report
+
+
+def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> None:
+    wakeup = Wakeup()
+    cursor = [engine.cursor]
+    observer = watch_folder(engine.root, wakeup)
+    watch_server(_api, cursor, wakeup)
+    failures = 0
+    try:
+        while True:
+            try:
+                _pass(engine, as_json=as_json, quiet=quiet)
+                cursor[0] = engine.cursor
+                failures = 0
+                wakeup.wait(FULL_SCAN_SECONDS)
+                time.sleep(0.05)  # let a burst of file events settle into one pass
+            except ApiError as exc:
+                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                failures += 1
+                click.echo(f"sfs: {exc.args[0]}; trying again in {delay} s", err=True)
+                wakeup.wait(delay)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        wakeup.stopping = True
+        observer.stop()
+
+
+@click.command("status")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def status(folder: Path) -> None:
+    """What is waiting to be synced in FOLDER, and what failed and why."""
+    index_file = folder / ".sfs" / "index.db"
+    if not index_file.exists():
+        click.echo(f"sfs: {folder} has not been synced yet: run sfs sync {folder}", err=True)
+        sys.exit(EXIT_INVALID)
+    index = LocalIndex(index_file)
+    try:
+        base = index.entries()
+        local = scan(folder.resolve(), Ignorer(folder.resolve())).entries
+        pending = sorted(
+            [("new", p) for p in local if p not in base]
+            + [("deleted", p) for p in base if p not in local]
+            + [
+                ("changed", p)
+                for p, entry in local.items()
+                if p in base and (base[p].size, base[p].mtime_ns) != (entry.size, entry.mtime_ns)
+            ],
+            key=lambda item: item[1],
+        )
+        for kind, path in pending:
+            click.echo(f"pending  {kind:<8} {path}")
+        for path, reason, at in index.failures():
+            click.echo(f"failed   {path}: {reason} ({at})")
+        if not pending and not index.failures():
+            click.echo(f"up to date (cursor {index.setting('cursor') or 0})")
+    finally:
+        index.close()

@@ -1,0 +1,514 @@
+"""One sync pass: read both sides, plan with `reconcile`, carry the plan out, record the result.
+
+Writes to the folder are atomic (a temporary file in the same folder, fsync, rename) and never
+replace a file that changed since it was scanned; such a file waits for the next pass, where it
+shows up as changed on both sides and both versions are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sfs.client.api import ApiError, Chunking, ManifestEntry, RemoteNode
+from sfs.client.sync.ignore import STATE_FOLDER, TEMP_PREFIX, Ignorer
+from sfs.client.sync.index import LocalIndex
+from sfs.client.sync.reconcile import (
+    FILE,
+    FOLDER,
+    Action,
+    BaseEntry,
+    Do,
+    LocalEntry,
+    RemoteEntry,
+    conflicted_copy_name,
+    plan,
+)
+from sfs.client.sync.remote import Snapshot, SyncApi
+from sfs.client.sync.scanner import Scan, scan
+from sfs.protocol.chunk_ids import chunk_id
+from sfs.protocol.chunking import iter_chunks
+
+BATCH_BYTES = 6 * 1024 * 1024  # under the server's 8 MiB per chunk batch
+BATCH_CHUNKS = 2000
+COMMIT_BATCH = 1000
+FETCH_BATCH = 256
+READ_BLOCK = 1024 * 1024
+
+Event = dict[str, Any]
+
+
+class FileChanged(Exception):
+    """The file changed while it was read; it is retried in the next pass."""
+
+
+@dataclass
+class Report:
+    uploaded: int = 0
+    downloaded: int = 0
+    deleted_remote: int = 0
+    deleted_local: int = 0
+    moved: int = 0
+    folders: int = 0
+    conflicts: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    chunks_reused: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(
+            (self.uploaded, self.downloaded, self.deleted_remote, self.deleted_local),
+        ) or bool(self.moved or self.folders or self.conflicts)
+
+
+@dataclass
+class _PendingUpload:
+    path: str
+    manifest: list[ManifestEntry]
+    local: LocalEntry
+    base_version: int | None
+    modified_at: datetime
+
+
+def content_digest(chunk_ids: list[str]) -> str:
+    """The server's ETag for a manifest: equal content, equal digest."""
+    digest = hashlib.sha256()
+    for chunk in chunk_ids:
+        digest.update(chunk.encode() + b"\n")
+    return digest.hexdigest()
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        root: Path,
+        api: SyncApi,
+        *,
+        device: str | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.api = api
+        self.device = device or socket.gethostname()
+        self.index = LocalIndex(self.root / STATE_FOLDER / "index.db")
+        self._on_event = on_event or (lambda _event: None)
+        self._chunking: Chunking | None = None
+        # Chunks waiting to be sent in the current pass, and those sent (or known) already.
+        self._outbox: list[tuple[str, bytes]] = []
+        self._outbox_bytes = 0
+        self._sent: set[str] = set()
+
+    def close(self) -> None:
+        self.index.close()
+
+    @property
+    def cursor(self) -> int:
+        return int(self.index.setting("cursor") or 0)
+
+    # -- one pass -------------------------------------------------------------------------------
+
+    def sync_once(self) -> Report:
+        report = Report()
+        self._outbox, self._outbox_bytes, self._sent = [], 0, set()
+        self._chunking = self._chunking or self.api.chunking()
+        folder = scan(self.root, Ignorer(self.root))
+        report.warnings.extend(folder.warnings)
+        base = self.index.entries()
+        snapshot = self._server_state(base)
+        same: dict[str, bool] = {}
+        hashed: dict[str, list[ManifestEntry]] = {}
+        for path, remote in snapshot.entries.items():
+            local, known = folder.entries.get(path), base.get(path)
+            if (
+                local
+                and local.kind == FILE
+                and remote.kind == FILE
+                and _both_changed(known, local, remote)
+            ):
+                try:
+                    hashed[path] = self._chunk_file(path, folder, local)
+                except (OSError, FileChanged):
+                    continue
+                same[path] = content_digest([c.chunk_id for c in hashed[path]]) == remote.etag
+        actions = plan(base, folder.entries, snapshot.entries, same_content=same)
+        uploads: list[_PendingUpload] = []
+        for action in actions:
+            try:
+                self._carry_out(
+                    action, folder, snapshot.entries, snapshot.modified, hashed, uploads, report
+                )
+            except (ApiError, OSError, FileChanged) as problem:
+                self._failed(action.path, _reason(problem), report)
+                if isinstance(problem, ApiError) and problem.status == 401:
+                    raise
+        self._commit_uploads(uploads, report)
+        if not report.failed:
+            self.index.set_setting("cursor", str(snapshot.cursor))
+        return report
+
+    def _server_state(self, base: dict[str, BaseEntry]) -> Snapshot:
+        """The server's tree; when its journal has not moved since the last pass, that is what
+        the index recorded, and the (costly) full listing is skipped: a rescan is stat only."""
+        cursor = self.cursor
+        if cursor and base and self.api.wait_for_changes(cursor, wait=0) == cursor:
+            unchanged = {
+                path: RemoteEntry(e.kind, e.size, e.version, e.etag, e.node_id or uuid.uuid4())
+                for path, e in base.items()
+            }
+            return Snapshot(cursor=cursor, entries=unchanged, modified={})
+        return self.api.snapshot()
+
+    def _carry_out(
+        self,
+        action: Action,
+        folder: Scan,
+        remote: dict[str, RemoteEntry],
+        modified: dict[str, datetime],
+        hashed: dict[str, list[ManifestEntry]],
+        uploads: list[_PendingUpload],
+        report: Report,
+    ) -> None:
+        path = action.path
+        local = folder.entries.get(path)
+        if action.do is Do.UPLOAD:
+            assert local is not None
+            manifest = hashed.get(path) or self._chunk_file(path, folder, local)
+            self._send_chunks(manifest, path, folder, report)
+            uploads.append(
+                _PendingUpload(path, manifest, local, action.base_version, _mtime(local))
+            )
+        elif action.do is Do.DOWNLOAD:
+            self._download(path, folder, remote[path], modified[path], report)
+        elif action.do is Do.MAKE_REMOTE_FOLDER:
+            node = self._ensure_remote_folder(path)
+            assert local is not None
+            self.index.put(path, _base(local, None, None, uuid.UUID(node.id)))
+            report.folders += 1
+        elif action.do is Do.MAKE_LOCAL_FOLDER:
+            target = self._disk(path, folder)
+            target.mkdir(parents=True, exist_ok=True)
+            self.index.put(path, _base(_stat(target, FOLDER), None, None, remote[path].node_id))
+            report.folders += 1
+        elif action.do is Do.DELETE_REMOTE:
+            self._delete_remote(path)
+            self.index.forget(path)
+            report.deleted_remote += 1
+            self._event("deleted_remote", path)
+        elif action.do is Do.DELETE_LOCAL:
+            self._delete_local(path, folder)
+            self.index.forget(path)
+            report.deleted_local += 1
+            self._event("deleted_local", path)
+        elif action.do is Do.MOVE_REMOTE:
+            assert action.target is not None
+            self.api.move(path, action.target)
+            self._moved(path, action.target, folder.entries[action.target])
+            report.moved += 1
+        elif action.do is Do.MOVE_LOCAL:
+            assert action.target is not None
+            target = self.root / action.target.lstrip("/")
+            if target.exists():
+                raise FileChanged(f"{action.target} appeared here meanwhile")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self._disk(path, folder), target)
+            self._moved(path, action.target, _stat(target, FILE))
+            report.moved += 1
+        elif action.do is Do.CONFLICT:
+            self._keep_both(path, folder, remote, modified, hashed, uploads, report)
+        elif action.do is Do.FORGET:
+            self.index.forget(path)
+        elif action.do is Do.ADOPT:
+            self._adopt(path, folder, remote[path], hashed)
+
+    # -- uploads --------------------------------------------------------------------------------
+
+    def _chunk_file(self, path: str, folder: Scan, local: LocalEntry) -> list[ManifestEntry]:
+        """Cut and hash a local file (memory flat); FileChanged if it changes meanwhile."""
+        chunking = self._chunking
+        assert chunking is not None
+        disk = self._disk(path, folder)
+        manifest = []
+        with open(disk, "rb") as handle:
+            for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
+                manifest.append(ManifestEntry(chunk_id(chunking.chunk_id_key, piece), len(piece)))
+        if _stat(disk, FILE) != local:
+            raise FileChanged(f"{path} changed while it was read")
+        return manifest
+
+    def _send_chunks(
+        self, manifest: list[ManifestEntry], path: str, folder: Scan, report: Report
+    ) -> None:
+        """Queue the file's chunks for sending; small files share batches (few round trips),
+        a big file streams through in batches of its own. Only chunks the server lacks go."""
+        chunking = self._chunking
+        assert chunking is not None
+        read_ids = []
+        with open(self._disk(path, folder), "rb") as handle:
+            for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
+                piece_id = chunk_id(chunking.chunk_id_key, piece)
+                read_ids.append(piece_id)
+                if piece_id in self._sent:
+                    continue
+                self._outbox.append((piece_id, piece))
+                self._outbox_bytes += len(piece)
+                if self._outbox_bytes >= BATCH_BYTES or len(self._outbox) >= BATCH_CHUNKS:
+                    self._flush_chunks(report)
+        if read_ids != [entry.chunk_id for entry in manifest]:
+            # Cut differently from when it was hashed: the file changed meanwhile. The chunks
+            # already queued are harmless (content-addressed); the commit is not made.
+            raise FileChanged(f"{path} changed while it was sent")
+
+    def _flush_chunks(self, report: Report) -> None:
+        """Send the queued chunks the server lacks: one question, one batch."""
+        if not self._outbox:
+            return
+        unique = dict(self._outbox)
+        missing = self.api.missing_chunks(unique)
+        batch = [(cid, data) for cid, data in unique.items() if cid in missing]
+        report.chunks_reused += len(unique) - len(batch)
+        if batch:
+            self.api.put_chunks(batch)
+            report.bytes_sent += sum(len(data) for _, data in batch)
+        self._sent.update(unique)
+        self._outbox, self._outbox_bytes = [], 0
+
+    def _commit_uploads(self, uploads: list[_PendingUpload], report: Report) -> None:
+        self._flush_chunks(report)
+        for start in range(0, len(uploads), COMMIT_BATCH):
+            group = uploads[start : start + COMMIT_BATCH]
+            outcomes = self.api.commit_batch(
+                [
+                    {
+                        "path": u.path,
+                        "manifest": [{"chunk_id": e.chunk_id, "size": e.size} for e in u.manifest],
+                        "modified_at": u.modified_at.isoformat(),
+                        "base_version": u.base_version,
+                        "device_name": self.device,
+                    }
+                    for u in group
+                ]
+            )
+            with self.index.batch():
+                for upload, outcome in zip(group, outcomes, strict=True):
+                    if outcome.node is None:
+                        reason = outcome.error.args[0] if outcome.error else "refused"
+                        self._failed(upload.path, reason, report)
+                        continue
+                    node = outcome.node
+                    self.index.put(
+                        upload.path,
+                        _base(upload.local, node.version, node.etag, uuid.UUID(node.id)),
+                        [(e.chunk_id, e.size) for e in upload.manifest],
+                    )
+                    report.uploaded += 1
+                    self._event("uploaded", upload.path, size=upload.local.size)
+
+    def _ensure_remote_folder(self, path: str) -> RemoteNode:
+        try:
+            return self.api.create_folder(path)
+        except ApiError as exc:
+            if exc.status == 409:
+                return self.api.stat(path)
+            raise
+
+    def _delete_remote(self, path: str) -> None:
+        try:
+            self.api.delete(path)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
+    # -- downloads ------------------------------------------------------------------------------
+
+    def _download(
+        self, path: str, folder: Scan, remote: RemoteEntry, modified: datetime, report: Report
+    ) -> None:
+        node, version, manifest = self.api.manifest(path)
+        target = self._disk(path, folder)
+        expected = folder.entries.get(path)
+        sources = self.index.chunk_sources()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        try:
+            with open(temporary, "wb") as out:
+                for data in self._assemble(manifest, sources, report):
+                    out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            stamp = modified.timestamp()
+            os.utime(temporary, (stamp, stamp))
+            # Never replace a file that changed since the scan: it is kept for the next pass.
+            now = _stat(target, FILE) if target.exists() else None
+            if now != expected:
+                raise FileChanged(f"{path} changed here while it was downloaded")
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        self.index.put(
+            path,
+            _base(_stat(target, FILE), version, node.etag, remote.node_id),
+            [(e.chunk_id, e.size) for e in manifest],
+        )
+        report.downloaded += 1
+        self._event("downloaded", path, size=node.size)
+
+    def _assemble(
+        self,
+        manifest: list[ManifestEntry],
+        sources: dict[str, tuple[str, int, int]],
+        report: Report,
+    ) -> Iterator[bytes]:
+        """The file's chunks in order: from files already here when they still hold them,
+        else fetched from the server in batches."""
+        chunking = self._chunking
+        assert chunking is not None
+        for start in range(0, len(manifest), FETCH_BATCH):
+            group = manifest[start : start + FETCH_BATCH]
+            found: dict[str, bytes] = {}
+            for entry in group:
+                local = self._local_chunk(entry, sources, chunking.chunk_id_key)
+                if local is not None:
+                    found[entry.chunk_id] = local
+                    report.chunks_reused += 1
+            wanted = [e.chunk_id for e in group if e.chunk_id not in found]
+            if wanted:
+                fetched = self.api.fetch_chunks(list(dict.fromkeys(wanted)))
+                report.bytes_received += sum(len(v) for v in fetched.values())
+                found.update(fetched)
+            for entry in group:
+                yield found[entry.chunk_id]
+
+    def _local_chunk(
+        self, entry: ManifestEntry, sources: dict[str, tuple[str, int, int]], key: bytes
+    ) -> bytes | None:
+        source = sources.get(entry.chunk_id)
+        if source is None:
+            return None
+        path, offset, size = source
+        try:
+            with open(self.root / path.lstrip("/"), "rb") as handle:
+                handle.seek(offset)
+                data = handle.read(size)
+        except OSError:
+            return None
+        # The file may have changed since: only bytes that still hash to the id are used.
+        return data if chunk_id(key, data) == entry.chunk_id else None
+
+    # -- the rest -------------------------------------------------------------------------------
+
+    def _keep_both(
+        self,
+        path: str,
+        folder: Scan,
+        remote: dict[str, RemoteEntry],
+        modified: dict[str, datetime],
+        hashed: dict[str, list[ManifestEntry]],
+        uploads: list[_PendingUpload],
+        report: Report,
+    ) -> None:
+        """Both sides changed: the local one becomes a conflicted copy (uploaded too), and the
+        server's takes the original name."""
+        disk = self._disk(path, folder)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H%M%S")
+        copy_name = conflicted_copy_name(disk.name, stamp=stamp, device=self.device)
+        copy_disk = disk.with_name(copy_name)
+        os.rename(disk, copy_disk)
+        copy_path = path.rsplit("/", 1)[0] + "/" + copy_name
+        local = folder.entries[path]
+        moved = Scan(entries={copy_path: _stat(copy_disk, local.kind)})
+        if local.kind == FILE:
+            manifest = hashed.get(path) or self._chunk_file(
+                copy_path, moved, moved.entries[copy_path]
+            )
+            self._send_chunks(manifest, copy_path, moved, report)
+            uploads.append(
+                _PendingUpload(copy_path, manifest, moved.entries[copy_path], None, _mtime(local))
+            )
+        self.index.forget(path)
+        folder.entries.pop(path, None)
+        there = remote[path]
+        if there.kind == FOLDER:
+            disk.mkdir(parents=True, exist_ok=True)
+            self.index.put(path, _base(_stat(disk, FOLDER), None, None, there.node_id))
+        else:
+            self._download(path, folder, there, modified[path], report)
+        report.conflicts += 1
+        self._event("conflict", path, kept_as=copy_path)
+
+    def _adopt(
+        self, path: str, folder: Scan, remote: RemoteEntry, hashed: dict[str, list[ManifestEntry]]
+    ) -> None:
+        local = folder.entries[path]
+        chunks = [(e.chunk_id, e.size) for e in hashed.get(path, [])]
+        self.index.put(path, _base(local, remote.version, remote.etag, remote.node_id), chunks)
+
+    def _delete_local(self, path: str, folder: Scan) -> None:
+        disk = self._disk(path, folder)
+        if folder.entries[path].kind == FOLDER:
+            shutil.rmtree(disk)
+        else:
+            if _stat(disk, FILE) != folder.entries[path]:
+                raise FileChanged(f"{path} changed here; it is kept")
+            disk.unlink()
+
+    def _moved(self, old: str, new: str, local: LocalEntry) -> None:
+        entry = self.index.entries()[old]
+        chunks = self.index.chunks_of(old)
+        self.index.forget(old)
+        self.index.put(new, _base(local, entry.version, entry.etag, entry.node_id), chunks)
+        self._event("moved", old, to=new)
+
+    def _disk(self, path: str, folder: Scan) -> Path:
+        return self.root / folder.disk_names.get(path, path.lstrip("/"))
+
+    def _failed(self, path: str, reason: str, report: Report) -> None:
+        report.failed.append((path, reason))
+        self.index.fail(path, reason, datetime.now(UTC).isoformat(timespec="seconds"))
+        self._event("failed", path, reason=reason)
+
+    def _event(self, kind: str, path: str, **details: Any) -> None:
+        self._on_event({"event": kind, "path": path, **details})
+
+
+def _both_changed(base: BaseEntry | None, local: LocalEntry, remote: RemoteEntry) -> bool:
+    if base is None:
+        return True
+    local_same = (base.size, base.mtime_ns, base.inode) == (local.size, local.mtime_ns, local.inode)
+    return not local_same and base.etag != remote.etag
+
+
+def _base(
+    local: LocalEntry, version: int | None, etag: str | None, node_id: uuid.UUID | None
+) -> BaseEntry:
+    return BaseEntry(local.kind, local.size, local.mtime_ns, local.inode, version, etag, node_id)
+
+
+def _stat(disk: Path, kind: str) -> LocalEntry:
+    info = disk.stat()
+    if kind == FOLDER:
+        return LocalEntry(FOLDER, 0, 0, info.st_ino)
+    return LocalEntry(FILE, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _mtime(local: LocalEntry) -> datetime:
+    return datetime.fromtimestamp(local.mtime_ns / 1e9, UTC)
+
+
+def _blocks(handle: Any) -> Iterator[bytes]:
+    while block := handle.read(READ_BLOCK):
+        yield block
+
+
+def _reason(problem: Exception) -> str:
+    return str(problem.args[0]) if problem.args else type(problem).__name__

@@ -1,0 +1,108 @@
+"""The server as the sync engine sees it: the REST client plus the calls only sync needs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
+from sfs.client.sync.reconcile import RemoteEntry
+
+_ID_BYTES = 32
+_LENGTH_BYTES = 4
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    cursor: int
+    entries: dict[str, RemoteEntry]
+    modified: dict[str, datetime]
+
+
+@dataclass(frozen=True)
+class CommitOutcome:
+    path: str
+    node: RemoteNode | None
+    error: ApiError | None
+
+
+class SyncApi(ApiClient):
+    def snapshot(self) -> Snapshot:
+        data = self._object("GET", self._space("/snapshot"))
+        entries: dict[str, RemoteEntry] = {}
+        modified: dict[str, datetime] = {}
+        for raw in data["nodes"]:
+            node = RemoteNode.of(raw)
+            entries[node.path] = RemoteEntry(
+                kind=node.kind,
+                size=node.size,
+                version=node.version,
+                etag=node.etag,
+                node_id=uuid.UUID(str(raw["id"])),
+            )
+            modified[node.path] = node.modified_at
+        return Snapshot(cursor=int(data["cursor"]), entries=entries, modified=modified)
+
+    def manifest(self, path: str) -> tuple[RemoteNode, int, list[ManifestEntry]]:
+        data = self._object("GET", self._space("/manifest"), params={"path": path})
+        chunks = [ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in data["chunks"]]
+        return RemoteNode.of(data["node"]), int(data["version"]), chunks
+
+    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        body = self._call("POST", "/chunks/fetch", json={"chunk_ids": list(chunk_ids)}).content
+        return dict(unframe(body))
+
+    def put_chunks(self, chunks: Sequence[tuple[str, bytes]]) -> None:
+        self._call(
+            "POST",
+            "/chunks/batch",
+            content=frame(chunks),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def commit_batch(self, commits: Sequence[dict[str, Any]]) -> list[CommitOutcome]:
+        data = self._object("POST", self._space("/commit-batch"), json={"commits": list(commits)})
+        outcomes = []
+        for result in data["results"]:
+            error = result.get("error")
+            outcomes.append(
+                CommitOutcome(
+                    path=str(result["path"]),
+                    node=RemoteNode.of(result["node"]) if result.get("node") else None,
+                    error=ApiError(error["message"], status=409, code=error["code"])
+                    if error
+                    else None,
+                )
+            )
+        return outcomes
+
+    def wait_for_changes(self, cursor: int, *, wait: float) -> int:
+        """Long poll: the newest cursor once something changed after `cursor` (or it timed out)."""
+        data = self._object(
+            "GET",
+            self._space("/changes"),
+            params={"cursor": cursor, "wait": wait, "limit": 1},
+            timeout=wait + 30,
+        )
+        return int(data["cursor"])
+
+
+def frame(chunks: Sequence[tuple[str, bytes]]) -> bytes:
+    return b"".join(
+        bytes.fromhex(chunk_id) + len(data).to_bytes(_LENGTH_BYTES, "big") + data
+        for chunk_id, data in chunks
+    )
+
+
+def unframe(body: bytes) -> list[tuple[str, bytes]]:
+    chunks = []
+    position = 0
+    while position < len(body):
+        head = position + _ID_BYTES + _LENGTH_BYTES
+        length = int.from_bytes(body[position + _ID_BYTES : head], "big")
+        chunks.append((body[position : position + _ID_BYTES].hex(), body[head : head + length]))
+        position = head + length
+    return chunks

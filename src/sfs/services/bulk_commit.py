@@ -1,0 +1,261 @@
+"""Many file versions committed in one transaction with a handful of statements.
+
+A sync client's first upload of thousands of small files must not cost a dozen queries per
+file: folders are resolved once, existing files fetched in one query per batch, rows inserted
+together, and the journal numbers handed out with one update. Each entry still succeeds or
+fails on its own; a refused entry changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor
+from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
+from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
+from sfs.protocol.paths import BadName, clean_name, join_path, name_key
+from sfs.services.file_tree import FILE, FOLDER, NodeView, parse_path, resolve
+from sfs.services.spaces import TOUCHED_SPACES
+
+
+@dataclass(frozen=True)
+class BulkEntry:
+    path: str
+    manifest: Sequence[tuple[str, int]]  # (chunk id, size)
+    modified_at: datetime
+    base_version: int | None
+    device_name: str | None
+
+
+@dataclass
+class _Accepted:
+    index: int
+    parts: list[str]
+    parent: Node
+    node: Node | None  # the existing file, or None for a new one
+    number: int
+
+
+def commit_bulk(
+    session: Session,
+    space: Space,
+    actor: Actor,
+    entries: Sequence[BulkEntry],
+    now: datetime,
+) -> list[NodeView | SfsError]:
+    results: list[NodeView | SfsError | None] = [None] * len(entries)
+    folders: dict[tuple[str, ...], Node | SfsError] = {}
+    pending: list[tuple[int, list[str], Node]] = []
+    for index, entry in enumerate(entries):
+        try:
+            parts = parse_path(entry.path)
+            if not parts:
+                raise InvalidInput("Give the file a name.", field="path")
+            parts[-1] = clean_name(parts[-1])
+        except (InvalidInput, BadName) as refused:
+            results[index] = (
+                refused if isinstance(refused, SfsError) else InvalidInput(str(refused))
+            )
+            continue
+        parent = _folder(session, space, tuple(parts[:-1]), folders)
+        if isinstance(parent, SfsError):
+            results[index] = parent
+            continue
+        pending.append((index, parts, parent))
+
+    existing = _live_children(session, {(p.id, name_key(parts[-1])) for _, parts, p in pending})
+    versions = _current_numbers(session, [n.current_version_id for n in existing.values()])
+    accepted: list[_Accepted] = []
+    claimed: set[tuple[uuid.UUID, str]] = set()
+    for index, parts, parent in pending:
+        key = (parent.id, name_key(parts[-1]))
+        node = existing.get(key)
+        path = join_path(parts)
+        if key in claimed:
+            results[index] = Conflict(f"{path} appears twice in this batch.")
+            continue
+        if node is not None and node.kind != FILE:
+            results[index] = Conflict(f"{path} is a folder.")
+            continue
+        current = (
+            versions.get(node.current_version_id) if node and node.current_version_id else None
+        )
+        if entries[index].base_version != current:
+            results[index] = Conflict(_stale(path, entries[index].base_version, current))
+            continue
+        claimed.add(key)
+        accepted.append(_Accepted(index, parts, parent, node, (current or 0) + 1))
+
+    if accepted:
+        _write(session, space, actor, entries, accepted, results, now)
+    return [r if r is not None else InvalidInput("Not committed.") for r in results]
+
+
+def _write(
+    session: Session,
+    space: Space,
+    actor: Actor,
+    entries: Sequence[BulkEntry],
+    accepted: list[_Accepted],
+    results: list[NodeView | SfsError | None],
+    now: datetime,
+) -> None:
+    last = session.execute(
+        update(Space)
+        .where(Space.id == space.id)
+        .values(journal_seq=Space.journal_seq + len(accepted))
+        .returning(Space.journal_seq)
+    ).scalar_one()
+    session.info.setdefault(TOUCHED_SPACES, set()).add(space.id)
+    first_seq = int(last) - len(accepted) + 1
+    node_rows: list[dict[str, object]] = []
+    version_rows: list[dict[str, object]] = []
+    chunk_rows: list[dict[str, object]] = []
+    journal_rows: list[dict[str, object]] = []
+    for offset, item in enumerate(accepted):
+        entry = entries[item.index]
+        node_id = item.node.id if item.node else uuid.uuid4()
+        version_id = uuid.uuid4()
+        size = sum(size for _, size in entry.manifest)
+        digest = hashlib.sha256(b"".join(c.encode() + b"\n" for c, _ in entry.manifest))
+        path = join_path(item.parts)
+        if item.node is None:
+            node_rows.append(
+                {
+                    "id": node_id,
+                    "organization_id": space.organization_id,
+                    "space_id": space.id,
+                    "parent_id": item.parent.id,
+                    "name": item.parts[-1],
+                    "name_key": name_key(item.parts[-1]),
+                    "kind": FILE,
+                    "current_version_id": version_id,
+                    "size": size,
+                    "modified_at": entry.modified_at,
+                    "created_at": now,
+                }
+            )
+        else:
+            item.node.current_version_id, item.node.size = version_id, size
+            item.node.modified_at = entry.modified_at
+        version_rows.append(
+            {
+                "id": version_id,
+                "organization_id": space.organization_id,
+                "node_id": node_id,
+                "number": item.number,
+                "size": size,
+                "content_digest": digest.hexdigest(),
+                "modified_at": entry.modified_at,
+                "created_at": now,
+                "author_user_id": actor.user_id,
+                "device_name": entry.device_name,
+            }
+        )
+        chunk_rows.extend(
+            {
+                "version_id": version_id,
+                "position": position,
+                "organization_id": space.organization_id,
+                "chunk_id": chunk,
+                "plain_size": chunk_size,
+            }
+            for position, (chunk, chunk_size) in enumerate(entry.manifest)
+        )
+        journal_rows.append(
+            {
+                "organization_id": space.organization_id,
+                "space_id": space.id,
+                "seq": first_seq + offset,
+                "node_id": node_id,
+                "operation": "update" if item.node else "create",
+                "kind": FILE,
+                "path": path,
+                "old_path": None,
+                "version_id": version_id,
+                "size": size,
+                "occurred_at": now,
+            }
+        )
+        results[item.index] = NodeView(
+            id=node_id,
+            name=item.parts[-1],
+            path=path,
+            kind=FILE,
+            size=size,
+            modified_at=entry.modified_at,
+            version=item.number,
+            content_digest=digest.hexdigest(),
+        )
+    session.flush()
+    for model, rows in (
+        (Node, node_rows),
+        (Version, version_rows),
+        (VersionChunk, chunk_rows),
+        (JournalEntry, journal_rows),
+    ):
+        if rows:
+            session.execute(insert(model), rows)
+
+
+def _folder(
+    session: Session,
+    space: Space,
+    parts: tuple[str, ...],
+    cache: dict[tuple[str, ...], Node | SfsError],
+) -> Node | SfsError:
+    if parts not in cache:
+        try:
+            folder = resolve(session, space, list(parts))
+            cache[parts] = (
+                folder
+                if folder.kind == FOLDER
+                else Conflict(f"{join_path(list(parts))} is a file, not a folder.")
+            )
+        except NotFound as missing:
+            cache[parts] = missing
+    return cache[parts]
+
+
+def _live_children(
+    session: Session, keys: set[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], Node]:
+    found: dict[tuple[uuid.UUID, str], Node] = {}
+    parents = list({parent for parent, _ in keys})
+    for start in range(0, len(parents), 500):
+        rows = session.scalars(
+            select(Node).where(
+                Node.parent_id.in_(parents[start : start + 500]), Node.deleted_at.is_(None)
+            )
+        )
+        for node in rows:
+            key = (node.parent_id, node.name_key)
+            if key in keys:
+                found[key] = node
+    return found
+
+
+def _current_numbers(session: Session, version_ids: list[uuid.UUID | None]) -> dict[uuid.UUID, int]:
+    wanted = [v for v in version_ids if v is not None]
+    numbers: dict[uuid.UUID, int] = {}
+    for start in range(0, len(wanted), 500):
+        for version_id, number in session.execute(
+            select(Version.id, Version.number).where(Version.id.in_(wanted[start : start + 500]))
+        ):
+            numbers[version_id] = number
+    return numbers
+
+
+def _stale(path: str, base: int | None, current: int | None) -> str:
+    if current is None:
+        return f"{path} does not exist any more (it was deleted or moved)."
+    if base is None:
+        return f"{path} already exists (version {current}); name the version you replace."
+    return f"{path} changed since version {base}: it is at version {current} now."

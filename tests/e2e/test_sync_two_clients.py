@@ -1,0 +1,239 @@
+"""Two sync clients and one real server on loopback: changes flow both ways and nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sfs.app import build_services
+from sfs.client.sync.engine import SyncEngine
+from sfs.client.sync.remote import SyncApi
+from sfs.config import load_settings
+from sfs.crypto.passwords import PasswordHasher
+from sfs.domain.actor import operator
+from tests.e2e.test_quick_start import RunningServer
+from tests.support import FAST_HASH, GOOD_PASSWORD
+from tests.world import CLIENT
+
+SFS = str(Path(sys.executable).with_name("sfs"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = RunningServer(tmp_path_factory.mktemp("sync-server") / "sfs-data")
+    try:
+        running.wait_until_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+_accounts = iter(range(1, 1000))
+
+
+@pytest.fixture
+def token(server: RunningServer, tmp_path: Path) -> str:
+    """A fresh user for each test (so each test has an empty My Files), logged in over the API."""
+    n = next(_accounts)
+    data_dir = Path(server.log).parent / "sfs-data"
+    services = build_services(load_settings(data_dir=data_dir), hasher=PasswordHasher(FAST_HASH))
+    try:
+        organisation = services.organisations.create(operator(), name=f"Sync {n}", client=CLIENT)
+        services.accounts.create_user(
+            operator(),
+            organization_id=organisation.id,
+            email=f"sync{n}@example.com",
+            display_name=f"Sync Tester{n}",
+            password=GOOD_PASSWORD,
+            client=CLIENT,
+        )
+    finally:
+        services.database.dispose()
+    with SyncApi(server.base_url) as api:
+        outcome = api.login(email=f"sync{n}@example.com", password=GOOD_PASSWORD, device_name="t")
+        assert outcome.token
+        return outcome.token
+
+
+@pytest.fixture
+def pair(
+    server: RunningServer, token: str, tmp_path: Path
+) -> Iterator[tuple[SyncEngine, SyncEngine]]:
+    engines = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        engines.append(
+            SyncEngine(folder, SyncApi(server.base_url, token=token), device=f"laptop-{name}")
+        )
+    yield engines[0], engines[1]
+    for engine in engines:
+        engine.close()
+        engine.api.close()
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every file (with content) and folder (None) under root, but the client's own state."""
+    found: dict[str, bytes | None] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if relative == ".sfs" or relative.startswith(".sfs/"):
+            continue
+        found[relative] = None if path.is_dir() else path.read_bytes()
+    return found
+
+
+def settle(a: SyncEngine, b: SyncEngine) -> None:
+    """Sync until neither side changes anything (at most a few passes), then compare."""
+    for _ in range(4):
+        reports = [a.sync_once(), b.sync_once()]
+        assert not any(r.failed for r in reports), [r.failed for r in reports]
+        if not any(r.changed_anything for r in reports):
+            break
+    assert tree(a.root) == tree(b.root)
+
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_files_and_folders_flow_both_ways(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "Docs" / "plan.txt", b"version one")
+    (a.root / "Empty").mkdir()
+    write(a.root / "big.bin", os.urandom(3 * 1024 * 1024))
+    settle(a, b)
+    assert (b.root / "Docs" / "plan.txt").read_bytes() == b"version one"
+    assert (b.root / "Empty").is_dir()
+    write(b.root / "Docs" / "plan.txt", b"version two, from b")
+    settle(b, a)
+    assert (a.root / "Docs" / "plan.txt").read_bytes() == b"version two, from b"
+
+
+def test_deletes_propagate(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "x.txt", b"x")
+    write(a.root / "Old" / "y.txt", b"y")
+    settle(a, b)
+    (b.root / "x.txt").unlink()
+    (b.root / "Old" / "y.txt").unlink()
+    (b.root / "Old").rmdir()
+    settle(b, a)
+    assert tree(a.root) == {}
+    trash = a.api.trash()
+    assert sorted(n.path for n in trash) == ["/Old", "/x.txt"]
+
+
+def test_a_rename_is_sent_as_a_move(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "draft.txt", b"the text" * 1000)
+    settle(a, b)
+    cursor = a.cursor
+    (a.root / "Final").mkdir()
+    os.rename(a.root / "draft.txt", a.root / "Final" / "report.txt")
+    report = a.sync_once()
+    assert report.moved == 1 and report.bytes_sent == 0
+    changes = a.api._object("GET", "/spaces/me/changes", params={"cursor": cursor})["changes"]
+    assert [(c["operation"], c["path"], c["old_path"]) for c in changes] == [
+        ("create", "/Final", None),
+        ("move", "/Final/report.txt", "/draft.txt"),
+    ]
+    received = b.sync_once()
+    assert received.moved == 1 and received.bytes_received == 0
+    assert tree(b.root) == {"Final": None, "Final/report.txt": b"the text" * 1000}
+
+
+def test_a_file_changed_on_both_sides_keeps_both(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "notes.md", b"shared start")
+    settle(a, b)
+    write(a.root / "notes.md", b"edited on a")
+    write(b.root / "notes.md", b"edited on b!")
+    a.sync_once()
+    report = b.sync_once()
+    assert report.conflicts == 1
+    settle(a, b)
+    files = tree(b.root)
+    assert files["notes.md"] == b"edited on a"
+    copies = [name for name in files if name.startswith("notes (conflicted copy ")]
+    assert len(copies) == 1 and copies[0].endswith(" from laptop-b).md")
+    assert files[copies[0]] == b"edited on b!"
+
+
+def test_an_edit_beats_a_delete(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "keep.txt", b"original")
+    settle(a, b)
+    (a.root / "keep.txt").unlink()
+    write(b.root / "keep.txt", b"edited while a deleted it")
+    a.sync_once()
+    b.sync_once()
+    settle(a, b)
+    assert (a.root / "keep.txt").read_bytes() == b"edited while a deleted it"
+
+
+def test_ignored_files_stay_local(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / ".sfsignore", b"build/\n*.log\n")
+    write(a.root / "build" / "out.o", b"object")
+    write(a.root / "debug.log", b"log")
+    write(a.root / "~$report.docx", b"lock")
+    write(a.root / ".DS_Store", b"finder")
+    write(a.root / "report.docx", b"real")
+    a.sync_once()
+    b.sync_once()
+    assert sorted(tree(b.root)) == [".sfsignore", "report.docx"]
+
+
+def test_a_download_reuses_chunks_the_folder_already_has(
+    pair: tuple[SyncEngine, SyncEngine],
+) -> None:
+    a, b = pair
+    body = os.urandom(2 * 1024 * 1024)
+    write(a.root / "v1.bin", body)
+    settle(a, b)
+    write(a.root / "v2.bin", body[: 1024 * 1024] + b"inserted" + body[1024 * 1024 :])
+    sent = a.sync_once()
+    assert 0 < sent.bytes_sent < 200 * 1024
+    received = b.sync_once()
+    assert received.downloaded == 1 and 0 < received.bytes_received < 200 * 1024
+    assert (b.root / "v2.bin").read_bytes() == (a.root / "v2.bin").read_bytes()
+
+
+def test_the_command_line_syncs_once_and_reports_status(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "credentials.json").write_text(
+        f'{{"server_url": "{server.base_url}", "token": "{token}", "email": "x@example.com", '
+        '"device_name": "cli"}'
+    )
+    os.chmod(config / "credentials.json", 0o600)
+    folder = tmp_path / "synced"
+    write(folder / "hello.txt", b"hello")
+    environment = {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)}
+    first = subprocess.run(
+        [SFS, "sync", str(folder), "--once", "--json"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert first.returncode == 0, first.stderr
+    assert '"event": "uploaded", "path": "/hello.txt"' in first.stdout
+    status = subprocess.run(
+        [SFS, "status", str(folder)], env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert status.stdout.startswith("up to date")
+    write(folder / "new.txt", b"new")
+    pending = subprocess.run(
+        [SFS, "status", str(folder)], env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert "pending  new      /new.txt" in pending.stdout

@@ -1,0 +1,116 @@
+"""The three-way sync rules, one case each: nothing is lost, edits beat deletes, moves are moves."""
+
+import uuid
+
+from sfs.client.sync.reconcile import (
+    FILE,
+    FOLDER,
+    Action,
+    BaseEntry,
+    Do,
+    LocalEntry,
+    RemoteEntry,
+    conflicted_copy_name,
+    plan,
+)
+
+NODE = uuid.uuid4()
+
+
+def base(
+    size: int = 1, mtime: int = 1, inode: int = 7, etag: str = "e1", kind: str = FILE
+) -> BaseEntry:
+    return BaseEntry(
+        kind, size, mtime, inode, 1 if kind == FILE else None, etag if kind == FILE else None, NODE
+    )
+
+
+def local(size: int = 1, mtime: int = 1, inode: int = 7, kind: str = FILE) -> LocalEntry:
+    return LocalEntry(kind, size, mtime, inode)
+
+
+def remote(
+    etag: str = "e1", version: int = 1, kind: str = FILE, node: uuid.UUID = NODE
+) -> RemoteEntry:
+    return RemoteEntry(
+        kind, 1, version if kind == FILE else None, etag if kind == FILE else None, node
+    )
+
+
+def test_nothing_changed_means_nothing_to_do() -> None:
+    assert plan({"/a": base()}, {"/a": local()}, {"/a": remote()}) == []
+
+
+def test_a_local_edit_is_uploaded_replacing_the_known_version() -> None:
+    assert plan({"/a": base()}, {"/a": local(mtime=2)}, {"/a": remote()}) == [
+        Action(Do.UPLOAD, "/a", base_version=1)
+    ]
+
+
+def test_a_remote_edit_is_downloaded() -> None:
+    assert plan({"/a": base()}, {"/a": local()}, {"/a": remote(etag="e2", version=2)}) == [
+        Action(Do.DOWNLOAD, "/a")
+    ]
+
+
+def test_both_edited_differently_is_a_conflict_and_alike_is_adopted() -> None:
+    args = ({"/a": base()}, {"/a": local(mtime=2)}, {"/a": remote(etag="e2", version=2)})
+    assert plan(*args) == [Action(Do.CONFLICT, "/a")]
+    assert plan(*args, same_content={"/a": True}) == [Action(Do.ADOPT, "/a")]
+
+
+def test_an_edit_beats_a_delete_on_either_side() -> None:
+    assert plan({"/a": base()}, {}, {"/a": remote(etag="e2", version=2)}) == [
+        Action(Do.DOWNLOAD, "/a")
+    ]
+    assert plan({"/a": base()}, {"/a": local(mtime=2)}, {}) == [
+        Action(Do.UPLOAD, "/a", base_version=None)
+    ]
+
+
+def test_deletes_propagate_and_double_deletes_are_forgotten() -> None:
+    assert plan({"/a": base()}, {}, {"/a": remote()}) == [Action(Do.DELETE_REMOTE, "/a")]
+    assert plan({"/a": base()}, {"/a": local()}, {}) == [Action(Do.DELETE_LOCAL, "/a")]
+    assert plan({"/a": base()}, {}, {}) == [Action(Do.FORGET, "/a")]
+
+
+def test_a_folder_is_deleted_whole_unless_something_new_is_inside() -> None:
+    known = {"/d": base(kind=FOLDER), "/d/x": base()}
+    gone_here = plan(known, {}, {"/d": remote(kind=FOLDER), "/d/x": remote()})
+    assert gone_here == [Action(Do.DELETE_REMOTE, "/d")]
+    new_inside = plan(
+        known,
+        {},
+        {"/d": remote(kind=FOLDER), "/d/x": remote(), "/d/new": remote(node=uuid.uuid4())},
+    )
+    assert Action(Do.DOWNLOAD, "/d/new") in new_inside
+    assert Action(Do.DELETE_REMOTE, "/d") not in new_inside
+
+
+def test_a_local_rename_is_a_move_and_a_remote_rename_too() -> None:
+    assert plan({"/a": base()}, {"/b": local()}, {"/a": remote()}) == [
+        Action(Do.MOVE_REMOTE, "/a", target="/b")
+    ]
+    assert plan({"/a": base()}, {"/a": local()}, {"/b": remote()}) == [
+        Action(Do.MOVE_LOCAL, "/a", target="/b")
+    ]
+
+
+def test_new_folders_come_before_moves_into_them() -> None:
+    actions = plan(
+        {"/a": base()}, {"/Z": local(kind=FOLDER, inode=9), "/Z/a": local()}, {"/a": remote()}
+    )
+    assert actions == [
+        Action(Do.MAKE_REMOTE_FOLDER, "/Z"),
+        Action(Do.MOVE_REMOTE, "/a", target="/Z/a"),
+    ]
+
+
+def test_conflicted_copy_names() -> None:
+    stamp = "2026-11-25 093000"
+    assert conflicted_copy_name("Report.odt", stamp=stamp, device="laptop") == (
+        "Report (conflicted copy 2026-11-25 093000 from laptop).odt"
+    )
+    assert conflicted_copy_name("Makefile", stamp=stamp, device="pc") == (
+        "Makefile (conflicted copy 2026-11-25 093000 from pc)"
+    )
