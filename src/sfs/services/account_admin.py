@@ -22,6 +22,7 @@ from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
 from sfs.metadata.db import Database
 from sfs.metadata.models import User
+from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
 from sfs.ports import Clock
 from sfs.services.account_rules import (
     administered_user,
@@ -139,11 +140,11 @@ class AccountAdministration:
         filters: list[ColumnElement[bool]] = [User.organization_id == organization_id]
         text = search.strip().casefold()
         if text:
-            pattern = f"%{_escape_like(text)}%"
+            pattern = contains_pattern(text)
             filters.append(
                 or_(
-                    func.lower(User.display_name).like(pattern, escape="\\"),
-                    User.email.like(pattern, escape="\\"),
+                    func.lower(User.display_name).like(pattern, escape=LIKE_ESCAPE),
+                    User.email.like(pattern, escape=LIKE_ESCAPE),
                 )
             )
         with self._database.transaction() as session:
@@ -404,7 +405,3 @@ def _position_after(anchor: tuple[str, uuid.UUID]) -> ColumnElement[bool]:
 def _position_before(anchor: tuple[str, uuid.UUID]) -> ColumnElement[bool]:
     name, user_id = anchor
     return or_(User.display_name < name, and_(User.display_name == name, User.id < user_id))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

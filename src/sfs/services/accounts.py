@@ -19,6 +19,7 @@ from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
 from sfs.domain.validation import clean_display_name, normalize_email
 from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
+from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
 from sfs.ports import Clock
 from sfs.services.audit import AuditLog
 
@@ -183,11 +184,11 @@ class AccountService:
                 _visible_organisation(session, actor, organization_id)
                 query = query.where(User.organization_id == organization_id)
             if search.strip():
-                pattern = f"%{_escape_like(search.strip().casefold())}%"
+                pattern = contains_pattern(search.strip().casefold())
                 query = query.where(
                     or_(
-                        func.lower(User.display_name).like(pattern, escape="\\"),
-                        User.email.like(pattern, escape="\\"),
+                        func.lower(User.display_name).like(pattern, escape=LIKE_ESCAPE),
+                        User.email.like(pattern, escape=LIKE_ESCAPE),
                     )
                 )
             return [UserView.of(row) for row in session.scalars(query)]
@@ -228,7 +229,3 @@ def _refuse_taken_email(session: Session, email: str) -> None:
 
 def _email_taken() -> AlreadyExists:
     return AlreadyExists("An account with this email address already exists.")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

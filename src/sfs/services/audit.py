@@ -18,6 +18,7 @@ from sfs.domain.errors import InvalidInput, PermissionDenied
 from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import AuditEvent, Organization
+from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
 from sfs.ports import Clock
 
 MAX_PAGE_SIZE = 500
@@ -68,11 +69,11 @@ class AuditFilter:
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
         if self.user:
-            pattern = f"%{_escape_like(self.user.casefold())}%"
+            pattern = contains_pattern(self.user.casefold())
             where.append(
                 or_(
-                    AuditEvent.actor_email.like(pattern, escape="\\"),
-                    AuditEvent.target_email.like(pattern, escape="\\"),
+                    AuditEvent.actor_email.like(pattern, escape=LIKE_ESCAPE),
+                    AuditEvent.target_email.like(pattern, escape=LIKE_ESCAPE),
                 )
             )
         if self.event_type:
@@ -222,10 +223,6 @@ def require_audit_reader(actor: Actor) -> None:
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _entry(row: AuditEvent, organization_name: str | None = None) -> AuditEntry:

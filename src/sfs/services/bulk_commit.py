@@ -88,7 +88,9 @@ def commit_bulk(
             versions.get(node.current_version_id) if node and node.current_version_id else None
         )
         if entries[index].base_version != current:
-            results[index] = Conflict(_stale(path, entries[index].base_version, current))
+            results[index] = Conflict(
+                stale_base_message(path, entries[index].base_version, current)
+            )
             continue
         claimed.add(key)
         accepted.append(_Accepted(index, parts, parent, node, (current or 0) + 1))
@@ -253,7 +255,8 @@ def _current_numbers(session: Session, version_ids: list[uuid.UUID | None]) -> d
     return numbers
 
 
-def _stale(path: str, base: int | None, current: int | None) -> str:
+def stale_base_message(path: str, base: int | None, current: int | None) -> str:
+    """Why a commit naming `base` as the version it replaces is refused."""
     if current is None:
         return f"{path} does not exist any more (it was deleted or moved)."
     if base is None:

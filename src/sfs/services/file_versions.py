@@ -23,7 +23,7 @@ from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
-from sfs.services.bulk_commit import BulkEntry, commit_bulk
+from sfs.services.bulk_commit import BulkEntry, commit_bulk, stale_base_message
 from sfs.services.file_tree import (
     FILE,
     NodeView,
@@ -272,7 +272,7 @@ class FileVersionService:
         current_number = current.number if current else None
         if request.base_version != current_number:
             raise Conflict(
-                _stale_base_message(join_path(parts), request.base_version, current_number)
+                stale_base_message(join_path(parts), request.base_version, current_number)
             )
         operation = "update"
         if node is None:
@@ -488,14 +488,6 @@ def present_chunks(
 
 def _missing_chunks_error(count: int) -> InvalidInput:
     return InvalidInput(f"{count} chunk(s) of this file are not uploaded yet.", field="manifest")
-
-
-def _stale_base_message(path: str, base: int | None, current: int | None) -> str:
-    if current is None:
-        return f"{path} does not exist any more (it was deleted or moved)."
-    if base is None:
-        return f"{path} already exists (version {current}); name the version you replace."
-    return f"{path} changed since version {base}: it is at version {current} now."
 
 
 def _stored(row: Chunk) -> ChunkRow:
