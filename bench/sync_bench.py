@@ -186,10 +186,10 @@ def delta(work: Path, env: dict[str, str], big_mib: int) -> None:
         check=True,
     ).stdout
     rsync_sent = int(re.search(r"Total bytes sent: ([\d,]+)", stats).group(1).replace(",", ""))  # type: ignore[union-attr]
-    sent = summary["bytes_sent"]
+    sent, total = summary["bytes_sent"], summary["bytes_sent_total"]
     print(
-        f"delta        1 MiB inserted into {big_mib} MiB: sfs sent {sent:,} B of chunks"
-        f"   rsync {rsync_sent:,} B   ratio {sent / rsync_sent:.2f}"
+        f"delta        1 MiB inserted into {big_mib} MiB: sfs sent {total:,} B in all"
+        f" ({sent:,} B of chunks)   rsync {rsync_sent:,} B   ratio {total / rsync_sent:.2f}"
     )
 
 

@@ -1,7 +1,10 @@
 """The three-way sync rules, one case each: nothing is lost, edits beat deletes, moves are moves."""
 
 import uuid
+from datetime import UTC, datetime
 
+from sfs.client.api import ManifestEntry
+from sfs.client.sync.engine import _PendingUpload, manifest_items
 from sfs.client.sync.reconcile import (
     FILE,
     FOLDER,
@@ -114,3 +117,21 @@ def test_conflicted_copy_names() -> None:
     assert conflicted_copy_name("Makefile", stamp=stamp, device="pc") == (
         "Makefile (conflicted copy 2026-11-25 093000 from pc)"
     )
+
+
+def test_an_edited_manifest_is_sent_as_runs_of_the_base() -> None:
+    base = [f"{n:064x}" for n in range(100)]
+    new = [*base[:50], "f" * 64, *base[51:]]
+    upload = _PendingUpload(
+        path="/x",
+        manifest=[ManifestEntry(c, 10) for c in new],
+        local=LocalEntry(FILE, 1000, 1, 1),
+        base_version=3,
+        modified_at=datetime.now(UTC),
+        base_chunks=base,
+    )
+    assert manifest_items(upload) == [
+        {"from_base": 0, "count": 50},
+        {"chunk_id": "f" * 64, "size": 10},
+        {"from_base": 51, "count": 49},
+    ]

@@ -83,6 +83,7 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
         "moved": report.moved,
         "conflicts": report.conflicts,
         "bytes_sent": report.bytes_sent,
+        "bytes_sent_total": report.bytes_sent_total,
         "bytes_received": report.bytes_received,
         "failed": len(report.failed),
     }

@@ -48,6 +48,15 @@ class ManifestEntry:
 
 
 @dataclass(frozen=True)
+class BaseRun:
+    """`count` chunks taken from the base version's manifest, starting at position `start`:
+    an edit in a big file is committed without sending the whole manifest again."""
+
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
 class CommitRequest:
     path: str
     manifest: Sequence[ManifestEntry]
@@ -392,6 +401,36 @@ class FileVersionService:
         plan = self.read_plan(actor, space_id=space_id, path=path, number=number)
         entries = [ManifestEntry(row.chunk_id, row.plain_size) for row, _ in plan.chunks]
         return plan.node, plan.number, entries
+
+    def expand(
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        path: str,
+        base_version: int | None,
+        items: Sequence[ManifestEntry | BaseRun],
+    ) -> list[ManifestEntry]:
+        """A manifest given partly as runs of the base version's chunks, written out whole."""
+        if not any(isinstance(item, BaseRun) for item in items):
+            return [item for item in items if isinstance(item, ManifestEntry)]
+        if base_version is None:
+            raise InvalidInput("Runs of the base version need a base_version.", field="manifest")
+        try:
+            _, _, base = self.manifest(actor, space_id=space_id, path=path, number=base_version)
+        except NotFound:
+            raise Conflict(stale_base_message(path, base_version, None)) from None
+        expanded: list[ManifestEntry] = []
+        for item in items:
+            if isinstance(item, ManifestEntry):
+                expanded.append(item)
+            elif item.start < 0 or item.count < 1 or item.start + item.count > len(base):
+                raise InvalidInput(
+                    f"A run reaches past the base version's {len(base)} chunks.", field="manifest"
+                )
+            else:
+                expanded.extend(base[item.start : item.start + item.count])
+        return expanded
 
     def read_plan(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int | None = None

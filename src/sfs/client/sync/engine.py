@@ -7,7 +7,9 @@ shows up as changed on both sides and both versions are kept.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -37,6 +39,8 @@ from sfs.client.sync.scanner import Scan, scan
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
 
+FRAME_OVERHEAD = 36  # id and length before each chunk in a batch
+RUNS_FROM = 64  # chunks: below this the manifest is sent whole
 BATCH_BYTES = 6 * 1024 * 1024  # under the server's 8 MiB per chunk batch
 BATCH_CHUNKS = 2000
 COMMIT_BATCH = 1000
@@ -59,7 +63,8 @@ class Report:
     moved: int = 0
     folders: int = 0
     conflicts: int = 0
-    bytes_sent: int = 0
+    bytes_sent: int = 0  # chunk content
+    bytes_sent_total: int = 0  # everything uploaded: chunks, framing, questions, manifests
     bytes_received: int = 0
     chunks_reused: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -79,6 +84,26 @@ class _PendingUpload:
     local: LocalEntry
     base_version: int | None
     modified_at: datetime
+    base_chunks: list[str] = field(default_factory=list)  # the replaced version's chunk ids
+
+
+def manifest_items(upload: _PendingUpload) -> list[dict[str, Any]]:
+    """The manifest as sent: runs of the base version's chunks where the file kept them, so an
+    edit in a big file costs a few entries, not the whole chunk list again."""
+    ids = [entry.chunk_id for entry in upload.manifest]
+    if upload.base_version is None or len(ids) < RUNS_FROM or not upload.base_chunks:
+        return [{"chunk_id": e.chunk_id, "size": e.size} for e in upload.manifest]
+    items: list[dict[str, Any]] = []
+    position = 0
+    matcher = difflib.SequenceMatcher(None, upload.base_chunks, ids, autojunk=False)
+    for base_start, start, count in matcher.get_matching_blocks():
+        items.extend(
+            {"chunk_id": e.chunk_id, "size": e.size} for e in upload.manifest[position:start]
+        )
+        if count:
+            items.append({"from_base": base_start, "count": count})
+        position = start + count
+    return items
 
 
 def content_digest(chunk_ids: list[str]) -> str:
@@ -184,9 +209,14 @@ class SyncEngine:
         if action.do is Do.UPLOAD:
             assert local is not None
             manifest = hashed.get(path) or self._chunk_file(path, folder, local)
+            base_chunks = [c for c, _ in self.index.chunks_of(path)] if action.base_version else []
+            # The replaced version's chunks are on the server: no need to ask about them.
+            self._sent.update(base_chunks)
             self._send_chunks(manifest, path, folder, report)
             uploads.append(
-                _PendingUpload(path, manifest, local, action.base_version, _mtime(local))
+                _PendingUpload(
+                    path, manifest, local, action.base_version, _mtime(local), base_chunks
+                )
             )
         elif action.do is Do.DOWNLOAD:
             self._download(path, folder, remote[path], modified[path], report)
@@ -275,11 +305,14 @@ class SyncEngine:
             return
         unique = dict(self._outbox)
         missing = self.api.missing_chunks(unique)
+        report.bytes_sent_total += len(json.dumps({"chunk_ids": list(unique)}))
         batch = [(cid, data) for cid, data in unique.items() if cid in missing]
         report.chunks_reused += len(unique) - len(batch)
         if batch:
             self.api.put_chunks(batch)
-            report.bytes_sent += sum(len(data) for _, data in batch)
+            content = sum(len(data) for _, data in batch)
+            report.bytes_sent += content
+            report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
         self._sent.update(unique)
         self._outbox, self._outbox_bytes = [], 0
 
@@ -287,18 +320,18 @@ class SyncEngine:
         self._flush_chunks(report)
         for start in range(0, len(uploads), COMMIT_BATCH):
             group = uploads[start : start + COMMIT_BATCH]
-            outcomes = self.api.commit_batch(
-                [
-                    {
-                        "path": u.path,
-                        "manifest": [{"chunk_id": e.chunk_id, "size": e.size} for e in u.manifest],
-                        "modified_at": u.modified_at.isoformat(),
-                        "base_version": u.base_version,
-                        "device_name": self.device,
-                    }
-                    for u in group
-                ]
-            )
+            commits = [
+                {
+                    "path": u.path,
+                    "manifest": manifest_items(u),
+                    "modified_at": u.modified_at.isoformat(),
+                    "base_version": u.base_version,
+                    "device_name": self.device,
+                }
+                for u in group
+            ]
+            report.bytes_sent_total += len(json.dumps({"commits": commits}))
+            outcomes = self.api.commit_batch(commits)
             with self.index.batch():
                 for upload, outcome in zip(group, outcomes, strict=True):
                     if outcome.node is None:

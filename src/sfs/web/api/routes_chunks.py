@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from sfs.app import Services
+from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, SfsError
-from sfs.services.file_versions import CommitRequest, ManifestEntry
+from sfs.services.file_tree import NodeView
+from sfs.services.file_versions import BaseRun, CommitRequest, ManifestEntry
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
+    BaseRunIn,
     ChangeOut,
     ChangesOut,
     ChunkBatchOut,
@@ -90,7 +95,7 @@ def commit(
         actor,
         space_id=space_id,
         path=body.path,
-        manifest=[ManifestEntry(entry.chunk_id, entry.size) for entry in body.manifest],
+        manifest=_expanded(services, actor, space_id, body),
         modified_at=body.modified_at,
         base_version=body.base_version,
         client=client,
@@ -117,27 +122,41 @@ def commit_batch(
 ) -> CommitBatchOut:
     """Many commits in one round trip; each entry succeeds or fails on its own."""
     space_id = services.spaces.resolve_reference(actor, space)
-    requests = [
-        CommitRequest(
-            path=entry.path,
-            manifest=[ManifestEntry(m.chunk_id, m.size) for m in entry.manifest],
-            modified_at=entry.modified_at,
-            base_version=entry.base_version,
-            device_name=entry.device_name,
+    outcomes: list[NodeView | SfsError] = []
+    requests: list[CommitRequest] = []
+    for entry in body.commits:
+        try:
+            manifest = _expanded(services, actor, space_id, entry)
+        except SfsError as refused:  # this entry alone is refused
+            outcomes.append(refused)
+            continue
+        outcomes.append(_COMMITTED_BELOW)
+        requests.append(
+            CommitRequest(
+                path=entry.path,
+                manifest=manifest,
+                modified_at=entry.modified_at,
+                base_version=entry.base_version,
+                device_name=entry.device_name,
+            )
         )
-        for entry in body.commits
-    ]
-    results = services.file_versions.commit_many(
-        actor, space_id=space_id, requests=requests, client=client
+    committed = iter(
+        services.file_versions.commit_many(
+            actor, space_id=space_id, requests=requests, client=client
+        )
     )
+    outcomes = [next(committed) if o is _COMMITTED_BELOW else o for o in outcomes]
     return CommitBatchOut(
         results=[
-            CommitResult(path=request.path, error=Problem(**error_body(r.code, r.message)))
+            CommitResult(path=entry.path, error=Problem(**error_body(r.code, r.message)))
             if isinstance(r, SfsError)
-            else CommitResult(path=request.path, node=NodeOut.of(r))
-            for request, r in zip(requests, results, strict=True)
+            else CommitResult(path=entry.path, node=NodeOut.of(r))
+            for entry, r in zip(body.commits, outcomes, strict=True)
         ]
     )
+
+
+_COMMITTED_BELOW = SfsError("placeholder for an entry handed to commit_many")
 
 
 @router.get("/spaces/{space}/changes", response_model=ChangesOut, responses=_ERRORS)
@@ -207,6 +226,20 @@ def fetch_chunks(body: ChunkIds, actor: ActorDep, services: ServicesDep) -> Resp
         for chunk_id, data in chunks
     )
     return Response(framed, media_type="application/octet-stream")
+
+
+def _expanded(
+    services: Services, actor: Actor, space_id: uuid.UUID, body: CommitBody
+) -> list[ManifestEntry]:
+    items = [
+        BaseRun(item.from_base, item.count)
+        if isinstance(item, BaseRunIn)
+        else ManifestEntry(item.chunk_id, item.size)
+        for item in body.manifest
+    ]
+    return services.file_versions.expand(
+        actor, space_id=space_id, path=body.path, base_version=body.base_version, items=items
+    )
 
 
 _ID_BYTES = 32

@@ -106,10 +106,21 @@ class ManifestEntryIn(BaseModel):
     size: int = Field(ge=0, le=16 * 1024 * 1024)
 
 
+class BaseRunIn(BaseModel):
+    """`count` chunks of the base version's manifest from position `from_base` on."""
+
+    model_config = ConfigDict(extra="forbid")
+    from_base: int = Field(ge=0)
+    count: int = Field(ge=1)
+
+
 class CommitBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = PATH
-    manifest: list[ManifestEntryIn] = Field(max_length=1_000_000)
+    manifest: list[ManifestEntryIn | BaseRunIn] = Field(
+        max_length=1_000_000,
+        description="chunks in order; runs of the base version's chunks may stand for many",
+    )
     modified_at: datetime
     base_version: int | None = Field(
         default=None, description="the version this content replaces; null for a new file"
