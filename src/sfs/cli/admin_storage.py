@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
-from sfs.app import Services
 from sfs.cli.main import EXIT_FAILURE, admin, admin_services, domain_errors, fail
-from sfs.services.master_key_rotation import RotationError, rotate_master_key
-from sfs.services.storage_maintenance import StorageMaintenance
+
+if TYPE_CHECKING:  # the server's code loads only when an admin command runs
+    from sfs.app import Services
+    from sfs.services.storage_maintenance import StorageMaintenance
 
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -35,6 +37,8 @@ def human_bytes(count: int) -> str:
 
 
 def _maintenance(services: Services) -> StorageMaintenance:
+    from sfs.services.storage_maintenance import StorageMaintenance
+
     return StorageMaintenance(
         services.database, services.chunk_store, services.keyring, services.clock
     )
@@ -111,6 +115,8 @@ def fsck() -> None:
 
 @admin.command("rotate-master-key")
 def rotate_master_key_command() -> None:
+    from sfs.services.master_key_rotation import RotationError, rotate_master_key
+
     """Replace the master key; re-wrap organisation keys and re-seal TOTP secrets under it.
 
     Stop the service on every instance first, and start it again afterwards: a running instance

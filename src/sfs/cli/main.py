@@ -6,11 +6,10 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sfs.app import Services, build_services, prepare_first_start
 from sfs.cli.files import COMMANDS as FILE_COMMANDS
 from sfs.config import ConfigError, Settings, load_settings
 from sfs.crypto.master_key import MasterKeyError
@@ -23,8 +22,9 @@ from sfs.domain.errors import (
     SfsError,
 )
 from sfs.domain.roles import Role
-from sfs.metadata import migrate
-from sfs.metadata.db import Database
+
+if TYPE_CHECKING:  # the server's code loads only for server commands: clients start fast
+    from sfs.app import Services
 
 # Exit codes scripts can rely on.
 EXIT_FAILURE = 1
@@ -81,6 +81,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Start the service; on first start, create the first accounts and print how to log in."""
     import uvicorn
 
+    from sfs.app import build_services, prepare_first_start
     from sfs.web.server import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -123,6 +124,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
+    from sfs.metadata import migrate
+    from sfs.metadata.db import Database
+
     settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_url(settings.database_url)
@@ -146,6 +150,9 @@ def admin() -> None:
 @contextmanager
 def admin_services() -> Iterator[Services]:
     """Services over an up-to-date schema, released when the command ends (even by an error)."""
+    from sfs.app import build_services
+    from sfs.metadata import migrate
+
     settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with domain_errors():
