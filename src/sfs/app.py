@@ -37,6 +37,7 @@ from sfs.services.notifications import Notifier
 from sfs.services.organisations import OrganisationService
 from sfs.services.password_reset import PasswordResetService
 from sfs.services.provider import ProviderConsole
+from sfs.services.retention import RetentionService
 from sfs.services.second_factor import SecondFactorService
 from sfs.services.spaces import TOUCHED_SPACES, SpaceService
 from sfs.services.web_sessions import WebSessionService
@@ -70,6 +71,7 @@ class Services:
     keyring: Keyring
     file_content: FileContentService
     changes: ChangeFeed
+    retention: RetentionService
     provider: ProviderConsole
     languages: LanguagePreferences
 
@@ -155,6 +157,7 @@ def build_services(
         file_versions=file_versions,
         chunk_store=chunk_store,
         keyring=keyring,
+        retention=RetentionService(database, audit, clock),
         changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
         file_content=FileContentService(chunk_store, keyring, file_versions),
         second_factor=second_factor,

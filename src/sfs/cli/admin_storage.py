@@ -53,10 +53,14 @@ def _maintenance(services: Services) -> StorageMaintenance:
     "0 is safe only while the service is stopped.",
 )
 def gc(grace: str) -> None:
-    """Delete chunks no file version references, and packs that hold nothing live."""
+    """Apply version retention, then delete chunks no file version references, and packs that
+    hold nothing live."""
     period = parse_duration(grace)
     with admin_services() as services, domain_errors():
+        pruned = services.retention.apply_everywhere()
         report = _maintenance(services).collect_garbage(grace=period)
+    if pruned:
+        click.echo(f"Removed {pruned} old version(s) past the retention policy.")
     click.echo(
         f"Deleted {report.chunks_deleted} unreferenced chunk(s) "
         f"({human_bytes(report.chunk_bytes_deleted)}) and {report.packs_deleted} pack(s) "

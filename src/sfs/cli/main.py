@@ -241,6 +241,67 @@ def set_policy(org_name: str, require_2fa: str) -> None:
     click.echo(f"Two-factor authentication is now {state} in {org.name!r}.")
 
 
+def _limit(value: str) -> int | None:
+    """'off' (no limit) or a whole number."""
+    if value == "off":
+        return None
+    if not value.isdigit():
+        fail(f"{value!r} is not a number (or 'off')", EXIT_INVALID)
+    return int(value)
+
+
+@admin.command("set-retention")
+@click.option("--org", "org_name", required=True, help="Organisation name.")
+@click.option("--keep-versions", default="off", help="Versions kept per file, or 'off'.")
+@click.option("--keep-days", default="off", help="Days older versions are kept, or 'off'.")
+def set_retention(org_name: str, keep_versions: str, keep_days: str) -> None:
+    """How much file history an organisation keeps (the current version always stays)."""
+    actor = operator()
+    with admin_services() as services, domain_errors():
+        org = services.organisations.find_by_name(actor, org_name)
+        services.retention.set_retention(
+            actor,
+            organization_id=org.id,
+            keep_versions=_limit(keep_versions),
+            keep_days=_limit(keep_days),
+            client=_CLIENT,
+        )
+    click.echo(
+        f"{org.name!r} keeps {keep_versions} version(s) per file, older ones {keep_days} day(s); "
+        "sfs admin gc applies it to files not changed since."
+    )
+
+
+@admin.command("set-quota")
+@click.option("--org", "org_name", required=True, help="Organisation name.")
+@click.option("--email", help="A user of the organisation (else the whole organisation).")
+@click.option("--bytes", "quota", required=True, help="Stored bytes after deduplication, or 'off'.")
+def set_quota(org_name: str, email: str | None, quota: str) -> None:
+    """Limit what an organisation, or one of its users, may store."""
+    actor = operator()
+    with admin_services() as services, domain_errors():
+        org = services.organisations.find_by_name(actor, org_name)
+        user_id = None
+        if email:
+            matches = [
+                u
+                for u in services.accounts.list_users(actor, organization_id=org.id, search=email)
+                if u.email == email.strip().casefold()
+            ]
+            if not matches:
+                fail(f"no account {email!r} in {org.name!r}", EXIT_NOT_FOUND)
+            user_id = matches[0].id
+        services.retention.set_quota(
+            actor,
+            organization_id=org.id,
+            quota_bytes=_limit(quota),
+            client=_CLIENT,
+            user_id=user_id,
+        )
+    who = email or org.name
+    click.echo(f"Quota of {who!r}: {quota} bytes.")
+
+
 @admin.command("list-users")
 @click.option("--org", "org_name", help="Only this organisation.")
 def list_users(org_name: str | None) -> None:

@@ -51,6 +51,10 @@ class Organization(Base):
     session_absolute_minutes: Mapped[int] = mapped_column(Integer, default=12 * 60)
     # Stored bytes after deduplication; None means no limit.
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Version retention: at most this many versions per file (the current one included), and
+    # older versions only this many days. None: no limit.
+    keep_versions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    keep_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")

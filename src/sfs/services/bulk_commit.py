@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
+from sfs.metadata.models import Organization
 from sfs.protocol.paths import BadName, clean_name, join_path, name_key
 from sfs.services.file_tree import FILE, FOLDER, NodeView, parse_path, resolve
+from sfs.services.retention import prune_versions
 from sfs.services.spaces import TOUCHED_SPACES
 
 
@@ -205,6 +207,13 @@ def _write(
     ):
         if rows:
             session.execute(insert(model), rows)
+    replaced = [item.node for item in accepted if item.node is not None]
+    if replaced:
+        organisation = session.get(Organization, space.organization_id)
+        assert organisation is not None
+        session.flush()
+        for node in replaced:
+            prune_versions(session, node, organisation, now)
 
 
 def _folder(

@@ -20,7 +20,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, SfsError
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
-from sfs.metadata.models import Organization
+from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.bulk_commit import BulkEntry, commit_bulk, stale_base_message
@@ -35,6 +35,7 @@ from sfs.services.file_tree import (
     resolve,
     resolve_folder,
 )
+from sfs.services.retention import prune_versions
 from sfs.services.spaces import append_journal, visible_space
 
 MAX_MANIFEST_ENTRIES = 1_000_000  # about 24 GB at the ~24 KiB mean chunk
@@ -124,6 +125,7 @@ class FileVersionService:
         with self._database.transaction() as session:
             organisation = session.get(Organization, organization_id)
             assert organisation is not None
+            self._check_user_quota(session, actor, organization_id, incoming_bytes)
             if organisation.quota_bytes is None:
                 return
             used = session.scalar(
@@ -136,6 +138,34 @@ class FileVersionService:
                     f"Quota exceeded: the organisation may store {organisation.quota_bytes} bytes "
                     f"and holds {int(used or 0)}."
                 )
+
+    def _check_user_quota(
+        self, session: Session, actor: Actor, organization_id: uuid.UUID, incoming_bytes: int
+    ) -> None:
+        user = session.get(User, actor.user_id)
+        if user is None or user.quota_bytes is None:
+            return
+        # The user's own files, each chunk counted once however many versions share it.
+        referenced = (
+            select(VersionChunk.chunk_id)
+            .join(Version, Version.id == VersionChunk.version_id)
+            .join(Node, Node.id == Version.node_id)
+            .join(Space, Space.id == Node.space_id)
+            .where(Space.owner_user_id == user.id, VersionChunk.organization_id == organization_id)
+            .distinct()
+        )
+        used = int(
+            session.scalar(
+                select(func.coalesce(func.sum(Chunk.length), 0)).where(
+                    Chunk.organization_id == organization_id, Chunk.chunk_id.in_(referenced)
+                )
+            )
+            or 0
+        )
+        if used + incoming_bytes > user.quota_bytes:
+            raise QuotaExceeded(
+                f"Quota exceeded: you may store {user.quota_bytes} bytes and hold {used}."
+            )
 
     def record_chunks(self, actor: Actor, stored: Sequence[ChunkRow]) -> None:
         """Remember where newly written chunks live (idempotent: known ids are left alone)."""
@@ -292,6 +322,8 @@ class FileVersionService:
         )
         node.current_version_id, node.size = version.id, version.size
         node.modified_at = request.modified_at
+        if operation == "update":
+            _prune(session, node, space, now)
         append_journal(
             session,
             space,
@@ -382,6 +414,8 @@ class FileVersionService:
                 version.size,
                 version.modified_at,
             )
+            session.flush()
+            _prune(session, node, space, now)
             append_journal(
                 session,
                 space,
@@ -498,6 +532,12 @@ def _file(session: Session, space: Space, parts: list[str]) -> Node:
 
 
 _PENDING = InvalidInput("Not committed.")
+
+
+def _prune(session: Session, node: Node, space: Space, now: datetime) -> None:
+    organisation = session.get(Organization, space.organization_id)
+    assert organisation is not None
+    prune_versions(session, node, organisation, now)
 
 
 def lock_for_commit(session: Session, space: Space) -> None:

@@ -126,7 +126,7 @@ class OrganisationService:
         self, actor: Actor, *, organization_id: uuid.UUID, required: bool, client: ClientInfo
     ) -> OrganisationView:
         with self._database.transaction() as session:
-            row = _visible_organisation(session, actor, organization_id)
+            row = visible_organisation(session, actor, organization_id)
             if not (actor.is_provider_admin or actor.is_org_admin):
                 raise PermissionDenied("Only administrators may change the organisation's policy.")
             before = row.require_second_factor
@@ -160,7 +160,7 @@ class OrganisationService:
         The new policy is checked as a whole, so a bad value changes nothing at all.
         """
         with self._database.transaction() as session:
-            row = _visible_organisation(session, actor, organization_id)
+            row = visible_organisation(session, actor, organization_id)
             if not (actor.is_provider_admin or actor.is_org_admin):
                 raise PermissionDenied("Only administrators may change the organisation's policy.")
             before = OrganisationView.of(row).policy
@@ -210,7 +210,7 @@ class OrganisationService:
 
     def get(self, actor: Actor, organization_id: uuid.UUID) -> OrganisationView:
         with self._database.transaction() as session:
-            return OrganisationView.of(_visible_organisation(session, actor, organization_id))
+            return OrganisationView.of(visible_organisation(session, actor, organization_id))
 
     def find_by_name(self, actor: Actor, name: str) -> OrganisationView:
         with self._database.transaction() as session:
@@ -249,7 +249,7 @@ def _may_see(actor: Actor, organization_id: uuid.UUID) -> bool:
     return actor.is_provider_admin or actor.organization_id == organization_id
 
 
-def _visible_organisation(
+def visible_organisation(
     session: Session, actor: Actor, organization_id: uuid.UUID
 ) -> Organization:
     row = session.get(Organization, organization_id)
