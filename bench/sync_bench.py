@@ -216,6 +216,7 @@ def propagation(work: Path, env: dict[str, str], rounds: int) -> None:
                 time.sleep(0.005)
             latencies.append(time.perf_counter() - start)
         median, worst = statistics.median(latencies), max(latencies)
+        print("             each:", " ".join(f"{latency:.2f}" for latency in latencies))
         print(
             f"propagation  A → B over {rounds} files: median {median:.2f} s   worst {worst:.2f} s"
         )

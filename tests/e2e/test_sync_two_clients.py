@@ -10,54 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sfs.app import build_services
 from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.remote import SyncApi
-from sfs.config import load_settings
-from sfs.crypto.passwords import PasswordHasher
-from sfs.domain.actor import operator
 from tests.e2e.test_quick_start import RunningServer
-from tests.support import FAST_HASH, GOOD_PASSWORD
-from tests.world import CLIENT
 
 SFS = str(Path(sys.executable).with_name("sfs"))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = RunningServer(tmp_path_factory.mktemp("sync-server") / "sfs-data")
-    try:
-        running.wait_until_ready()
-        yield running
-    finally:
-        running.stop()
-
-
-_accounts = iter(range(1, 1000))
-
-
-@pytest.fixture
-def token(server: RunningServer, tmp_path: Path) -> str:
-    """A fresh user for each test (so each test has an empty My Files), logged in over the API."""
-    n = next(_accounts)
-    data_dir = Path(server.log).parent / "sfs-data"
-    services = build_services(load_settings(data_dir=data_dir), hasher=PasswordHasher(FAST_HASH))
-    try:
-        organisation = services.organisations.create(operator(), name=f"Sync {n}", client=CLIENT)
-        services.accounts.create_user(
-            operator(),
-            organization_id=organisation.id,
-            email=f"sync{n}@example.com",
-            display_name=f"Sync Tester{n}",
-            password=GOOD_PASSWORD,
-            client=CLIENT,
-        )
-    finally:
-        services.database.dispose()
-    with SyncApi(server.base_url) as api:
-        outcome = api.login(email=f"sync{n}@example.com", password=GOOD_PASSWORD, device_name="t")
-        assert outcome.token
-        return outcome.token
 
 
 @pytest.fixture

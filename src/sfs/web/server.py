@@ -38,7 +38,7 @@ STATIC = Path(__file__).parent / "portal" / "static"
 MAX_BODY_BYTES = 256 * 1024
 BODY_LIMITS = [
     (re.compile(r"^/api/v1/spaces/[^/]+/content$"), None),
-    (re.compile(r"^/api/v1/spaces/[^/]+/commit$"), 256 * 1024 * 1024),
+    (re.compile(r"^/api/v1/spaces/[^/]+/commit(-batch)?$"), 256 * 1024 * 1024),
     (re.compile(r"^/api/v1/chunks/"), 8 * 1024 * 1024),
     (re.compile(r"^/file/upload(/|$)"), None),
 ]

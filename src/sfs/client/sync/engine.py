@@ -177,7 +177,13 @@ class SyncEngine:
                 self._failed(action.path, _reason(problem), report)
                 if isinstance(problem, ApiError) and problem.status == 401:
                     raise
-        self._commit_uploads(uploads, report)
+        try:
+            self._commit_uploads(uploads, report)
+        except ApiError as problem:
+            if problem.status == 401:
+                raise
+            for upload in uploads:  # none of this batch is known to be committed: next pass
+                self._failed(upload.path, _reason(problem), report)
         if not report.failed:
             self.index.set_setting("cursor", str(snapshot.cursor))
         return report
