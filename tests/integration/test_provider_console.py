@@ -27,12 +27,23 @@ from tests.support import GOOD_PASSWORD, FakeClock, read_outbox
 from tests.world import CLIENT, actor, make_tenant
 
 
-def test_the_overview_counts_users_and_reports_no_storage_yet(services: Services) -> None:
-    make_tenant(services, "Acme")
+def test_the_overview_counts_users_and_stored_bytes(services: Services) -> None:
+    acme = make_tenant(services, "Acme")
     services.organisations.create(operator(), name="Empty Ltd", client=CLIENT)
+    user = actor(services, acme.user)
+    services.file_content.upload(
+        user,
+        space_id=services.spaces.my_files(user).id,
+        path="/a.bin",
+        source=[b"x" * 5000],
+        modified_at=services.clock.now(),
+        base_version=None,
+        client=CLIENT,
+    )
     overview = services.provider.overview(operator())
+    # 5,000 bytes stored as one chunk: its ciphertext carries a 12-byte nonce and 16-byte tag.
     assert [(s.organisation.name, s.user_count, s.storage_used_bytes) for s in overview] == [
-        ("Acme", 2, 0),
+        ("Acme", 2, 5028),
         ("Empty Ltd", 0, 0),
     ]
 

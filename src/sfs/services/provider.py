@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.roles import Role
 from sfs.i18n import N_
 from sfs.metadata.db import Database
+from sfs.metadata.file_models import Chunk
 from sfs.metadata.models import Organization
 from sfs.services.audit import AuditLog
 from sfs.services.invitations import InvitationService, InvitedUser
@@ -21,8 +24,7 @@ from sfs.services.organisations import OrganisationService, OrganisationView
 class OrganisationSummary:
     organisation: OrganisationView
     user_count: int
-    # No file store exists yet, so nothing is stored; this becomes the sum of the organisation's
-    # chunk sizes once files arrive.
+    # What the organisation's encrypted chunks take in the blob store (after deduplication).
     storage_used_bytes: int
 
 
@@ -42,8 +44,20 @@ class ProviderConsole:
     def overview(self, actor: Actor) -> list[OrganisationSummary]:
         _require_provider_admin(actor)
         rows = self._organisations.list_all(actor)
+        with self._database.transaction() as session:
+            stored = dict(
+                session.execute(
+                    select(Chunk.organization_id, func.sum(Chunk.length)).group_by(
+                        Chunk.organization_id
+                    )
+                ).all()
+            )
         return [
-            OrganisationSummary(organisation=row, user_count=row.user_count, storage_used_bytes=0)
+            OrganisationSummary(
+                organisation=row,
+                user_count=row.user_count,
+                storage_used_bytes=int(stored.get(row.id) or 0),
+            )
             for row in rows
         ]
 
