@@ -48,30 +48,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sfs-bench-"))
     server = RunningServer(work / "sfs-data")
     try:
-        output = server.wait_until_ready()
-        email, password = re.findall(r"Email:\s+(\S+)\n\s+Password:\s+(\S+)", output)[1]
-        token = httpx.post(
-            f"{server.base_url}/api/v1/auth/login", json={"email": email, "password": password}
-        ).json()["token"]
-        config = work / "config"
-        config.mkdir()
-        (config / "credentials.json").write_text(
-            json.dumps(
-                {
-                    "server_url": server.base_url,
-                    "token": token,
-                    "email": email,
-                    "device_name": "bench",
-                }
-            )
-        )
-        os.chmod(config / "credentials.json", 0o600)
-        env = {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)}
-        small_files(work, env, args.small_files)
+        server.wait_until_ready()
+        small_files(work, _account(server, work, "small"), args.small_files)
         if args.rescan_files:
-            rescan(work, env, args.rescan_files)
-        delta(work, env, args.big_mib)
-        propagation(work, env, args.propagation)
+            rescan(work, _account(server, work, "rescan"), args.rescan_files)
+        delta(work, _account(server, work, "delta"), args.big_mib)
+        propagation(work, _account(server, work, "propagation"), args.propagation)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -162,7 +144,16 @@ def delta(work: Path, env: dict[str, str], big_mib: int) -> None:
     folder.mkdir()
     body = os.urandom(big_mib * 1024 * 1024)
     (folder / "big.bin").write_bytes(body)
-    _sync_once(folder, env)
+    start = time.perf_counter()
+    shutil.copyfile(folder / "big.bin", work / "big-copy.bin")
+    os.sync()
+    copy_rate = big_mib / (time.perf_counter() - start)
+    elapsed, first = _sync_once(folder, env)
+    print(
+        f"large file   {big_mib} MiB first sync up: {big_mib / elapsed:.1f} MiB/s"
+        f"   cp+sync {copy_rate:.1f} MiB/s   ratio {big_mib / elapsed / copy_rate:.2f}"
+        f"   ({first['uploaded']} uploaded, {first['failed']} failed)"
+    )
     middle = len(body) // 2
     edited = body[:middle] + os.urandom(1024 * 1024) + body[middle:]
     (folder / "big.bin").write_bytes(edited)

@@ -133,6 +133,7 @@ class SyncEngine:
         self._outbox: list[tuple[str, bytes]] = []
         self._outbox_bytes = 0
         self._sent: set[str] = set()
+        self._sources: dict[str, tuple[str, int, int]] | None = None
 
     def close(self) -> None:
         self.index.close()
@@ -146,6 +147,7 @@ class SyncEngine:
     def sync_once(self) -> Report:
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
+        self._sources = None
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root))
         report.warnings.extend(folder.warnings)
@@ -376,7 +378,9 @@ class SyncEngine:
         node, version, manifest = self.api.manifest(path)
         target = self._disk(path, folder)
         expected = folder.entries.get(path)
-        sources = self.index.chunk_sources()
+        if self._sources is None:  # once a pass: thousands of downloads must not rescan it
+            self._sources = self.index.chunk_sources()
+        sources = self._sources
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}")
         try:
