@@ -69,7 +69,7 @@ def _account(server: RunningServer, work: Path, name: str) -> dict[str, str]:
             operator(),
             organization_id=organisation.id,
             email=email,
-            display_name="Bench Mark",
+            display_name="Timing Runner",
             password=PASSWORD,
             client=CLIENT,
         )
