@@ -151,6 +151,8 @@ class SyncEngine:
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root))
         report.warnings.extend(folder.warnings)
+        for leftover in folder.leftovers:  # a download cut short by a crash: start it again
+            leftover.unlink(missing_ok=True)
         base = self.index.entries()
         snapshot = self._server_state(base)
         same: dict[str, bool] = {}

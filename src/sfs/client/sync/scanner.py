@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sfs.client.sync.ignore import Ignorer
+from sfs.client.sync.ignore import TEMP_PREFIX, Ignorer
 from sfs.client.sync.reconcile import FILE, FOLDER, LocalEntry
 
 
@@ -18,6 +18,8 @@ class Scan:
     # Paths on disk by their server path, when they differ (macOS hands out NFD names).
     disk_names: dict[str, str] = field(default_factory=dict)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # Partial downloads an interrupted pass left behind (deleted before the next one).
+    leftovers: list[Path] = field(default_factory=list)
 
 
 def scan(root: Path, ignorer: Ignorer) -> Scan:
@@ -45,6 +47,9 @@ def scan(root: Path, ignorer: Ignorer) -> Scan:
                     result.warnings.append((path, "a symbolic link: not followed, not synced"))
                 continue
             is_folder = stat.S_ISDIR(info.st_mode)
+            if item.name.startswith(TEMP_PREFIX) and stat.S_ISREG(info.st_mode):
+                result.leftovers.append(Path(item.path))
+                continue
             if ignorer.ignores(relative, is_folder=is_folder):
                 continue
             if name != item.name:

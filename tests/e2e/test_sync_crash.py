@@ -1,0 +1,120 @@
+"""The sync client killed (SIGKILL) mid-upload and mid-download, then started again: it finishes,
+re-sends little, and never leaves a partial file where a file belongs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sfs.client.sync.engine import SyncEngine
+from sfs.client.sync.ignore import TEMP_PREFIX
+from sfs.client.sync.remote import SyncApi
+from tests.e2e.test_quick_start import RunningServer
+
+SFS = str(Path(sys.executable).with_name("sfs"))
+SIZE = 128 * 1024 * 1024
+
+
+def environment(server: RunningServer, token: str, config: Path) -> dict[str, str]:
+    config.mkdir()
+    credentials = {"server_url": server.base_url, "token": token, "email": "x", "device_name": "c"}
+    (config / "credentials.json").write_text(json.dumps(credentials))
+    os.chmod(config / "credentials.json", 0o600)
+    return {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)}
+
+
+def kill_when(process: subprocess.Popen[str], condition: Callable[[], bool]) -> None:
+    """SIGKILL the client as soon as `condition` holds (a bounded poll of a real process)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if condition():
+            process.kill()
+            process.wait()
+            return
+        if process.poll() is not None:
+            pytest.fail("the client finished before it could be interrupted")
+        time.sleep(0.01)
+    process.kill()
+    pytest.fail("the client never reached the point to interrupt it")
+
+
+def sync_once(folder: Path, env: dict[str, str]) -> dict[str, int]:
+    done = subprocess.run(
+        [SFS, "sync", str(folder), "--once", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if '"pass"' in line][-1]
+
+
+def test_killed_mid_upload_it_resumes_without_resending_what_arrived(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    env = environment(server, token, tmp_path / "config")
+    folder = tmp_path / "up"
+    folder.mkdir()
+    body = os.urandom(SIZE)
+    (folder / "big.bin").write_bytes(body)
+    blobs = Path(server.log).parent / "sfs-data" / "blobs"
+    before = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file())
+
+    def stored() -> int:
+        return sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) - before
+
+    client = subprocess.Popen(
+        [SFS, "sync", str(folder), "--once"], env=env, stdout=subprocess.DEVNULL, text=True
+    )
+    kill_when(client, lambda: stored() >= 12 * 1024 * 1024)
+    arrived = stored()
+    summary = sync_once(folder, env)
+    assert summary["uploaded"] == 1
+    assert summary["bytes_sent"] <= SIZE - arrived + 8 * 1024 * 1024  # one batch may go twice
+    check = tmp_path / "check"
+    check.mkdir()
+    with SyncApi(server.base_url, token=token) as api:
+        engine = SyncEngine(check, api)
+        engine.sync_once()
+        engine.close()
+    assert (check / "big.bin").read_bytes() == body
+
+
+def test_killed_mid_download_it_leaves_no_partial_file_and_finishes(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    body = os.urandom(SIZE)
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "big.bin").write_bytes(body)
+    with SyncApi(server.base_url, token=token) as api:
+        engine = SyncEngine(source, api)
+        engine.sync_once()
+        engine.close()
+    env = environment(server, token, tmp_path / "config")
+    folder = tmp_path / "down"
+    folder.mkdir()
+
+    def partial() -> bool:
+        return any(
+            p.name.startswith(TEMP_PREFIX) and p.stat().st_size > 8 * 1024 * 1024
+            for p in folder.iterdir()
+        )
+
+    client = subprocess.Popen(
+        [SFS, "sync", str(folder), "--once"], env=env, stdout=subprocess.DEVNULL, text=True
+    )
+    kill_when(client, partial)
+    assert not (folder / "big.bin").exists()  # never a half file under the real name
+    summary = sync_once(folder, env)
+    assert summary["downloaded"] == 1
+    assert (folder / "big.bin").read_bytes() == body
+    assert not [p for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX)]
