@@ -6,11 +6,11 @@ organisation settings and finds the change in the audit log, all in Dutch.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from sfs.app import build_services
 from sfs.config import load_settings
@@ -20,20 +20,6 @@ from sfs.domain.roles import Role
 from tests.e2e.test_quick_start import RunningServer
 from tests.support import FAST_HASH, GOOD_PASSWORD
 from tests.world import CLIENT
-
-CHROMIUM = os.environ.get("SFS_TEST_CHROMIUM", "/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("SFS_TEST_REQUIRE_BROWSER") == "1"
-
-if not Path(CHROMIUM).exists():
-    if REQUIRE_BROWSER:
-        pytest.fail(f"Chromium is required but missing at {CHROMIUM}", pytrace=False)
-    pytest.skip(f"Chromium not installed at {CHROMIUM}", allow_module_level=True)
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - the dev extras install it
-    if REQUIRE_BROWSER:
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
 
 ADMIN_EMAIL = "beheer@voorbeeld.example.com"
 
@@ -64,22 +50,17 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def page(server: RunningServer) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
-        context = browser.new_context(base_url=server.base_url, locale="nl-NL")
-        opened = context.new_page()
-        opened.set_default_timeout(15_000)
-        yield opened
-        context.close()
-        browser.close()
+def dutch_page(browser: Browser, server: RunningServer) -> Iterator[Page]:
+    """A browser that asks for Dutch (Chromium as the shared `browser` fixture launches it)."""
+    context = browser.new_context(base_url=server.base_url, locale="nl-NL")
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
 
 
-def test_an_organization_admin_walks_the_dutch_portal(page: Page) -> None:
+def test_an_organization_admin_walks_the_dutch_portal(dutch_page: Page) -> None:
+    page = dutch_page
     page.goto("/login")
     expect(page.locator("html")).to_have_attribute("lang", "nl")
     expect(page.get_by_role("heading", name="Inloggen")).to_be_visible()

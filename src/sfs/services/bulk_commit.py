@@ -21,7 +21,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
-from sfs.protocol.paths import BadName, clean_name, join_path, name_key
+from sfs.protocol.paths import join_path, name_key
 from sfs.services.file_tree import FILE, FOLDER, NodeView, parse_path, resolve
 from sfs.services.retention import prune_versions
 from sfs.services.spaces import TOUCHED_SPACES
@@ -57,14 +57,11 @@ def commit_bulk(
     pending: list[tuple[int, list[str], Node]] = []
     for index, entry in enumerate(entries):
         try:
-            parts = parse_path(entry.path)
+            parts = parse_path(entry.path)  # every part already checked and NFC-normalised
             if not parts:
                 raise InvalidInput("Give the file a name.", field="path")
-            parts[-1] = clean_name(parts[-1])
-        except (InvalidInput, BadName) as refused:
-            results[index] = (
-                refused if isinstance(refused, SfsError) else InvalidInput(str(refused))
-            )
+        except InvalidInput as refused:
+            results[index] = refused
             continue
         parent = _folder(session, space, tuple(parts[:-1]), folders)
         if isinstance(parent, SfsError):

@@ -10,7 +10,7 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfs.crypto.secret_box import KeyedDigest
@@ -133,17 +133,6 @@ class EmailCodeService:
             _too_soon(MIN_INTERVAL - (now - recent[-1]))
         if len(recent) >= HOURLY_LIMIT:
             _too_soon(recent[0] + timedelta(hours=1) - now)
-
-    def open_code_count(self, user_id: uuid.UUID) -> int:
-        with self._database.transaction() as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(EmailCode)
-                    .where(EmailCode.user_id == user_id, EmailCode.closed_at.is_(None))
-                )
-                or 0
-            )
 
 
 def _open_codes(session: Session, user_id: uuid.UUID) -> list[EmailCode]:

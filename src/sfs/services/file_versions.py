@@ -28,12 +28,10 @@ from sfs.services.file_tree import (
     FILE,
     NodeView,
     duplicate_version,
-    new_node,
     next_version_number,
     node_view,
     parse_path,
     resolve,
-    resolve_folder,
 )
 from sfs.services.retention import prune_versions
 from sfs.services.spaces import append_journal, visible_space
@@ -237,15 +235,10 @@ class FileVersionService:
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name)
-        now = self._clock.now()
-        with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
-            lock_for_commit(session, space)
-            ids = [entry.chunk_id for entry in request.manifest]
-            absent = len(set(ids) - present_chunks(session, space.organization_id, ids))
-            if absent:
-                raise _missing_chunks_error(absent)
-            return self._commit_in(session, space, actor, request, now)
+        (outcome,) = self.commit_many(actor, space_id=space_id, requests=[request], client=client)
+        if isinstance(outcome, SfsError):
+            raise outcome
+        return outcome
 
     def commit_many(
         self,
@@ -292,48 +285,6 @@ class FileVersionService:
         for (index, _), outcome in zip(complete, done, strict=True):
             results[index] = outcome
         return results
-
-    def _commit_in(
-        self, session: Session, space: Space, actor: Actor, request: CommitRequest, now: datetime
-    ) -> NodeView:
-        if len(request.manifest) > MAX_MANIFEST_ENTRIES:
-            raise InvalidInput("The manifest is too long.", field="manifest")
-        parts = parse_path(request.path)
-        if not parts:
-            raise InvalidInput("Give the file a name.", field="path")
-        parent = resolve_folder(session, space, parts[:-1])
-        node = _existing_file(session, space, parts)
-        current = (
-            session.get(Version, node.current_version_id)
-            if node and node.current_version_id
-            else None
-        )
-        current_number = current.number if current else None
-        if request.base_version != current_number:
-            raise Conflict(
-                stale_base_message(join_path(parts), request.base_version, current_number)
-            )
-        operation = "update"
-        if node is None:
-            node = new_node(session, space, parent, parts[-1], FILE, now)
-            operation = "create"
-        version = self._new_version(
-            session, node, actor, request.manifest, request.modified_at, request.device_name, now
-        )
-        node.current_version_id, node.size = version.id, version.size
-        node.modified_at = request.modified_at
-        if operation == "update":
-            _prune(session, node, space, now)
-        append_journal(
-            session,
-            space,
-            node=node,
-            operation=operation,
-            path=join_path(parts),
-            version_id=version.id,
-            now=now,
-        )
-        return node_view(session, node, join_path(parts))
 
     def _new_version(
         self,

@@ -19,7 +19,6 @@ from sfs.domain.errors import (
     NotAuthenticated,
     PermissionDenied,
     ResendTooSoon,
-    SfsError,
     TooManyAttempts,
 )
 from sfs.domain.stages import LoginStage
@@ -105,10 +104,6 @@ def _page(
     )
 
 
-def _error_status(problem: SfsError) -> int:
-    return status_for(problem)
-
-
 def _csrf_ok(current: ActiveSession, token: str) -> bool:
     return tokens_match(current.csrf_token, token)
 
@@ -183,7 +178,7 @@ def begin_enrolment(
             request,
             "second_factor_password.html",
             current,
-            status_code=_error_status(problem),
+            status_code=status_for(problem),
             method=method,
             label=METHOD_LABELS[method],
             error=problem.message,
@@ -239,7 +234,7 @@ def complete_enrolment(
             request,
             "second_factor_email.html",
             current,
-            status_code=_error_status(problem),
+            status_code=status_for(problem),
             email=current.actor.email,
             error=problem.message,
         )
@@ -268,7 +263,7 @@ def _resend(request: Request, current: ActiveSession, template: str, **context: 
             request,
             template,
             current,
-            status_code=_error_status(problem),
+            status_code=status_for(problem),
             error=problem.message,
             **context,
         )
@@ -322,7 +317,7 @@ def answer_challenge(
         )
     except _USER_ERRORS as problem:
         return _challenge_page(
-            request, current, status_code=_error_status(problem), error=problem.message
+            request, current, status_code=status_for(problem), error=problem.message
         )
     return finish_login(request, current, LoginStage.ACTIVE)
 
@@ -342,7 +337,7 @@ def resend_login_code(
         )
     except _USER_ERRORS as problem:
         return _challenge_page(
-            request, current, status_code=_error_status(problem), error=problem.message
+            request, current, status_code=status_for(problem), error=problem.message
         )
     return _challenge_page(request, current, notice=N_("A new code is on its way."))
 
@@ -375,7 +370,7 @@ def use_backup_key(
             request,
             "second_factor_backup_key.html",
             current,
-            status_code=_error_status(problem),
+            status_code=status_for(problem),
             error=problem.message,
         )
     response = finish_login(request, current, LoginStage.ENROLMENT)
