@@ -7,11 +7,11 @@ shows up as changed on both sides and both versions are kept.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import hashlib
 import json
-import os
-import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sfs.client.api import ApiError, Chunking, ManifestEntry, RemoteNode
+from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import STATE_FOLDER, TEMP_PREFIX, Ignorer
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.reconcile import (
@@ -52,6 +53,13 @@ Event = dict[str, Any]
 
 class FileChanged(Exception):
     """The file changed while it was read; it is retried in the next pass."""
+
+
+class DiskFull(OSError):
+    """The local disk is full: the downloads left in this pass are not even tried."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.ENOSPC, "the local disk is full; free some space")
 
 
 @dataclass
@@ -122,9 +130,11 @@ class SyncEngine:
         *,
         device: str | None = None,
         on_event: Callable[[Event], None] | None = None,
+        fs: FolderFS | None = None,
     ) -> None:
         self.root = root.resolve()
         self.api = api
+        self.fs = fs or FolderFS()
         self.device = device or socket.gethostname()
         self.index = LocalIndex(self.root / STATE_FOLDER / "index.db")
         self._on_event = on_event or (lambda _event: None)
@@ -134,6 +144,7 @@ class SyncEngine:
         self._outbox_bytes = 0
         self._sent: set[str] = set()
         self._sources: dict[str, tuple[str, int, int]] | None = None
+        self._disk_full = False
 
     def close(self) -> None:
         self.index.close()
@@ -147,14 +158,16 @@ class SyncEngine:
     def sync_once(self) -> Report:
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
-        self._sources = None
+        self._sources, self._disk_full = None, False
         self._chunking = self._chunking or self.api.chunking()
-        folder = scan(self.root, Ignorer(self.root))
+        folder = scan(self.root, Ignorer(self.root), self.fs)
         report.warnings.extend(folder.warnings)
         for leftover in folder.leftovers:  # a download cut short by a crash: start it again
-            leftover.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # tidying up; it is tried again next pass
+                self.fs.unlink(leftover)
         base = self.index.entries()
         snapshot = self._server_state(base)
+        held_back = self._leave_unreadable_alone(folder, base, snapshot)
         same: dict[str, bool] = {}
         hashed: dict[str, list[ManifestEntry]] = {}
         for path, remote in snapshot.entries.items():
@@ -188,9 +201,25 @@ class SyncEngine:
                 raise
             for upload in uploads:  # none of this batch is known to be committed: next pass
                 self._failed(upload.path, _reason(problem), report)
-        if not report.failed:
+        if not report.failed and not held_back:
             self.index.set_setting("cursor", str(snapshot.cursor))
         return report
+
+    def _leave_unreadable_alone(
+        self, folder: Scan, base: dict[str, BaseEntry], snapshot: Snapshot
+    ) -> bool:
+        """What the scan could not read is unknown, not deleted: this pass plans nothing for it
+        (else a folder the disk refused would be deleted on the server). True when a change on
+        the server waits behind it, so the cursor must not move past that change."""
+        if not folder.unreadable:
+            return False
+        held_back = False
+        for path in [p for p in {*base, *snapshot.entries} if folder.is_unreadable(p)]:
+            known, there = base.pop(path, None), snapshot.entries.pop(path, None)
+            folder.entries.pop(path, None)
+            agreed = (known.kind, known.etag) if known else None
+            held_back = held_back or agreed != ((there.kind, there.etag) if there else None)
+        return held_back
 
     def _server_state(self, base: dict[str, BaseEntry]) -> Snapshot:
         """The server's tree; when its journal has not moved since the last pass, that is what
@@ -237,8 +266,10 @@ class SyncEngine:
             report.folders += 1
         elif action.do is Do.MAKE_LOCAL_FOLDER:
             target = self._disk(path, folder)
-            target.mkdir(parents=True, exist_ok=True)
-            self.index.put(path, _base(_stat(target, FOLDER), None, None, remote[path].node_id))
+            self.fs.make_folder(target)
+            self.index.put(
+                path, _base(self._stat(target, FOLDER), None, None, remote[path].node_id)
+            )
             report.folders += 1
         elif action.do is Do.DELETE_REMOTE:
             self._delete_remote(path)
@@ -258,11 +289,8 @@ class SyncEngine:
         elif action.do is Do.MOVE_LOCAL:
             assert action.target is not None
             target = self.root / action.target.lstrip("/")
-            if target.exists():
-                raise FileChanged(f"{action.target} appeared here meanwhile")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(self._disk(path, folder), target)
-            self._moved(path, action.target, _stat(target, FILE))
+            self._rename_here(self._disk(path, folder), target, action.target)
+            self._moved(path, action.target, self._stat(target, FILE))
             report.moved += 1
         elif action.do is Do.CONFLICT:
             self._keep_both(path, folder, remote, modified, hashed, uploads, report)
@@ -279,10 +307,10 @@ class SyncEngine:
         assert chunking is not None
         disk = self._disk(path, folder)
         manifest = []
-        with open(disk, "rb") as handle:
+        with self.fs.open_read(disk) as handle:
             for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
                 manifest.append(ManifestEntry(chunk_id(chunking.chunk_id_key, piece), len(piece)))
-        if _stat(disk, FILE) != local:
+        if self._stat(disk, FILE) != local:
             raise FileChanged(f"{path} changed while it was read")
         return manifest
 
@@ -294,7 +322,7 @@ class SyncEngine:
         chunking = self._chunking
         assert chunking is not None
         read_ids = []
-        with open(self._disk(path, folder), "rb") as handle:
+        with self.fs.open_read(self._disk(path, folder)) as handle:
             for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
                 piece_id = chunk_id(chunking.chunk_id_key, piece)
                 read_ids.append(piece_id)
@@ -377,32 +405,38 @@ class SyncEngine:
     def _download(
         self, path: str, folder: Scan, remote: RemoteEntry, modified: datetime, report: Report
     ) -> None:
+        if self._disk_full:
+            raise DiskFull
         node, version, manifest = self.api.manifest(path)
         target = self._disk(path, folder)
         expected = folder.entries.get(path)
         if self._sources is None:  # once a pass: thousands of downloads must not rescan it
             self._sources = self.index.chunk_sources()
         sources = self._sources
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self.fs.make_folder(target.parent)
         temporary = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}")
         try:
-            with open(temporary, "wb") as out:
-                for data in self._assemble(manifest, sources, report):
-                    out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            stamp = modified.timestamp()
-            os.utime(temporary, (stamp, stamp))
+            self.fs.write_file(
+                temporary,
+                self._assemble(manifest, sources, report),
+                mtime=modified.timestamp(),
+            )
             # Never replace a file that changed since the scan: it is kept for the next pass.
-            now = _stat(target, FILE) if target.exists() else None
+            now = self._stat(target, FILE) if self.fs.exists(target) else None
             if now != expected:
                 raise FileChanged(f"{path} changed here while it was downloaded")
-            os.replace(temporary, target)
+            self.fs.replace(temporary, target)
+        except OSError as problem:
+            if problem.errno == errno.ENOSPC:
+                self._disk_full = True
+                raise DiskFull from problem
+            raise
         finally:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # tidying up must not hide the real failure
+                self.fs.unlink(temporary)
         self.index.put(
             path,
-            _base(_stat(target, FILE), version, node.etag, remote.node_id),
+            _base(self._stat(target, FILE), version, node.etag, remote.node_id),
             [(e.chunk_id, e.size) for e in manifest],
         )
         report.downloaded += 1
@@ -442,7 +476,7 @@ class SyncEngine:
             return None
         path, offset, size = source
         try:
-            with open(self.root / path.lstrip("/"), "rb") as handle:
+            with self.fs.open_read(self.root / path.lstrip("/")) as handle:
                 handle.seek(offset)
                 data = handle.read(size)
         except OSError:
@@ -468,10 +502,10 @@ class SyncEngine:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H%M%S")
         copy_name = conflicted_copy_name(disk.name, stamp=stamp, device=self.device)
         copy_disk = disk.with_name(copy_name)
-        os.rename(disk, copy_disk)
+        self.fs.rename(disk, copy_disk)
         copy_path = path.rsplit("/", 1)[0] + "/" + copy_name
         local = folder.entries[path]
-        moved = Scan(entries={copy_path: _stat(copy_disk, local.kind)})
+        moved = Scan(entries={copy_path: self._stat(copy_disk, local.kind)})
         if local.kind == FILE:
             manifest = hashed.get(path) or self._chunk_file(
                 copy_path, moved, moved.entries[copy_path]
@@ -484,8 +518,8 @@ class SyncEngine:
         folder.entries.pop(path, None)
         there = remote[path]
         if there.kind == FOLDER:
-            disk.mkdir(parents=True, exist_ok=True)
-            self.index.put(path, _base(_stat(disk, FOLDER), None, None, there.node_id))
+            self.fs.make_folder(disk)
+            self.index.put(path, _base(self._stat(disk, FOLDER), None, None, there.node_id))
         else:
             self._download(path, folder, there, modified[path], report)
         report.conflicts += 1
@@ -501,11 +535,11 @@ class SyncEngine:
     def _delete_local(self, path: str, folder: Scan) -> None:
         disk = self._disk(path, folder)
         if folder.entries[path].kind == FOLDER:
-            shutil.rmtree(disk)
+            self.fs.remove_tree(disk)
         else:
-            if _stat(disk, FILE) != folder.entries[path]:
+            if self._stat(disk, FILE) != folder.entries[path]:
                 raise FileChanged(f"{path} changed here; it is kept")
-            disk.unlink()
+            self.fs.unlink(disk)
 
     def _moved(self, old: str, new: str, local: LocalEntry) -> None:
         entry = self.index.entries()[old]
@@ -513,6 +547,27 @@ class SyncEngine:
         self.index.forget(old)
         self.index.put(new, _base(local, entry.version, entry.etag, entry.node_id), chunks)
         self._event("moved", old, to=new)
+
+    def _rename_here(self, source: Path, target: Path, shown: str) -> None:
+        """A move made on the server, done in the folder. On a case-insensitive disk a
+        case-only rename finds its own file at the target: it goes through a temporary name."""
+        if self.fs.exists(target):
+            if not self.fs.same_file(source, target):
+                raise FileChanged(f"{shown} appeared here meanwhile")
+            if source.name == target.name:
+                return
+            step = source.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+            self.fs.rename(source, step)
+            self.fs.rename(step, target)
+            return
+        self.fs.make_folder(target.parent)
+        self.fs.rename(source, target)
+
+    def _stat(self, disk: Path, kind: str) -> LocalEntry:
+        info = self.fs.stat(disk)
+        if kind == FOLDER:
+            return LocalEntry(FOLDER, 0, 0, info.st_ino)
+        return LocalEntry(FILE, info.st_size, info.st_mtime_ns, info.st_ino)
 
     def _disk(self, path: str, folder: Scan) -> Path:
         return self.root / folder.disk_names.get(path, path.lstrip("/"))
@@ -539,13 +594,6 @@ def _base(
     return BaseEntry(local.kind, local.size, local.mtime_ns, local.inode, version, etag, node_id)
 
 
-def _stat(disk: Path, kind: str) -> LocalEntry:
-    info = disk.stat()
-    if kind == FOLDER:
-        return LocalEntry(FOLDER, 0, 0, info.st_ino)
-    return LocalEntry(FILE, info.st_size, info.st_mtime_ns, info.st_ino)
-
-
 def _mtime(local: LocalEntry) -> datetime:
     return datetime.fromtimestamp(local.mtime_ns / 1e9, UTC)
 
@@ -556,4 +604,7 @@ def _blocks(handle: Any) -> Iterator[bytes]:
 
 
 def _reason(problem: Exception) -> str:
+    if isinstance(problem, OSError) and problem.strerror:
+        # "Permission denied", not "13"; the path is already in the report.
+        return problem.strerror[:1].upper() + problem.strerror[1:]
     return str(problem.args[0]) if problem.args else type(problem).__name__

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import TEMP_PREFIX, Ignorer
 from sfs.client.sync.reconcile import FILE, FOLDER, LocalEntry
 
@@ -20,45 +20,64 @@ class Scan:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     # Partial downloads an interrupted pass left behind (deleted before the next one).
     leftovers: list[Path] = field(default_factory=list)
+    # Paths whose state could not be read (a folder refused, a file that cannot be stat'ed):
+    # unknown, so neither a deletion nor a change; this pass leaves them, and what is under them,
+    # alone.
+    unreadable: set[str] = field(default_factory=set)
+
+    def is_unreadable(self, path: str) -> bool:
+        return bool(self.unreadable) and any(
+            path == u or path.startswith(u + "/") for u in self.unreadable
+        )
 
 
-def scan(root: Path, ignorer: Ignorer) -> Scan:
+def scan(root: Path, ignorer: Ignorer, fs: FolderFS | None = None) -> Scan:
     """Walk the folder; symlinks and special files are reported, never followed."""
+    fs = fs or FolderFS()
     result = Scan()
-    pending = [("", root)]
+    # (path on the server, path on disk, whether the two differ above this folder)
+    pending = [("", root, False)]
     while pending:
-        relative_dir, directory = pending.pop()
+        relative_dir, directory, renamed_above = pending.pop()
         try:
-            items = list(os.scandir(directory))
+            names = fs.listdir(directory)
         except OSError as exc:
+            if not relative_dir:
+                raise  # the synced folder itself: nothing can be done this pass
+            result.unreadable.add("/" + relative_dir)
             result.warnings.append(("/" + relative_dir, f"cannot read the folder: {exc.strerror}"))
             continue
-        for item in items:
-            name = unicodedata.normalize("NFC", item.name)
+        for disk_name in names:
+            name = unicodedata.normalize("NFC", disk_name)
             relative = f"{relative_dir}/{name}" if relative_dir else name
             path = "/" + relative
+            disk_path = directory / disk_name
             try:
-                info = item.stat(follow_symlinks=False)
+                info = fs.lstat(disk_path)
+            except FileNotFoundError:
+                continue  # gone since the listing: the next pass sees it as deleted
             except OSError as exc:
+                result.unreadable.add(path)
                 result.warnings.append((path, f"cannot read: {exc.strerror}"))
                 continue
             if stat.S_ISLNK(info.st_mode):
                 if not ignorer.ignores(relative, is_folder=False):
+                    # Left alone on both sides: a link is not the file the server may hold there.
+                    result.unreadable.add(path)
                     result.warnings.append((path, "a symbolic link: not followed, not synced"))
                 continue
             is_folder = stat.S_ISDIR(info.st_mode)
-            if item.name.startswith(TEMP_PREFIX) and stat.S_ISREG(info.st_mode):
-                result.leftovers.append(Path(item.path))
+            if disk_name.startswith(TEMP_PREFIX) and stat.S_ISREG(info.st_mode):
+                result.leftovers.append(disk_path)
                 continue
             if ignorer.ignores(relative, is_folder=is_folder):
                 continue
-            if name != item.name:
-                result.disk_names[path] = (
-                    relative_dir and f"{relative_dir}/{item.name}"
-                ) or item.name
+            renamed = renamed_above or name != disk_name
+            if renamed:
+                result.disk_names[path] = disk_path.relative_to(root).as_posix()
             if is_folder:
                 result.entries[path] = LocalEntry(FOLDER, 0, 0, info.st_ino)
-                pending.append((relative, Path(item.path)))
+                pending.append((relative, disk_path, renamed))
             elif stat.S_ISREG(info.st_mode):
                 result.entries[path] = LocalEntry(FILE, info.st_size, info.st_mtime_ns, info.st_ino)
             else:
