@@ -1,0 +1,224 @@
+"""A disk that misbehaves under sync (after Syncthing's errorfs): permission denied, a full disk,
+a file changing while it is read, names the server refuses, case-only renames. Each ends with a
+warning or a failure named in the report, nothing lost on either side, and a later pass that
+finishes once the disk behaves again."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sfs.client.sync.engine import Report, SyncEngine
+from sfs.client.sync.folder_fs import FolderFS
+from sfs.client.sync.ignore import TEMP_PREFIX
+from sfs.client.sync.remote import SyncApi
+from tests.e2e.test_quick_start import RunningServer
+from tests.e2e.test_sync_two_clients import settle, tree, write
+from tests.errorfs import DISK_FULL, IO_ERROR, PERMISSION_DENIED, ErrorFS
+
+
+class Pair:
+    """Client A on a faulty disk, client B on a good one, one server."""
+
+    def __init__(self, server: RunningServer, token: str, tmp_path: Path) -> None:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        self.disk = ErrorFS(tmp_path / "a")
+        self.a = SyncEngine(
+            tmp_path / "a", SyncApi(server.base_url, token=token), device="a", fs=self.disk
+        )
+        self.b = SyncEngine(tmp_path / "b", SyncApi(server.base_url, token=token), device="b")
+
+    def close(self) -> None:
+        for engine in (self.a, self.b):
+            engine.close()
+            engine.api.close()
+
+
+@pytest.fixture
+def pair(server: RunningServer, token: str, tmp_path: Path) -> Iterator[Pair]:
+    made = Pair(server, token, tmp_path)
+    yield made
+    made.close()
+
+
+def on_server(engine: SyncEngine) -> set[str]:
+    return {path for path, entry in engine.api.snapshot().entries.items() if entry.kind == "file"}
+
+
+def partial_files(root: Path) -> list[Path]:
+    return list(root.rglob(f"{TEMP_PREFIX}*"))
+
+
+def test_a_folder_the_disk_refuses_is_left_alone_not_deleted(pair: Pair) -> None:
+    write(pair.a.root / "Private" / "salary.ods", b"numbers")
+    write(pair.a.root / "open.txt", b"open")
+    settle(pair.a, pair.b)
+    pair.disk.fail("listdir", "Private", PERMISSION_DENIED)
+    write(pair.b.root / "Private" / "from-b.txt", b"written on b")
+    pair.b.sync_once()
+
+    report = pair.a.sync_once()
+
+    assert ("/Private", "cannot read the folder: Permission denied") in report.warnings
+    assert not report.failed and report.deleted_remote == 0
+    assert {"/Private/salary.ods", "/Private/from-b.txt"} <= on_server(pair.a)
+    assert not (pair.a.root / "Private" / "from-b.txt").exists()  # not written into it either
+    pair.disk.heal()
+    settle(pair.a, pair.b)  # the change that waited behind the refusal arrives now
+    assert (pair.a.root / "Private" / "from-b.txt").read_bytes() == b"written on b"
+
+
+def test_a_file_that_cannot_be_stat_ed_is_not_taken_for_deleted(pair: Pair) -> None:
+    write(pair.a.root / "flaky.bin", b"on a bad sector")
+    settle(pair.a, pair.b)
+    pair.disk.fail("lstat", "flaky.bin", IO_ERROR)
+
+    report = pair.a.sync_once()
+
+    assert ("/flaky.bin", "cannot read: Input/output error") in report.warnings
+    assert report.deleted_remote == 0 and "/flaky.bin" in on_server(pair.a)
+
+
+def test_a_file_the_disk_will_not_let_sync_read_fails_alone_and_is_sent_later(pair: Pair) -> None:
+    write(pair.a.root / "locked.docx", b"locked by another program")
+    write(pair.a.root / "free.txt", b"free")
+    pair.disk.fail("open_read", "locked.docx", PERMISSION_DENIED)
+
+    report = pair.a.sync_once()
+
+    assert report.failed == [("/locked.docx", "Permission denied")]
+    assert report.uploaded == 1 and on_server(pair.a) == {"/free.txt"}
+    recorded = [(path, reason) for path, reason, _ in pair.a.index.failures()]
+    assert recorded == [("/locked.docx", "Permission denied")]
+    pair.disk.heal()
+    settle(pair.a, pair.b)
+    assert (pair.b.root / "locked.docx").read_bytes() == b"locked by another program"
+    assert pair.a.index.failures() == []
+
+
+def test_a_folder_sync_may_not_write_into_keeps_the_download_for_later(pair: Pair) -> None:
+    write(pair.b.root / "Shared" / "notes.txt", b"notes")
+    pair.b.sync_once()
+    pair.a.sync_once()
+    write(pair.b.root / "Shared" / "new.txt", b"new from b")
+    pair.b.sync_once()
+    pair.disk.fail("write_file", "Shared/*", PERMISSION_DENIED)
+
+    report = pair.a.sync_once()
+
+    assert report.failed == [("/Shared/new.txt", "Permission denied")]
+    assert partial_files(pair.a.root) == []
+    pair.disk.heal()
+    settle(pair.a, pair.b)
+
+
+def test_a_full_disk_stops_the_downloads_leaves_no_partial_file_and_loses_nothing(
+    pair: Pair,
+) -> None:
+    bodies = {f"/film-{n}.mkv": os.urandom(900_000) for n in range(3)}
+    for path, body in bodies.items():
+        write(pair.b.root / path.lstrip("/"), body)
+    pair.b.sync_once()
+    pair.disk.fail("write_file", "*", DISK_FULL, after_bytes=300_000)
+
+    report = pair.a.sync_once()
+
+    full = "The local disk is full; free some space"
+    assert [reason for _, reason in report.failed] == [full] * 3
+    # The first download found the disk full; the other two were not even fetched.
+    assert report.bytes_received < 1_000_000
+    assert [r for r in pair.disk.refused if r[0] == "write_file"] and len(pair.disk.refused) == 1
+    assert partial_files(pair.a.root) == [] and report.deleted_remote == 0
+    assert on_server(pair.a) == set(bodies)
+    pair.disk.heal()  # space freed
+    settle(pair.a, pair.b)
+    assert {f"/{k}": v for k, v in tree(pair.a.root).items()} == bodies
+
+
+def test_a_file_written_to_while_sync_reads_it_is_sent_whole_next_pass(pair: Pair) -> None:
+    log = pair.a.root / "build.log"
+    write(log, b"first line\n" * 200_000)
+
+    def another_program_appends(path: Path) -> None:
+        with open(path, "ab") as handle:
+            handle.write(b"one more line\n")
+
+    pair.disk.change_while_read("build.log", another_program_appends)
+
+    report: Report = pair.a.sync_once()
+
+    assert report.failed == [("/build.log", "/build.log changed while it was read")]
+    assert on_server(pair.a) == set()  # no torn version was committed
+    settle(pair.a, pair.b)
+    assert (pair.b.root / "build.log").read_bytes() == log.read_bytes()
+
+
+def test_a_case_only_rename_travels_as_a_move_both_ways(pair: Pair) -> None:
+    write(pair.a.root / "readme.md", b"# hello")
+    settle(pair.a, pair.b)
+    os.rename(pair.a.root / "readme.md", pair.a.root / "README.md")
+
+    report = pair.a.sync_once()
+
+    assert report.moved == 1 and report.uploaded == 0
+    assert on_server(pair.a) == {"/README.md"}
+    settle(pair.a, pair.b)
+    assert sorted(os.listdir(pair.b.root)) == [".sfs", "README.md"]
+
+
+class CaseInsensitiveDisk(FolderFS):
+    """Answers as macOS's and Windows's default disks do: 'A.txt' exists when 'a.txt' does."""
+
+    def exists(self, path: Path) -> bool:
+        return any(n.casefold() == path.name.casefold() for n in os.listdir(path.parent))
+
+    def same_file(self, one: Path, other: Path) -> bool:
+        return one.parent == other.parent and one.name.casefold() == other.name.casefold()
+
+
+def test_a_case_only_rename_from_the_server_on_a_case_insensitive_disk(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "mac").mkdir()
+    a = SyncEngine(tmp_path / "a", SyncApi(server.base_url, token=token), device="a")
+    mac = SyncEngine(
+        tmp_path / "mac",
+        SyncApi(server.base_url, token=token),
+        device="mac",
+        fs=CaseInsensitiveDisk(),
+    )
+    try:
+        write(a.root / "photo.JPG", b"jpeg")
+        settle(a, mac)
+        os.rename(a.root / "photo.JPG", a.root / "photo.jpg")
+        a.sync_once()
+
+        report = mac.sync_once()
+
+        assert report.moved == 1 and not report.failed
+        assert sorted(os.listdir(mac.root)) == [".sfs", "photo.jpg"]
+        assert (mac.root / "photo.jpg").read_bytes() == b"jpeg"
+        settle(a, mac)
+    finally:
+        for engine in (a, mac):
+            engine.close()
+            engine.api.close()
+
+
+def test_two_names_that_differ_only_in_case_one_synced_the_other_reported(pair: Pair) -> None:
+    write(pair.a.root / "Report.txt", b"capital")
+    pair.a.sync_once()
+    write(pair.a.root / "report.txt", b"small")
+    write(pair.a.root / "other.txt", b"other")
+
+    report = pair.a.sync_once()
+
+    assert [path for path, _ in report.failed] == ["/report.txt"]
+    assert "already exists" in report.failed[0][1]
+    assert on_server(pair.a) == {"/Report.txt", "/other.txt"}
+    assert (pair.a.root / "report.txt").read_bytes() == b"small"  # kept here, never lost
