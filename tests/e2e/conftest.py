@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from sfs.app import build_services
+from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.remote import SyncApi
 from sfs.config import load_settings
 from sfs.crypto.passwords import PasswordHasher
@@ -112,3 +113,20 @@ def token(server: RunningServer, tmp_path: Path) -> str:
         outcome = api.login(email=f"sync{n}@example.com", password=GOOD_PASSWORD, device_name="t")
         assert outcome.token
         return outcome.token
+
+
+@pytest.fixture
+def pair(
+    server: RunningServer, token: str, tmp_path: Path
+) -> Iterator[tuple[SyncEngine, SyncEngine]]:
+    engines = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        engines.append(
+            SyncEngine(folder, SyncApi(server.base_url, token=token), device=f"laptop-{name}")
+        )
+    yield engines[0], engines[1]
+    for engine in engines:
+        engine.close()
+        engine.api.close()

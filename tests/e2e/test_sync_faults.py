@@ -39,7 +39,7 @@ class Pair:
 
 
 @pytest.fixture
-def pair(server: RunningServer, token: str, tmp_path: Path) -> Iterator[Pair]:
+def faulty(server: RunningServer, token: str, tmp_path: Path) -> Iterator[Pair]:
     made = Pair(server, token, tmp_path)
     yield made
     made.close()
@@ -53,121 +53,121 @@ def partial_files(root: Path) -> list[Path]:
     return list(root.rglob(f"{TEMP_PREFIX}*"))
 
 
-def test_a_folder_the_disk_refuses_is_left_alone_not_deleted(pair: Pair) -> None:
-    write(pair.a.root / "Private" / "salary.ods", b"numbers")
-    write(pair.a.root / "open.txt", b"open")
-    settle(pair.a, pair.b)
-    pair.disk.fail("listdir", "Private", PERMISSION_DENIED)
-    write(pair.b.root / "Private" / "from-b.txt", b"written on b")
-    pair.b.sync_once()
+def test_a_folder_the_disk_refuses_is_left_alone_not_deleted(faulty: Pair) -> None:
+    write(faulty.a.root / "Private" / "salary.ods", b"numbers")
+    write(faulty.a.root / "open.txt", b"open")
+    settle(faulty.a, faulty.b)
+    faulty.disk.fail("listdir", "Private", PERMISSION_DENIED)
+    write(faulty.b.root / "Private" / "from-b.txt", b"written on b")
+    faulty.b.sync_once()
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     assert ("/Private", "cannot read the folder: Permission denied") in report.warnings
     assert not report.failed and report.deleted_remote == 0
-    assert {"/Private/salary.ods", "/Private/from-b.txt"} <= on_server(pair.a)
-    assert not (pair.a.root / "Private" / "from-b.txt").exists()  # not written into it either
-    pair.disk.heal()
-    settle(pair.a, pair.b)  # the change that waited behind the refusal arrives now
-    assert (pair.a.root / "Private" / "from-b.txt").read_bytes() == b"written on b"
+    assert {"/Private/salary.ods", "/Private/from-b.txt"} <= on_server(faulty.a)
+    assert not (faulty.a.root / "Private" / "from-b.txt").exists()  # not written into it either
+    faulty.disk.heal()
+    settle(faulty.a, faulty.b)  # the change that waited behind the refusal arrives now
+    assert (faulty.a.root / "Private" / "from-b.txt").read_bytes() == b"written on b"
 
 
-def test_a_file_that_cannot_be_stat_ed_is_not_taken_for_deleted(pair: Pair) -> None:
-    write(pair.a.root / "flaky.bin", b"on a bad sector")
-    settle(pair.a, pair.b)
-    pair.disk.fail("lstat", "flaky.bin", IO_ERROR)
+def test_a_file_that_cannot_be_stat_ed_is_not_taken_for_deleted(faulty: Pair) -> None:
+    write(faulty.a.root / "flaky.bin", b"on a bad sector")
+    settle(faulty.a, faulty.b)
+    faulty.disk.fail("lstat", "flaky.bin", IO_ERROR)
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     assert ("/flaky.bin", "cannot read: Input/output error") in report.warnings
-    assert report.deleted_remote == 0 and "/flaky.bin" in on_server(pair.a)
+    assert report.deleted_remote == 0 and "/flaky.bin" in on_server(faulty.a)
 
 
-def test_a_file_the_disk_will_not_let_sync_read_fails_alone_and_is_sent_later(pair: Pair) -> None:
-    write(pair.a.root / "locked.docx", b"locked by another program")
-    write(pair.a.root / "free.txt", b"free")
-    pair.disk.fail("open_read", "locked.docx", PERMISSION_DENIED)
+def test_a_file_the_disk_will_not_let_sync_read_fails_alone_and_is_sent_later(faulty: Pair) -> None:
+    write(faulty.a.root / "locked.docx", b"locked by another program")
+    write(faulty.a.root / "free.txt", b"free")
+    faulty.disk.fail("open_read", "locked.docx", PERMISSION_DENIED)
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     assert report.failed == [("/locked.docx", "Permission denied")]
-    assert report.uploaded == 1 and on_server(pair.a) == {"/free.txt"}
-    recorded = [(path, reason) for path, reason, _ in pair.a.index.failures()]
+    assert report.uploaded == 1 and on_server(faulty.a) == {"/free.txt"}
+    recorded = [(path, reason) for path, reason, _ in faulty.a.index.failures()]
     assert recorded == [("/locked.docx", "Permission denied")]
-    pair.disk.heal()
-    settle(pair.a, pair.b)
-    assert (pair.b.root / "locked.docx").read_bytes() == b"locked by another program"
-    assert pair.a.index.failures() == []
+    faulty.disk.heal()
+    settle(faulty.a, faulty.b)
+    assert (faulty.b.root / "locked.docx").read_bytes() == b"locked by another program"
+    assert faulty.a.index.failures() == []
 
 
-def test_a_folder_sync_may_not_write_into_keeps_the_download_for_later(pair: Pair) -> None:
-    write(pair.b.root / "Shared" / "notes.txt", b"notes")
-    pair.b.sync_once()
-    pair.a.sync_once()
-    write(pair.b.root / "Shared" / "new.txt", b"new from b")
-    pair.b.sync_once()
-    pair.disk.fail("write_file", "Shared/*", PERMISSION_DENIED)
+def test_a_folder_sync_may_not_write_into_keeps_the_download_for_later(faulty: Pair) -> None:
+    write(faulty.b.root / "Shared" / "notes.txt", b"notes")
+    faulty.b.sync_once()
+    faulty.a.sync_once()
+    write(faulty.b.root / "Shared" / "new.txt", b"new from b")
+    faulty.b.sync_once()
+    faulty.disk.fail("write_file", "Shared/*", PERMISSION_DENIED)
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     assert report.failed == [("/Shared/new.txt", "Permission denied")]
-    assert partial_files(pair.a.root) == []
-    pair.disk.heal()
-    settle(pair.a, pair.b)
+    assert partial_files(faulty.a.root) == []
+    faulty.disk.heal()
+    settle(faulty.a, faulty.b)
 
 
 def test_a_full_disk_stops_the_downloads_leaves_no_partial_file_and_loses_nothing(
-    pair: Pair,
+    faulty: Pair,
 ) -> None:
     bodies = {f"/film-{n}.mkv": os.urandom(900_000) for n in range(3)}
     for path, body in bodies.items():
-        write(pair.b.root / path.lstrip("/"), body)
-    pair.b.sync_once()
-    pair.disk.fail("write_file", "*", DISK_FULL, after_bytes=300_000)
+        write(faulty.b.root / path.lstrip("/"), body)
+    faulty.b.sync_once()
+    faulty.disk.fail("write_file", "*", DISK_FULL, after_bytes=300_000)
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     full = "The local disk is full; free some space"
     assert [reason for _, reason in report.failed] == [full] * 3
     # The first download found the disk full; the other two were not even fetched.
     assert report.bytes_received < 1_000_000
-    assert [r for r in pair.disk.refused if r[0] == "write_file"] and len(pair.disk.refused) == 1
-    assert partial_files(pair.a.root) == [] and report.deleted_remote == 0
-    assert on_server(pair.a) == set(bodies)
-    pair.disk.heal()  # space freed
-    settle(pair.a, pair.b)
-    assert {f"/{k}": v for k, v in tree(pair.a.root).items()} == bodies
+    assert faulty.disk.refused == [("write_file", faulty.disk.refused[0][1])]
+    assert partial_files(faulty.a.root) == [] and report.deleted_remote == 0
+    assert on_server(faulty.a) == set(bodies)
+    faulty.disk.heal()  # space freed
+    settle(faulty.a, faulty.b)
+    assert {f"/{k}": v for k, v in tree(faulty.a.root).items()} == bodies
 
 
-def test_a_file_written_to_while_sync_reads_it_is_sent_whole_next_pass(pair: Pair) -> None:
-    log = pair.a.root / "build.log"
+def test_a_file_written_to_while_sync_reads_it_is_sent_whole_next_pass(faulty: Pair) -> None:
+    log = faulty.a.root / "build.log"
     write(log, b"first line\n" * 200_000)
 
     def another_program_appends(path: Path) -> None:
         with open(path, "ab") as handle:
             handle.write(b"one more line\n")
 
-    pair.disk.change_while_read("build.log", another_program_appends)
+    faulty.disk.change_while_read("build.log", another_program_appends)
 
-    report: Report = pair.a.sync_once()
+    report: Report = faulty.a.sync_once()
 
     assert report.failed == [("/build.log", "/build.log changed while it was read")]
-    assert on_server(pair.a) == set()  # no torn version was committed
-    settle(pair.a, pair.b)
-    assert (pair.b.root / "build.log").read_bytes() == log.read_bytes()
+    assert on_server(faulty.a) == set()  # no torn version was committed
+    settle(faulty.a, faulty.b)
+    assert (faulty.b.root / "build.log").read_bytes() == log.read_bytes()
 
 
-def test_a_case_only_rename_travels_as_a_move_both_ways(pair: Pair) -> None:
-    write(pair.a.root / "readme.md", b"# hello")
-    settle(pair.a, pair.b)
-    os.rename(pair.a.root / "readme.md", pair.a.root / "README.md")
+def test_a_case_only_rename_travels_as_a_move_both_ways(faulty: Pair) -> None:
+    write(faulty.a.root / "readme.md", b"# hello")
+    settle(faulty.a, faulty.b)
+    os.rename(faulty.a.root / "readme.md", faulty.a.root / "README.md")
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     assert report.moved == 1 and report.uploaded == 0
-    assert on_server(pair.a) == {"/README.md"}
-    settle(pair.a, pair.b)
-    assert sorted(os.listdir(pair.b.root)) == [".sfs", "README.md"]
+    assert on_server(faulty.a) == {"/README.md"}
+    settle(faulty.a, faulty.b)
+    assert sorted(os.listdir(faulty.b.root)) == [".sfs", "README.md"]
 
 
 class CaseInsensitiveDisk(FolderFS):
@@ -210,15 +210,15 @@ def test_a_case_only_rename_from_the_server_on_a_case_insensitive_disk(
             engine.api.close()
 
 
-def test_two_names_that_differ_only_in_case_one_synced_the_other_reported(pair: Pair) -> None:
-    write(pair.a.root / "Report.txt", b"capital")
-    pair.a.sync_once()
-    write(pair.a.root / "report.txt", b"small")
-    write(pair.a.root / "other.txt", b"other")
+def test_two_names_that_differ_only_in_case_one_synced_the_other_reported(faulty: Pair) -> None:
+    write(faulty.a.root / "Report.txt", b"capital")
+    faulty.a.sync_once()
+    write(faulty.a.root / "report.txt", b"small")
+    write(faulty.a.root / "other.txt", b"other")
 
-    report = pair.a.sync_once()
+    report = faulty.a.sync_once()
 
     assert [path for path, _ in report.failed] == ["/report.txt"]
     assert "already exists" in report.failed[0][1]
-    assert on_server(pair.a) == {"/Report.txt", "/other.txt"}
-    assert (pair.a.root / "report.txt").read_bytes() == b"small"  # kept here, never lost
+    assert on_server(faulty.a) == {"/Report.txt", "/other.txt"}
+    assert (faulty.a.root / "report.txt").read_bytes() == b"small"  # kept here, never lost

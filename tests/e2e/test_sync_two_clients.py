@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from sfs.client.sync.engine import SyncEngine
-from sfs.client.sync.remote import SyncApi
 from tests.e2e.test_quick_start import RunningServer
 
 SFS = str(Path(sys.executable).with_name("sfs"))
-
-
-@pytest.fixture
-def pair(
-    server: RunningServer, token: str, tmp_path: Path
-) -> Iterator[tuple[SyncEngine, SyncEngine]]:
-    engines = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        engines.append(
-            SyncEngine(folder, SyncApi(server.base_url, token=token), device=f"laptop-{name}")
-        )
-    yield engines[0], engines[1]
-    for engine in engines:
-        engine.close()
-        engine.api.close()
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
@@ -185,6 +165,10 @@ def test_the_command_line_syncs_once_and_reports_status(
     )
     assert first.returncode == 0, first.stderr
     assert '"event": "uploaded", "path": "/hello.txt"' in first.stdout
+    events = [json.loads(line) for line in first.stdout.splitlines()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress[-1]["files_done"] == progress[-1]["files_total"] == 1
+    assert progress[-1]["bytes_done"] == progress[-1]["bytes_total"] == len(b"hello")
     status = subprocess.run(
         [SFS, "status", str(folder)], env=environment, capture_output=True, text=True, timeout=60
     )

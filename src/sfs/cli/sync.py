@@ -12,7 +12,8 @@ import click
 
 from sfs.client.api import ApiError
 from sfs.client.credentials import CredentialsError, config_dir, load
-from sfs.client.sync.engine import Report, SyncEngine
+from sfs.client.progress import JsonProgress, SyncProgressDisplay
+from sfs.client.sync.engine import PassProgress, Report, SyncEngine
 from sfs.client.sync.ignore import Ignorer
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.remote import SyncApi
@@ -53,8 +54,13 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool) -> None:
             details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "path"))
             click.echo(f"{event['event']:>14}  {event['path']}  {details}".rstrip())
 
+    progress: PassProgress | None = None
+    if as_json:
+        progress = JsonProgress(on_event)
+    elif not quiet:
+        progress = SyncProgressDisplay()  # on a terminal, for passes longer than a second
     api = _api()
-    engine = SyncEngine(folder, api, on_event=on_event)
+    engine = SyncEngine(folder, api, on_event=on_event, progress=progress)
     try:
         if once:
             report = _pass(engine, as_json=as_json, quiet=quiet)

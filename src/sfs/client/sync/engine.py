@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sfs.client.api import ApiError, Chunking, ManifestEntry, RemoteNode
 from sfs.client.sync.folder_fs import FolderFS
@@ -60,6 +60,25 @@ class DiskFull(OSError):
 
     def __init__(self) -> None:
         super().__init__(errno.ENOSPC, "the local disk is full; free some space")
+
+
+class PassProgress(Protocol):
+    """How far a pass is: files and bytes to move, known once the pass has planned."""
+
+    def begin(self, files: int, size: int) -> None: ...
+    def advance(self, *, files: int = 0, size: int = 0) -> None: ...
+    def end(self) -> None: ...
+
+
+class NoProgress:
+    def begin(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, *, files: int = 0, size: int = 0) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
 
 
 @dataclass
@@ -131,10 +150,12 @@ class SyncEngine:
         device: str | None = None,
         on_event: Callable[[Event], None] | None = None,
         fs: FolderFS | None = None,
+        progress: PassProgress | None = None,
     ) -> None:
         self.root = root.resolve()
         self.api = api
         self.fs = fs or FolderFS()
+        self.progress = progress or NoProgress()
         self.device = device or socket.gethostname()
         self.index = LocalIndex(self.root / STATE_FOLDER / "index.db")
         self._on_event = on_event or (lambda _event: None)
@@ -184,23 +205,27 @@ class SyncEngine:
                     continue
                 same[path] = content_digest([c.chunk_id for c in hashed[path]]) == remote.etag
         actions = plan(base, folder.entries, snapshot.entries, same_content=same)
+        self.progress.begin(*_transfer_size(actions, folder, snapshot))
         uploads: list[_PendingUpload] = []
-        for action in actions:
-            try:
-                self._carry_out(
-                    action, folder, snapshot.entries, snapshot.modified, hashed, uploads, report
-                )
-            except (ApiError, OSError, FileChanged) as problem:
-                self._failed(action.path, _reason(problem), report)
-                if isinstance(problem, ApiError) and problem.status == 401:
-                    raise
         try:
-            self._commit_uploads(uploads, report)
-        except ApiError as problem:
-            if problem.status == 401:
-                raise
-            for upload in uploads:  # none of this batch is known to be committed: next pass
-                self._failed(upload.path, _reason(problem), report)
+            for action in actions:
+                try:
+                    self._carry_out(
+                        action, folder, snapshot.entries, snapshot.modified, hashed, uploads, report
+                    )
+                except (ApiError, OSError, FileChanged) as problem:
+                    self._failed(action.path, _reason(problem), report)
+                    if isinstance(problem, ApiError) and problem.status == 401:
+                        raise
+            try:
+                self._commit_uploads(uploads, report)
+            except ApiError as problem:
+                if problem.status == 401:
+                    raise
+                for upload in uploads:  # none of this batch is known to be committed: next pass
+                    self._failed(upload.path, _reason(problem), report)
+        finally:
+            self.progress.end()
         if not report.failed and not held_back:
             self.index.set_setting("cursor", str(snapshot.cursor))
         return report
@@ -327,6 +352,7 @@ class SyncEngine:
                 piece_id = chunk_id(chunking.chunk_id_key, piece)
                 read_ids.append(piece_id)
                 if piece_id in self._sent:
+                    self.progress.advance(size=len(piece))
                     continue
                 self._outbox.append((piece_id, piece))
                 self._outbox_bytes += len(piece)
@@ -352,6 +378,7 @@ class SyncEngine:
             report.bytes_sent += content
             report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
         self._sent.update(unique)
+        self.progress.advance(size=sum(len(data) for _, data in self._outbox))
         self._outbox, self._outbox_bytes = [], 0
 
     def _commit_uploads(self, uploads: list[_PendingUpload], report: Report) -> None:
@@ -383,6 +410,7 @@ class SyncEngine:
                         [(e.chunk_id, e.size) for e in upload.manifest],
                     )
                     report.uploaded += 1
+                    self.progress.advance(files=1)
                     self._event("uploaded", upload.path, size=upload.local.size)
 
     def _ensure_remote_folder(self, path: str) -> RemoteNode:
@@ -440,6 +468,7 @@ class SyncEngine:
             [(e.chunk_id, e.size) for e in manifest],
         )
         report.downloaded += 1
+        self.progress.advance(files=1)
         self._event("downloaded", path, size=node.size)
 
     def _assemble(
@@ -466,6 +495,7 @@ class SyncEngine:
                 report.bytes_received += sum(len(v) for v in fetched.values())
                 found.update(fetched)
             for entry in group:
+                self.progress.advance(size=entry.size)
                 yield found[entry.chunk_id]
 
     def _local_chunk(
@@ -579,6 +609,19 @@ class SyncEngine:
 
     def _event(self, kind: str, path: str, **details: Any) -> None:
         self._on_event({"event": kind, "path": path, **details})
+
+
+def _transfer_size(actions: list[Action], folder: Scan, snapshot: Snapshot) -> tuple[int, int]:
+    """Files and bytes the plan moves: uploads count the local size, downloads the server's; a
+    conflict both (the local copy goes up, the server's version comes down)."""
+    files = size = 0
+    for action in actions:
+        local, remote = folder.entries.get(action.path), snapshot.entries.get(action.path)
+        if action.do in (Do.UPLOAD, Do.CONFLICT) and local is not None and local.kind == FILE:
+            files, size = files + 1, size + local.size
+        if action.do in (Do.DOWNLOAD, Do.CONFLICT) and remote is not None and remote.kind == FILE:
+            files, size = files + 1, size + remote.size
+    return files, size
 
 
 def _both_changed(base: BaseEntry | None, local: LocalEntry, remote: RemoteEntry) -> bool:

@@ -8,7 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    EVENT_TYPE_CLOSED_NO_WRITE,
+    EVENT_TYPE_OPENED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
@@ -17,6 +22,9 @@ from sfs.client.sync.ignore import STATE_FOLDER, TEMP_PREFIX
 from sfs.client.sync.remote import SyncApi
 
 LONG_POLL_SECONDS = 55.0
+# A file opened, or closed unchanged, is no change: the sync pass's own reads would otherwise
+# wake it again at once.
+_NOT_CHANGES = frozenset({EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE})
 
 
 class Wakeup:
@@ -40,6 +48,8 @@ class _FolderEvents(FileSystemEventHandler):
         self._wakeup = wakeup
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _NOT_CHANGES:
+            return
         path = str(event.src_path)
         # Our own state and partial downloads are not changes to sync.
         if f"/{STATE_FOLDER}/" in path or path.endswith(f"/{STATE_FOLDER}") or TEMP_PREFIX in path:
