@@ -194,3 +194,35 @@ def test_snapshot_manifest_and_chunk_fetch(client: TestClient, services: Service
     assert fetched[:32].hex() == ids[0] and fetched[36:] == b"x" * 5000
     unknown = client.post("/api/v1/chunks/fetch", json={"chunk_ids": ["0" * 64]}, headers=auth)
     assert unknown.status_code == 404
+
+
+def test_a_version_over_4_gib_keeps_its_size_and_serves_ranges_past_32_bits(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    block = bytes(96 * 1024)
+    block_id = chunk_id(key, block)
+    client.post("/api/v1/chunks/batch", content=batch_body([(block_id, block)]), headers=auth)
+    count = 44_000  # 4.33 GB of one repeated chunk, as a sparse disk image is cut
+    commit = {
+        "path": "/disk.img",
+        "manifest": [{"chunk_id": block_id, "size": len(block)}] * count,
+        "modified_at": "2026-11-20T10:00:00Z",
+    }
+    committed = client.post(
+        "/api/v1/spaces/me/commit-batch", json={"commits": [commit]}, headers=auth
+    )
+    assert committed.status_code == 200, committed.text
+    size = count * len(block)
+    assert size > 2**32 and committed.json()["results"][0]["node"]["size"] == size
+    listed = client.get("/api/v1/spaces/me/snapshot", headers=auth).json()["nodes"]
+    assert [(n["path"], n["size"]) for n in listed] == [("/disk.img", size)]
+    tail = client.get(
+        "/api/v1/spaces/me/content",
+        params={"path": "/disk.img"},
+        headers={**auth, "Range": f"bytes={2**32 + 5}-{2**32 + 14}"},
+    )
+    assert tail.status_code == 206
+    assert tail.headers["content-range"] == f"bytes {2**32 + 5}-{2**32 + 14}/{size}"
+    assert tail.content == bytes(10)
