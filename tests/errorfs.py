@@ -89,13 +89,16 @@ class ErrorFS(FolderFS):
                 return cast(BinaryIO, _ChangedAfterFirstRead(handle, change, path))
         return handle
 
-    def write_file(self, path: Path, pieces: Iterable[bytes], *, mtime: float) -> None:
+    def write_file(
+        self, path: Path, pieces: Iterable[bytes], *, mtime: float, keep: int = 0
+    ) -> None:
         fault = self._fault("write_file", path)
         if fault is not None and fault.after_bytes is not None:
             # A disk that fills up part way: some bytes land, then the write fails.
-            return super().write_file(path, self._cut_off(pieces, fault, path), mtime=mtime)
-        self._check("write_file", path)
-        return super().write_file(path, pieces, mtime=mtime)
+            pieces = self._cut_off(pieces, fault, path)
+        else:
+            self._check("write_file", path)
+        super().write_file(path, pieces, mtime=mtime, keep=keep)
 
     def replace(self, source: Path, target: Path) -> None:
         self._check("replace", target)

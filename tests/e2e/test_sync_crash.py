@@ -88,7 +88,7 @@ def test_killed_mid_upload_it_resumes_without_resending_what_arrived(
     assert (check / "big.bin").read_bytes() == body
 
 
-def test_killed_mid_download_it_leaves_no_partial_file_and_finishes(
+def test_killed_mid_download_it_resumes_and_leaves_no_partial_file(
     server: RunningServer, token: str, tmp_path: Path
 ) -> None:
     body = os.urandom(SIZE)
@@ -114,7 +114,12 @@ def test_killed_mid_download_it_leaves_no_partial_file_and_finishes(
     )
     kill_when(client, partial)
     assert not (folder / "big.bin").exists()  # never a half file under the real name
+    written = max(p.stat().st_size for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX))
     summary = sync_once(folder, env)
     assert summary["downloaded"] == 1
     assert (folder / "big.bin").read_bytes() == body
     assert not [p for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    # It resumed: what the killed pass had written whole was checked and kept, not fetched again
+    # (at most the chunk it was writing when killed is fetched twice).
+    assert summary["bytes_resumed"] >= written - 96 * 1024
+    assert summary["bytes_received"] + summary["bytes_resumed"] == SIZE

@@ -6,11 +6,12 @@ finishes once the disk behaves again."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from sfs.client.api import ApiError
 from sfs.client.sync.engine import Report, SyncEngine
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import TEMP_PREFIX
@@ -222,3 +223,79 @@ def test_two_names_that_differ_only_in_case_one_synced_the_other_reported(faulty
     assert "already exists" in report.failed[0][1]
     assert on_server(faulty.a) == {"/Report.txt", "/other.txt"}
     assert (faulty.a.root / "report.txt").read_bytes() == b"small"  # kept here, never lost
+
+
+class DroppingNetwork(SyncApi):
+    """The network goes away after `allowed` chunk fetches."""
+
+    def __init__(self, base_url: str, token: str, allowed: int) -> None:
+        super().__init__(base_url, token=token)
+        self.allowed = allowed
+
+    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        if self.allowed <= 0:
+            raise ApiError("cannot reach the server: network is down", status=None, code="x")
+        self.allowed -= 1
+        return super().fetch_chunks(chunk_ids)
+
+
+def test_a_download_cut_by_the_network_resumes_from_the_chunks_it_had(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    body = os.urandom(24 * 1024 * 1024)
+    write(tmp_path / "up" / "video.mp4", body)
+    with SyncApi(server.base_url, token=token) as api:
+        uploader = SyncEngine(tmp_path / "up", api)
+        uploader.sync_once()
+        uploader.close()
+    (tmp_path / "down").mkdir()
+    network = DroppingNetwork(server.base_url, token, allowed=2)
+    down = SyncEngine(tmp_path / "down", network)
+    try:
+        cut = down.sync_once()
+        assert cut.failed and "network is down" in cut.failed[0][1]
+        assert not (down.root / "video.mp4").exists()
+        [partial] = partial_files(down.root)  # kept for the next pass
+        written = partial.stat().st_size
+        assert written > 0
+
+        network.allowed = 1000
+        resumed = down.sync_once()
+
+        assert (resumed.downloaded, resumed.failed) == (1, [])
+        assert resumed.bytes_resumed == written
+        assert resumed.bytes_received + resumed.bytes_resumed == len(body)
+        assert (down.root / "video.mp4").read_bytes() == body
+        assert partial_files(down.root) == []
+    finally:
+        down.close()
+        network.close()
+
+
+def test_a_partial_download_of_a_version_since_replaced_is_not_used(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    write(tmp_path / "up" / "report.pdf", os.urandom(3 * 1024 * 1024))
+    with SyncApi(server.base_url, token=token) as api:
+        uploader = SyncEngine(tmp_path / "up", api)
+        uploader.sync_once()
+        (tmp_path / "down").mkdir()
+        network = DroppingNetwork(server.base_url, token, allowed=0)
+        down = SyncEngine(tmp_path / "down", network)
+        try:
+            down.sync_once()
+            [stale] = partial_files(down.root)
+            newer = os.urandom(2 * 1024 * 1024)
+            write(tmp_path / "up" / "report.pdf", newer)
+            uploader.sync_once()
+            network.allowed = 1000
+
+            report = down.sync_once()
+
+            assert report.bytes_resumed == 0 and not stale.exists()
+            assert (down.root / "report.pdf").read_bytes() == newer
+            assert partial_files(down.root) == []
+        finally:
+            uploader.close()
+            down.close()
+            network.close()

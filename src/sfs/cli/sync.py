@@ -91,6 +91,7 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
         "bytes_sent": report.bytes_sent,
         "bytes_sent_total": report.bytes_sent_total,
         "bytes_received": report.bytes_received,
+        "bytes_resumed": report.bytes_resumed,
         "failed": len(report.failed),
     }
     if as_json:

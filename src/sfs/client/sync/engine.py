@@ -93,6 +93,7 @@ class Report:
     bytes_sent: int = 0  # chunk content
     bytes_sent_total: int = 0  # everything uploaded: chunks, framing, questions, manifests
     bytes_received: int = 0
+    bytes_resumed: int = 0  # of downloads, found already written by an interrupted pass
     chunks_reused: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -166,6 +167,7 @@ class SyncEngine:
         self._sent: set[str] = set()
         self._sources: dict[str, tuple[str, int, int]] | None = None
         self._disk_full = False
+        self._partials: set[Path] = set()  # partial downloads kept to resume
 
     def close(self) -> None:
         self.index.close()
@@ -179,13 +181,10 @@ class SyncEngine:
     def sync_once(self) -> Report:
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
-        self._sources, self._disk_full = None, False
+        self._sources, self._disk_full, self._partials = None, False, set()
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root), self.fs)
         report.warnings.extend(folder.warnings)
-        for leftover in folder.leftovers:  # a download cut short by a crash: start it again
-            with contextlib.suppress(OSError):  # tidying up; it is tried again next pass
-                self.fs.unlink(leftover)
         base = self.index.entries()
         snapshot = self._server_state(base)
         held_back = self._leave_unreadable_alone(folder, base, snapshot)
@@ -226,6 +225,10 @@ class SyncEngine:
                     self._failed(upload.path, _reason(problem), report)
         finally:
             self.progress.end()
+        for leftover in folder.leftovers:  # partial downloads this pass did not resume
+            if leftover not in self._partials:
+                with contextlib.suppress(OSError):  # tidying up; it is tried again next pass
+                    self.fs.unlink(leftover)
         if not report.failed and not held_back:
             self.index.set_setting("cursor", str(snapshot.cursor))
         return report
@@ -442,12 +445,20 @@ class SyncEngine:
             self._sources = self.index.chunk_sources()
         sources = self._sources
         self.fs.make_folder(target.parent)
-        temporary = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        # Named after the content: a download cut short (crash, lost network) resumes from the
+        # chunks it had written, as long as the server's version is still the same.
+        temporary = target.with_name(f"{TEMP_PREFIX}{_partial_name(path, node.etag)}")
+        self._partials.add(temporary)
+        kept_chunks, kept = self._resumable(temporary, manifest)
+        report.bytes_resumed += kept
+        self.progress.advance(size=kept)
+        keep_partial = False
         try:
             self.fs.write_file(
                 temporary,
-                self._assemble(manifest, sources, report),
+                self._assemble(manifest[kept_chunks:], sources, report),
                 mtime=modified.timestamp(),
+                keep=kept,
             )
             # Never replace a file that changed since the scan: it is kept for the next pass.
             now = self._stat(target, FILE) if self.fs.exists(target) else None
@@ -459,9 +470,13 @@ class SyncEngine:
                 self._disk_full = True
                 raise DiskFull from problem
             raise
+        except ApiError:
+            keep_partial = True  # the server or the network failed: resume next pass
+            raise
         finally:
-            with contextlib.suppress(OSError):  # tidying up must not hide the real failure
-                self.fs.unlink(temporary)
+            if not keep_partial:
+                with contextlib.suppress(OSError):  # tidying up must not hide the real failure
+                    self.fs.unlink(temporary)
         self.index.put(
             path,
             _base(self._stat(target, FILE), version, node.etag, remote.node_id),
@@ -470,6 +485,25 @@ class SyncEngine:
         report.downloaded += 1
         self.progress.advance(files=1)
         self._event("downloaded", path, size=node.size)
+
+    def _resumable(self, partial: Path, manifest: list[ManifestEntry]) -> tuple[int, int]:
+        """How many leading chunks of `manifest` an interrupted download already wrote whole
+        (each read back and checked against its id), and their bytes."""
+        chunking = self._chunking
+        assert chunking is not None
+        count = offset = 0
+        try:
+            with self.fs.open_read(partial) as handle:
+                for entry in manifest:
+                    data = handle.read(entry.size)
+                    if len(data) < entry.size or chunk_id(chunking.chunk_id_key, data) != (
+                        entry.chunk_id
+                    ):
+                        break
+                    count, offset = count + 1, offset + entry.size
+        except FileNotFoundError:
+            return 0, 0
+        return count, offset
 
     def _assemble(
         self,
@@ -622,6 +656,10 @@ def _transfer_size(actions: list[Action], folder: Scan, snapshot: Snapshot) -> t
         if action.do in (Do.DOWNLOAD, Do.CONFLICT) and remote is not None and remote.kind == FILE:
             files, size = files + 1, size + remote.size
     return files, size
+
+
+def _partial_name(path: str, etag: str | None) -> str:
+    return hashlib.sha256(f"{path}\n{etag}".encode()).hexdigest()[:32]
 
 
 def _both_changed(base: BaseEntry | None, local: LocalEntry, remote: RemoteEntry) -> bool:

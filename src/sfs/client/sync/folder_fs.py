@@ -35,9 +35,14 @@ class FolderFS:
     def open_read(self, path: Path) -> BinaryIO:
         return open(path, "rb")
 
-    def write_file(self, path: Path, pieces: Iterable[bytes], *, mtime: float) -> None:
-        """Write a new file and make it durable before anyone renames it into place."""
-        with open(path, "xb") as out:
+    def write_file(
+        self, path: Path, pieces: Iterable[bytes], *, mtime: float, keep: int = 0
+    ) -> None:
+        """Write a file and make it durable before anyone renames it into place; with `keep`,
+        its first `keep` bytes (checked by the caller) stay and the rest is written after them."""
+        with open(path, "r+b" if keep else "wb") as out:
+            out.truncate(keep)
+            out.seek(keep)
             for piece in pieces:
                 out.write(piece)
             out.flush()

@@ -22,6 +22,7 @@ from sfs.client.sync.ignore import STATE_FOLDER, TEMP_PREFIX
 from sfs.client.sync.remote import SyncApi
 
 LONG_POLL_SECONDS = 55.0
+RETRY_SECONDS = 5.0  # between attempts of the long poll while the server does not answer
 # A file opened, or closed unchanged, is no change: the sync pass's own reads would otherwise
 # wake it again at once.
 _NOT_CHANGES = frozenset({EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE})
@@ -73,14 +74,24 @@ def watch_server(
 
     def poll() -> None:
         api = connect()
+        failing = False
         try:
             while not wakeup.stopping:
                 try:
-                    newest = api.wait_for_changes(cursor[0], wait=LONG_POLL_SECONDS)
+                    # While the server is away, ask without waiting: its return is seen at once.
+                    newest = api.wait_for_changes(
+                        cursor[0], wait=0 if failing else LONG_POLL_SECONDS
+                    )
                 except ApiError:
-                    time.sleep(5.0)  # unreachable or refused: the sync loop reports it
+                    if not failing:
+                        # A pass cut short by this counts its paths as failed and then waits
+                        # for the full scan: wake the loop, which reports it and retries.
+                        failing = True
+                        wakeup.set()
+                    time.sleep(RETRY_SECONDS)
                     continue
-                if newest != cursor[0]:
+                if failing or newest != cursor[0]:
+                    failing = False  # back again: what failed meanwhile may go through now
                     cursor[0] = newest
                     wakeup.set()
         finally:
