@@ -299,3 +299,25 @@ def test_a_partial_download_of_a_version_since_replaced_is_not_used(
             uploader.close()
             down.close()
             network.close()
+
+
+def test_names_the_server_refuses_are_reported_and_the_rest_syncs(
+    faulty: Pair,
+) -> None:
+    write(faulty.a.root / "line\nbreak.txt", b"a newline in a name")
+    os.close(os.open(os.fsencode(faulty.a.root) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))
+    write(faulty.a.root / "fine.txt", b"fine")
+
+    report = faulty.a.sync_once()
+
+    refused = dict(report.failed)
+    assert set(refused) == {"/line\nbreak.txt", "/caf\ufffd.txt"}  # shown printable
+    assert "control characters" in refused["/line\nbreak.txt"]
+    assert refused["/caf\ufffd.txt"] == "the name is not valid UTF-8; rename it to sync it"
+    assert {path for path, _, _ in faulty.a.index.failures()} == set(refused)
+    assert on_server(faulty.a) == {"/fine.txt"}
+    again = faulty.a.sync_once()  # reported again, never stuck, nothing else disturbed
+    assert set(dict(again.failed)) == set(refused) and again.uploaded == 0
+    os.remove(faulty.a.root / "line\nbreak.txt")
+    faulty.a.sync_once()
+    assert {path for path, _, _ in faulty.a.index.failures()} == {"/caf\ufffd.txt"}

@@ -185,6 +185,7 @@ class SyncEngine:
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root), self.fs)
         report.warnings.extend(folder.warnings)
+        self.index.clear_failures()
         base = self.index.entries()
         snapshot = self._server_state(base)
         held_back = self._leave_unreadable_alone(folder, base, snapshot)
@@ -231,6 +232,8 @@ class SyncEngine:
                     self.fs.unlink(leftover)
         if not report.failed and not held_back:
             self.index.set_setting("cursor", str(snapshot.cursor))
+        for path, reason in folder.refused:  # local only: no reason to hold the cursor back
+            self._failed(path, reason, report)
         return report
 
     def _leave_unreadable_alone(

@@ -122,6 +122,10 @@ class LocalIndex:
     def fail(self, path: str, reason: str, at: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (path, reason, at))
 
+    def clear_failures(self) -> None:
+        """Each pass records afresh what failed: a failure fixed or gone meanwhile is not kept."""
+        self._db.execute("DELETE FROM failures")
+
     def failures(self) -> list[tuple[str, str, str]]:
         return list(self._db.execute("SELECT path, reason, at FROM failures ORDER BY path"))
 

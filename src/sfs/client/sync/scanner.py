@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ class Scan:
     # unknown, so neither a deletion nor a change; this pass leaves them, and what is under them,
     # alone.
     unreadable: set[str] = field(default_factory=set)
+    # Entries no server can hold, by a printable form of their path, with the reason.
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     def is_unreadable(self, path: str) -> bool:
         return bool(self.unreadable) and any(
@@ -52,6 +55,10 @@ def scan(root: Path, ignorer: Ignorer, fs: FolderFS | None = None) -> Scan:
             relative = f"{relative_dir}/{name}" if relative_dir else name
             path = "/" + relative
             disk_path = directory / disk_name
+            if not _is_utf8(disk_name):  # bytes from another encoding: no server path for it
+                shown = os.fsencode(path).decode("utf-8", "replace")
+                result.refused.append((shown, "the name is not valid UTF-8; rename it to sync it"))
+                continue
             try:
                 info = fs.lstat(disk_path)
             except FileNotFoundError:
@@ -83,3 +90,12 @@ def scan(root: Path, ignorer: Ignorer, fs: FolderFS | None = None) -> Scan:
             else:
                 result.warnings.append((path, "not a regular file: not synced"))
     return result
+
+
+def _is_utf8(name: str) -> bool:
+    """Linux hands undecodable bytes over as lone surrogates; they cannot be sent as UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
