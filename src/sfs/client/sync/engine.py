@@ -165,7 +165,6 @@ class SyncEngine:
         self._outbox: list[tuple[str, bytes]] = []
         self._outbox_bytes = 0
         self._sent: set[str] = set()
-        self._sources: dict[str, tuple[str, int, int]] | None = None
         self._disk_full = False
         self._partials: set[Path] = set()  # partial downloads kept to resume
 
@@ -181,7 +180,7 @@ class SyncEngine:
     def sync_once(self) -> Report:
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
-        self._sources, self._disk_full, self._partials = None, False, set()
+        self._disk_full, self._partials = False, set()
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root), self.fs)
         report.warnings.extend(folder.warnings)
@@ -444,9 +443,6 @@ class SyncEngine:
         node, version, manifest = self.api.manifest(path)
         target = self._disk(path, folder)
         expected = folder.entries.get(path)
-        if self._sources is None:  # once a pass: thousands of downloads must not rescan it
-            self._sources = self.index.chunk_sources()
-        sources = self._sources
         self.fs.make_folder(target.parent)
         # Named after the content: a download cut short (crash, lost network) resumes from the
         # chunks it had written, as long as the server's version is still the same.
@@ -459,7 +455,7 @@ class SyncEngine:
         try:
             self.fs.write_file(
                 temporary,
-                self._assemble(manifest[kept_chunks:], sources, report),
+                self._assemble(manifest[kept_chunks:], report),
                 mtime=modified.timestamp(),
                 keep=kept,
             )
@@ -508,12 +504,7 @@ class SyncEngine:
             return 0, 0
         return count, offset
 
-    def _assemble(
-        self,
-        manifest: list[ManifestEntry],
-        sources: dict[str, tuple[str, int, int]],
-        report: Report,
-    ) -> Iterator[bytes]:
+    def _assemble(self, manifest: list[ManifestEntry], report: Report) -> Iterator[bytes]:
         """The file's chunks in order: from files already here when they still hold them,
         else fetched from the server in batches."""
         chunking = self._chunking
@@ -522,7 +513,7 @@ class SyncEngine:
             group = manifest[start : start + FETCH_BATCH]
             found: dict[str, bytes] = {}
             for entry in group:
-                local = self._local_chunk(entry, sources, chunking.chunk_id_key)
+                local = self._local_chunk(entry, chunking.chunk_id_key)
                 if local is not None:
                     found[entry.chunk_id] = local
                     report.chunks_reused += 1
@@ -535,21 +526,18 @@ class SyncEngine:
                 self.progress.advance(size=entry.size)
                 yield found[entry.chunk_id]
 
-    def _local_chunk(
-        self, entry: ManifestEntry, sources: dict[str, tuple[str, int, int]], key: bytes
-    ) -> bytes | None:
-        source = sources.get(entry.chunk_id)
-        if source is None:
-            return None
-        path, offset, size = source
-        try:
-            with self.fs.open_read(self.root / path.lstrip("/")) as handle:
-                handle.seek(offset)
-                data = handle.read(size)
-        except OSError:
-            return None
-        # The file may have changed since: only bytes that still hash to the id are used.
-        return data if chunk_id(key, data) == entry.chunk_id else None
+    def _local_chunk(self, entry: ManifestEntry, key: bytes) -> bytes | None:
+        for path, offset, size in self.index.chunk_sources(entry.chunk_id):
+            try:
+                with self.fs.open_read(self.root / path.lstrip("/")) as handle:
+                    handle.seek(offset)
+                    data = handle.read(size)
+            except OSError:
+                continue
+            # The file may have changed since: only bytes that still hash to the id are used.
+            if chunk_id(key, data) == entry.chunk_id:
+                return data
+        return None
 
     # -- the rest -------------------------------------------------------------------------------
 
@@ -609,7 +597,8 @@ class SyncEngine:
             self.fs.unlink(disk)
 
     def _moved(self, old: str, new: str, local: LocalEntry) -> None:
-        entry = self.index.entries()[old]
+        entry = self.index.entry(old)
+        assert entry is not None
         chunks = self.index.chunks_of(old)
         self.index.forget(old)
         self.index.put(new, _base(local, entry.version, entry.etag, entry.node_id), chunks)

@@ -25,8 +25,7 @@ CREATE TABLE IF NOT EXISTS entries (
     inode INTEGER NOT NULL,
     version INTEGER,
     etag TEXT,
-    node_id TEXT,
-    chunks TEXT NOT NULL DEFAULT '[]'
+    node_id TEXT
 );
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY,
@@ -34,6 +33,16 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Where each chunk of each synced file sits, so a download takes chunks the folder holds with
+-- one indexed lookup each, instead of holding every chunk of the folder in memory.
+CREATE TABLE IF NOT EXISTS chunks (
+    path TEXT NOT NULL,
+    "offset" INTEGER NOT NULL,
+    chunk_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (path, "offset")
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunks_by_id ON chunks (chunk_id);
 """
 
 
@@ -44,6 +53,17 @@ class LocalIndex:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Version 0 kept each file's chunk list as JSON in `entries`; move it to `chunks`."""
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(entries)")]
+        if "chunks" not in columns:
+            return
+        with self.batch():
+            for path, listed in list(self._db.execute("SELECT path, chunks FROM entries")):
+                self._put_chunks(path, [(str(c), int(n)) for c, n in json.loads(listed)])
+            self._db.execute("ALTER TABLE entries DROP COLUMN chunks")
 
     def close(self) -> None:
         self._db.close()
@@ -76,25 +96,35 @@ class LocalIndex:
             for path, kind, size, mtime_ns, inode, version, etag, node_id in rows
         }
 
-    def chunks_of(self, path: str) -> list[tuple[str, int]]:
-        row = self._db.execute("SELECT chunks FROM entries WHERE path = ?", (path,)).fetchone()
-        return [(str(item[0]), int(item[1])) for item in json.loads(row[0])] if row else []
+    def entry(self, path: str) -> BaseEntry | None:
+        row = self._db.execute(
+            "SELECT kind, size, mtime_ns, inode, version, etag, node_id FROM entries"
+            " WHERE path = ?",
+            (path,),
+        ).fetchone()
+        if row is None:
+            return None
+        kind, size, mtime_ns, inode, version, etag, node_id = row
+        return BaseEntry(
+            kind, size, mtime_ns, inode, version, etag, uuid.UUID(node_id) if node_id else None
+        )
 
-    def chunk_sources(self) -> dict[str, tuple[str, int, int]]:
-        """chunk id → (path, offset, size) of a file in the folder that held it at last sync."""
-        sources: dict[str, tuple[str, int, int]] = {}
-        for path, chunks in self._db.execute(
-            "SELECT path, chunks FROM entries WHERE kind = 'file'"
-        ):
-            offset = 0
-            for chunk_id, size in json.loads(chunks):
-                sources.setdefault(chunk_id, (path, offset, size))
-                offset += size
-        return sources
+    def chunks_of(self, path: str) -> list[tuple[str, int]]:
+        rows = self._db.execute(
+            'SELECT chunk_id, size FROM chunks WHERE path = ? ORDER BY "offset"', (path,)
+        )
+        return [(str(chunk), int(size)) for chunk, size in rows]
+
+    def chunk_sources(self, chunk_id: str, limit: int = 3) -> list[tuple[str, int, int]]:
+        """(path, offset, size) of files in the folder that held the chunk at their last sync."""
+        rows = self._db.execute(
+            'SELECT path, "offset", size FROM chunks WHERE chunk_id = ? LIMIT ?', (chunk_id, limit)
+        )
+        return [(str(path), int(offset), int(size)) for path, offset, size in rows]
 
     def put(self, path: str, entry: BaseEntry, chunks: list[tuple[str, int]] | None = None) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 path,
                 entry.kind,
@@ -104,20 +134,26 @@ class LocalIndex:
                 entry.version,
                 entry.etag,
                 str(entry.node_id) if entry.node_id else None,
-                json.dumps(chunks or []),
             ),
         )
+        self._put_chunks(path, chunks or [])
         self._db.execute("DELETE FROM failures WHERE path = ?", (path,))
+
+    def _put_chunks(self, path: str, chunks: list[tuple[str, int]]) -> None:
+        self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+        rows, offset = [], 0
+        for chunk, size in chunks:
+            rows.append((path, offset, chunk, size))
+            offset += size
+        self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
 
     def forget(self, path: str) -> None:
         """Drop a path and everything under it."""
-        self._db.execute(
-            "DELETE FROM entries WHERE path = ? OR substr(path, 1, ?) = ?",
-            (path, len(path) + 1, path + "/"),
-        )
-
-    def rename(self, old: str, new: str) -> None:
-        self._db.execute("UPDATE entries SET path = ? WHERE path = ?", (new, old))
+        for table in ("entries", "chunks"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE path = ? OR substr(path, 1, ?) = ?",  # noqa: S608
+                (path, len(path) + 1, path + "/"),
+            )
 
     def fail(self, path: str, reason: str, at: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (path, reason, at))
