@@ -226,3 +226,46 @@ def test_a_version_over_4_gib_keeps_its_size_and_serves_ranges_past_32_bits(
     assert tail.status_code == 206
     assert tail.headers["content-range"] == f"bytes {2**32 + 5}-{2**32 + 14}/{size}"
     assert tail.content == bytes(10)
+
+
+def test_many_folders_in_one_call_each_standing_alone(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    client.put("/api/v1/spaces/me/content", params={"path": "/notes"}, content=b"n", headers=auth)
+    client.post("/api/v1/spaces/me/folders", json={"path": "/Old"}, headers=auth)
+    before = client.get("/api/v1/spaces/me/changes", headers=auth).json()["cursor"]
+    paths = ["/A/B/C", "/A", "/A/B", "/Old", "/notes", "/bad\nname", "/Missing/child", "/a/b"]
+
+    answer = client.post("/api/v1/spaces/me/folders/batch", json={"paths": paths}, headers=auth)
+
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["path"] for r in results] == paths  # in the order asked
+    made = {r["path"]: r["node"]["path"] for r in results if r["node"]}
+    # Names differing only in case are the same folder: '/a/b' is the '/A/B' just made.
+    assert made == {"/A/B/C": "/A/B/C", "/A": "/A", "/A/B": "/A/B", "/Old": "/Old", "/a/b": "/A/B"}
+    errors = {r["path"]: r["error"]["code"] for r in results if r["error"]}
+    assert errors == {
+        "/notes": "conflict",
+        "/bad\nname": "invalid_input",
+        "/Missing/child": "not_found",
+    }
+    after = client.get("/api/v1/spaces/me/changes", params={"cursor": before}, headers=auth).json()
+    assert [c["path"] for c in after["changes"]] == ["/A", "/A/B", "/A/B/C"]  # /Old existed
+
+
+def test_a_folder_batch_is_bounded_and_scoped_to_the_callers_spaces(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    too_many = [f"/f{n}" for n in range(1001)]
+    refused = client.post("/api/v1/spaces/me/folders/batch", json={"paths": too_many}, headers=auth)
+    assert refused.status_code == 422
+    other = token_for(client, make_tenant(services, "Other").user.email)
+    their_space = client.get("/api/v1/spaces", headers=other).json()[0]["id"]
+    foreign = client.post(
+        f"/api/v1/spaces/{their_space}/folders/batch", json={"paths": ["/x"]}, headers=auth
+    )
+    assert foreign.status_code == 404
+    assert client.get("/api/v1/spaces/me/children", headers=other).json() == []

@@ -6,6 +6,7 @@ Every call is scoped to a space the actor may reach; every change appends to the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
-from sfs.domain.errors import Conflict, InvalidInput, NotFound
+from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space, Version, VersionChunk
 from sfs.ports import Clock
@@ -23,6 +24,7 @@ from sfs.services.spaces import append_journal, visible_space
 
 FOLDER = "folder"
 FILE = "file"
+MAX_FOLDER_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,27 @@ class FileTreeService:
                     pending.append((node.id, path))
         views.sort(key=lambda view: view.path)
         return int(cursor), views
+
+    def create_folders(
+        self, actor: Actor, *, space_id: uuid.UUID, paths: Sequence[str], client: ClientInfo
+    ) -> list[NodeView | SfsError]:
+        """Many folders in one transaction (a first sync of a tree has hundreds). Each path
+        stands or falls alone, checked before anything is written; a folder that exists is
+        answered as it is (creating it again changes nothing), a file in the way is a conflict.
+        Parents are made before children whatever the order given."""
+        if len(paths) > MAX_FOLDER_BATCH:
+            raise InvalidInput(f"At most {MAX_FOLDER_BATCH} folders in one batch.", field="paths")
+        now = self._clock.now()
+        results: dict[int, NodeView | SfsError] = {}
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            by_depth = sorted(range(len(paths)), key=lambda i: paths[i].count("/"))
+            for index in by_depth:
+                try:
+                    results[index] = _make_folder(session, space, paths[index], now)
+                except SfsError as refused:
+                    results[index] = refused
+        return [results[index] for index in range(len(paths))]
 
     def create_folder(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, client: ClientInfo
@@ -296,6 +319,22 @@ def resolve(session: Session, space: Space, parts: list[str]) -> Node:
     return node
 
 
+def _make_folder(session: Session, space: Space, path: str, now: datetime) -> NodeView:
+    parts = parse_path(path)
+    if not parts:
+        raise Conflict("The top folder always exists.")
+    parent = resolve_folder(session, space, parts[:-1])
+    name = _checked_name(parts[-1])
+    existing = _live_child(session, parent.id, name)
+    if existing is not None:
+        if existing.kind != FOLDER:
+            raise Conflict(f"{join_path(parts)} is a file, not a folder.")
+        return node_view(session, existing, path_of(session, existing))
+    node = new_node(session, space, parent, name, FOLDER, now)
+    append_journal(session, space, node=node, operation="create", path=join_path(parts), now=now)
+    return node_view(session, node, join_path(parts))
+
+
 def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:
     folder = resolve(session, space, parts)
     if folder.kind != FOLDER:
@@ -306,10 +345,7 @@ def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:
 def new_node(
     session: Session, space: Space, parent: Node, name: str, kind: str, now: datetime
 ) -> Node:
-    try:
-        name = clean_name(name)
-    except BadName as exc:
-        raise InvalidInput(str(exc), field="path") from None
+    name = _checked_name(name)
     if _live_child(session, parent.id, name) is not None:
         raise Conflict(
             f"{name!r} already exists in this folder (names differing only in case count as equal)."
@@ -393,6 +429,13 @@ def path_of(session: Session, node: Node) -> str:
 def next_version_number(session: Session, node_id: uuid.UUID) -> int:
     numbers = session.scalars(select(Version.number).where(Version.node_id == node_id)).all()
     return max(numbers, default=0) + 1
+
+
+def _checked_name(name: str) -> str:
+    try:
+        return clean_name(name)
+    except BadName as exc:
+        raise InvalidInput(str(exc), field="path") from None
 
 
 def _live_child(session: Session, parent_id: uuid.UUID, name: str) -> Node | None:

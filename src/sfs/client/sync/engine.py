@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sfs.client.api import ApiError, Chunking, ManifestEntry, RemoteNode
+from sfs.client.api import ApiError, Chunking, ManifestEntry
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import STATE_FOLDER, TEMP_PREFIX, Ignorer
 from sfs.client.sync.index import LocalIndex
@@ -45,6 +45,7 @@ RUNS_FROM = 64  # chunks: below this the manifest is sent whole
 BATCH_BYTES = 6 * 1024 * 1024  # under the server's 8 MiB per chunk batch
 BATCH_CHUNKS = 2000
 COMMIT_BATCH = 1000
+FOLDER_BATCH = 1000
 FETCH_BATCH = 256
 READ_BLOCK = 1024 * 1024
 
@@ -207,6 +208,9 @@ class SyncEngine:
         self.progress.begin(*_transfer_size(actions, folder, snapshot))
         uploads: list[_PendingUpload] = []
         try:
+            self._make_remote_folders(
+                [a.path for a in actions if a.do is Do.MAKE_REMOTE_FOLDER], folder, report
+            )
             for action in actions:
                 try:
                     self._carry_out(
@@ -290,10 +294,7 @@ class SyncEngine:
         elif action.do is Do.DOWNLOAD:
             self._download(path, folder, remote[path], modified[path], report)
         elif action.do is Do.MAKE_REMOTE_FOLDER:
-            node = self._ensure_remote_folder(path)
-            assert local is not None
-            self.index.put(path, _base(local, None, None, uuid.UUID(node.id)))
-            report.folders += 1
+            pass  # all of them at once, before the other actions
         elif action.do is Do.MAKE_LOCAL_FOLDER:
             target = self._disk(path, folder)
             self.fs.make_folder(target)
@@ -418,13 +419,27 @@ class SyncEngine:
                     self.progress.advance(files=1)
                     self._event("uploaded", upload.path, size=upload.local.size)
 
-    def _ensure_remote_folder(self, path: str) -> RemoteNode:
-        try:
-            return self.api.create_folder(path)
-        except ApiError as exc:
-            if exc.status == 409:
-                return self.api.stat(path)
-            raise
+    def _make_remote_folders(self, paths: list[str], folder: Scan, report: Report) -> None:
+        """New local folders, made on the server in a few calls (a tree has hundreds)."""
+        for start in range(0, len(paths), FOLDER_BATCH):
+            group = paths[start : start + FOLDER_BATCH]
+            try:
+                outcomes = self.api.create_folders(group)
+            except ApiError as problem:
+                if problem.status == 401:
+                    raise
+                for path in group:
+                    self._failed(path, _reason(problem), report)
+                continue
+            with self.index.batch():
+                for path, outcome in zip(group, outcomes, strict=True):
+                    if outcome.node is None:
+                        reason = outcome.error.args[0] if outcome.error else "refused"
+                        self._failed(path, reason, report)
+                        continue
+                    local = folder.entries[path]
+                    self.index.put(path, _base(local, None, None, uuid.UUID(outcome.node.id)))
+                    report.folders += 1
 
     def _delete_remote(self, path: str) -> None:
         try:

@@ -65,19 +65,12 @@ class SyncApi(ApiClient):
 
     def commit_batch(self, commits: Sequence[dict[str, Any]]) -> list[CommitOutcome]:
         data = self._object("POST", self._space("/commit-batch"), json={"commits": list(commits)})
-        outcomes = []
-        for result in data["results"]:
-            error = result.get("error")
-            outcomes.append(
-                CommitOutcome(
-                    path=str(result["path"]),
-                    node=RemoteNode.of(result["node"]) if result.get("node") else None,
-                    error=ApiError(error["message"], status=409, code=error["code"])
-                    if error
-                    else None,
-                )
-            )
-        return outcomes
+        return [_outcome(result) for result in data["results"]]
+
+    def create_folders(self, paths: Sequence[str]) -> list[CommitOutcome]:
+        """Many folders in one call; one that exists already is answered as it is."""
+        data = self._object("POST", self._space("/folders/batch"), json={"paths": list(paths)})
+        return [_outcome(result) for result in data["results"]]
 
     def wait_for_changes(self, cursor: int, *, wait: float) -> int:
         """Long poll: the newest cursor once something changed after `cursor` (or it timed out)."""
@@ -106,3 +99,12 @@ def unframe(body: bytes) -> list[tuple[str, bytes]]:
         chunks.append((body[position : position + _ID_BYTES].hex(), body[head : head + length]))
         position = head + length
     return chunks
+
+
+def _outcome(result: dict[str, Any]) -> CommitOutcome:
+    error = result.get("error")
+    return CommitOutcome(
+        path=str(result["path"]),
+        node=RemoteNode.of(result["node"]) if result.get("node") else None,
+        error=ApiError(error["message"], status=409, code=error["code"]) if error else None,
+    )

@@ -18,11 +18,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from sfs.domain.errors import InvalidInput
+from sfs.domain.errors import InvalidInput, SfsError
 from sfs.services.file_content import ByteRange
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
+    FolderResult,
+    FoldersBody,
+    FoldersOut,
     MoveBody,
     NodeOut,
     PathBody,
@@ -30,6 +33,7 @@ from sfs.web.api.schemas_files import (
     SpaceOut,
     VersionOut,
 )
+from sfs.web.errors import error_body
 
 router = APIRouter(tags=["files"])
 
@@ -68,6 +72,26 @@ def create_folder(
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(
         services.file_tree.create_folder(actor, space_id=space_id, path=body.path, client=client)
+    )
+
+
+@router.post("/spaces/{space}/folders/batch", response_model=FoldersOut, responses=_ERRORS)
+def create_folders(
+    space: str, body: FoldersBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> FoldersOut:
+    """Many folders in one round trip (parents before children); each stands or falls alone,
+    and one that exists already is answered as it is."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    outcomes = services.file_tree.create_folders(
+        actor, space_id=space_id, paths=body.paths, client=client
+    )
+    return FoldersOut(
+        results=[
+            FolderResult(path=path, error=Problem(**error_body(r.code, r.message)))
+            if isinstance(r, SfsError)
+            else FolderResult(path=path, node=NodeOut.of(r))
+            for path, r in zip(body.paths, outcomes, strict=True)
+        ]
     )
 
 

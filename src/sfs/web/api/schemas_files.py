@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +78,21 @@ class VersionOut(BaseModel):
 class PathBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = PATH
+
+
+class FoldersBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paths: list[Annotated[str, PATH]] = Field(min_length=1, max_length=1000)
+
+
+class FolderResult(BaseModel):
+    path: str
+    node: NodeOut | None = None
+    error: Problem | None = None
+
+
+class FoldersOut(BaseModel):
+    results: list[FolderResult]
 
 
 class MoveBody(BaseModel):
