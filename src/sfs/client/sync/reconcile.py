@@ -117,8 +117,9 @@ def plan(
         else:
             actions.append(action)
     # New folders first (a move may go into one), then moves, then the rest; deletions last.
-    makes = [a for a in actions if a.do in (Do.MAKE_LOCAL_FOLDER, Do.MAKE_REMOTE_FOLDER)]
-    rest = [a for a in actions if a not in makes]
+    making = (Do.MAKE_LOCAL_FOLDER, Do.MAKE_REMOTE_FOLDER)
+    makes = [a for a in actions if a.do in making]
+    rest = [a for a in actions if a.do not in making]
     ordered = [*makes, *local_moves, *remote_moves, *rest]
     return _with_folder_deletions(deleted_folders, ordered)
 
@@ -213,14 +214,27 @@ def _with_folder_deletions(deletions: list[Action], others: list[Action]) -> lis
     action: the deletions of what it holds go with it."""
     deleting = (Do.DELETE_REMOTE, Do.DELETE_LOCAL, Do.FORGET)
     keep = {a.path for a in others if a.do not in deleting} | {a.target for a in others if a.target}
-    safe = [d for d in deletions if not any(p.startswith(d.path + "/") for p in keep if p)]
-    outermost = [d for d in safe if not any(d.path.startswith(o.path + "/") for o in safe)]
-    covered = [
+    # Every folder above a kept path: a deletion of one of those would take the kept path along.
+    holding = {ancestor for path in keep for ancestor in _ancestors(path)}
+    safe = [d for d in deletions if d.path not in holding]
+    safe_paths = {d.path for d in safe}
+    outermost = [d for d in safe if not any(a in safe_paths for a in _ancestors(d.path))]
+    outer_paths = {d.path for d in outermost}
+    kept = [
         a
         for a in others
-        if a.do in deleting and any(a.path.startswith(d.path + "/") for d in outermost)
+        if a.do not in deleting or not any(p in outer_paths for p in _ancestors(a.path))
     ]
-    return [*(a for a in others if a not in covered), *outermost]
+    return [*kept, *outermost]
+
+
+def _ancestors(path: str) -> list[str]:
+    """'/a/b/c' → ['/a/b', '/a']."""
+    found = []
+    while (cut := path.rfind("/")) > 0:
+        path = path[:cut]
+        found.append(path)
+    return found
 
 
 def conflicted_copy_name(name: str, *, stamp: str, device: str) -> str:
