@@ -63,13 +63,13 @@ def commit_bulk(
         except InvalidInput as refused:
             results[index] = refused
             continue
-        parent = _folder(session, space, tuple(parts[:-1]), folders)
+        parent = folder_at(session, space, tuple(parts[:-1]), folders)
         if isinstance(parent, SfsError):
             results[index] = parent
             continue
         pending.append((index, parts, parent))
 
-    existing = _live_children(session, {(p.id, name_key(parts[-1])) for _, parts, p in pending})
+    existing = live_children(session, {(p.id, name_key(parts[-1])) for _, parts, p in pending})
     versions = _current_numbers(session, [n.current_version_id for n in existing.values()])
     accepted: list[_Accepted] = []
     claimed: set[tuple[uuid.UUID, str]] = set()
@@ -213,7 +213,7 @@ def _write(
             prune_versions(session, node, organisation, now)
 
 
-def _folder(
+def folder_at(
     session: Session,
     space: Space,
     parts: tuple[str, ...],
@@ -232,7 +232,7 @@ def _folder(
     return cache[parts]
 
 
-def _live_children(
+def live_children(
     session: Session, keys: set[tuple[uuid.UUID, str]]
 ) -> dict[tuple[uuid.UUID, str], Node]:
     found: dict[tuple[uuid.UUID, str], Node] = {}

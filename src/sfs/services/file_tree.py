@@ -20,7 +20,7 @@ from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space, Version, VersionChunk
 from sfs.ports import Clock
 from sfs.protocol.paths import BadName, clean_name, join_path, name_key, split_path
-from sfs.services.spaces import append_journal, visible_space
+from sfs.services.spaces import append_journal, lock_for_commit, visible_space
 
 FOLDER = "folder"
 FILE = "file"
@@ -116,17 +116,13 @@ class FileTreeService:
         Parents are made before children whatever the order given."""
         if len(paths) > MAX_FOLDER_BATCH:
             raise InvalidInput(f"At most {MAX_FOLDER_BATCH} folders in one batch.", field="paths")
+        from sfs.services.bulk_folders import make_folders  # it builds on this module
+
         now = self._clock.now()
-        results: dict[int, NodeView | SfsError] = {}
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            by_depth = sorted(range(len(paths)), key=lambda i: paths[i].count("/"))
-            for index in by_depth:
-                try:
-                    results[index] = _make_folder(session, space, paths[index], now)
-                except SfsError as refused:
-                    results[index] = refused
-        return [results[index] for index in range(len(paths))]
+            lock_for_commit(session, space)  # concurrent batches see each other's folders
+            return make_folders(session, space, paths, now)
 
     def create_folder(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, client: ClientInfo
@@ -317,22 +313,6 @@ def resolve(session: Session, space: Space, parts: list[str]) -> Node:
             raise NotFound(f"{join_path(parts[: depth + 1])} does not exist.")
         node = child
     return node
-
-
-def _make_folder(session: Session, space: Space, path: str, now: datetime) -> NodeView:
-    parts = parse_path(path)
-    if not parts:
-        raise Conflict("The top folder always exists.")
-    parent = resolve_folder(session, space, parts[:-1])
-    name = _checked_name(parts[-1])
-    existing = _live_child(session, parent.id, name)
-    if existing is not None:
-        if existing.kind != FOLDER:
-            raise Conflict(f"{join_path(parts)} is a file, not a folder.")
-        return node_view(session, existing, path_of(session, existing))
-    node = new_node(session, space, parent, name, FOLDER, now)
-    append_journal(session, space, node=node, operation="create", path=join_path(parts), now=now)
-    return node_view(session, node, join_path(parts))
 
 
 def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:

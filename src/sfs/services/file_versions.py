@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
@@ -34,7 +34,7 @@ from sfs.services.file_tree import (
     resolve,
 )
 from sfs.services.retention import prune_versions
-from sfs.services.spaces import append_journal, visible_space
+from sfs.services.spaces import append_journal, lock_for_commit, visible_space
 
 MAX_MANIFEST_ENTRIES = 1_000_000  # about 24 GB at the ~24 KiB mean chunk
 MAX_BATCH = 5000
@@ -489,13 +489,6 @@ def _prune(session: Session, node: Node, space: Space, now: datetime) -> None:
     organisation = session.get(Organization, space.organization_id)
     assert organisation is not None
     prune_versions(session, node, organisation, now)
-
-
-def lock_for_commit(session: Session, space: Space) -> None:
-    """Take the space's write lock before looking at chunks, so the garbage collector cannot
-    delete a chunk between this check and the commit (on SQLite this starts the write
-    transaction; on PostgreSQL it locks the space row, which also orders journal numbers)."""
-    session.execute(update(Space).where(Space.id == space.id).values(journal_seq=Space.journal_seq))
 
 
 def present_chunks(

@@ -127,6 +127,13 @@ def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
     return space
 
 
+def lock_for_commit(session: Session, space: Space) -> None:
+    """Take the space's write lock before looking at chunks, so the garbage collector cannot
+    delete a chunk between this check and the commit (on SQLite this starts the write
+    transaction; on PostgreSQL it locks the space row, which also orders journal numbers)."""
+    session.execute(update(Space).where(Space.id == space.id).values(journal_seq=Space.journal_seq))
+
+
 def append_journal(
     session: Session,
     space: Space,
