@@ -29,9 +29,10 @@ def free_port() -> int:
 
 class RunningServer:
     def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        environment = {
+        self.environment = {
             **os.environ,
             "SFS_DATA_DIR": str(data_dir),
             "SFS_PORT": str(self.port),
@@ -39,9 +40,26 @@ class RunningServer:
         }
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self._log_handle = open(self.log, "w")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [SFS, "serve"], env=environment, stdout=self._log_handle, stderr=subprocess.STDOUT
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [SFS, "serve"], env=self.environment, stdout=self._log_handle, stderr=subprocess.STDOUT
         )
+
+    def kill(self) -> None:
+        """SIGKILL: the server stops dead, as in a power cut, with requests in flight."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """Start `sfs serve` again, after `kill` or `stop`, on the same data folder and port;
+        its output goes on in the same log."""
+        if self.process.poll() is None:
+            raise RuntimeError("the server is still running")
+        if self._log_handle.closed:
+            self._log_handle = open(self.log, "a")  # noqa: SIM115 (closed in stop)
+        self.process = self._start()
 
     def wait_until_ready(self, timeout: float = 60.0) -> str:
         """Poll until the login page answers: a bounded wait on a real process."""

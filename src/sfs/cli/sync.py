@@ -63,7 +63,12 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool) -> None:
     engine = SyncEngine(folder, api, on_event=on_event, progress=progress)
     try:
         if once:
-            report = _pass(engine, as_json=as_json, quiet=quiet)
+            try:
+                report = _pass(engine, as_json=as_json, quiet=quiet)
+            except (ApiError, OSError) as exc:  # server away, or the folder itself unreadable
+                reason = exc.message if isinstance(exc, ApiError) else _unreadable(exc)
+                click.echo(f"sfs: {reason}", err=True)
+                sys.exit(EXIT_FAILED)
             sys.exit(EXIT_FAILED if report.failed else 0)
         _run(engine, api, as_json=as_json, quiet=quiet)
     finally:
@@ -120,16 +125,21 @@ def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> Non
                 failures = 0
                 wakeup.wait(FULL_SCAN_SECONDS)
                 time.sleep(0.05)  # let a burst of file events settle into one pass
-            except ApiError as exc:
+            except (ApiError, OSError) as exc:  # server away, or the folder itself unreadable
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
-                click.echo(f"sfs: {exc.args[0]}; trying again in {delay} s", err=True)
+                reason = exc.message if isinstance(exc, ApiError) else _unreadable(exc)
+                click.echo(f"sfs: {reason}; trying again in {delay} s", err=True)
                 wakeup.wait(delay)
     except KeyboardInterrupt:
         pass
     finally:
         wakeup.stopping = True
         observer.stop()
+
+
+def _unreadable(problem: OSError) -> str:
+    return f"cannot read {problem.filename or 'the folder'}: {problem.strerror or problem}"
 
 
 @click.command("status")

@@ -217,13 +217,13 @@ class SyncEngine:
                         action, folder, snapshot.entries, snapshot.modified, hashed, uploads, report
                     )
                 except (ApiError, OSError, FileChanged) as problem:
-                    self._failed(action.path, _reason(problem), report)
-                    if isinstance(problem, ApiError) and problem.status == 401:
+                    if isinstance(problem, ApiError) and _ends_the_pass(problem):
                         raise
+                    self._failed(action.path, _reason(problem), report)
             try:
                 self._commit_uploads(uploads, report)
             except ApiError as problem:
-                if problem.status == 401:
+                if _ends_the_pass(problem):
                     raise
                 for upload in uploads:  # none of this batch is known to be committed: next pass
                     self._failed(upload.path, _reason(problem), report)
@@ -426,7 +426,7 @@ class SyncEngine:
             try:
                 outcomes = self.api.create_folders(group)
             except ApiError as problem:
-                if problem.status == 401:
+                if _ends_the_pass(problem):
                     raise
                 for path in group:
                     self._failed(path, _reason(problem), report)
@@ -689,6 +689,12 @@ def _mtime(local: LocalEntry) -> datetime:
 def _blocks(handle: Any) -> Iterator[bytes]:
     while block := handle.read(READ_BLOCK):
         yield block
+
+
+def _ends_the_pass(problem: ApiError) -> bool:
+    """A revoked device or an unreachable server fails every path alike: the pass stops and
+    says so once (and tries again later) instead of failing thousands of paths one by one."""
+    return problem.status == 401 or problem.unreachable
 
 
 def _reason(problem: Exception) -> str:

@@ -22,7 +22,7 @@ from sfs.client.sync.ignore import STATE_FOLDER, TEMP_PREFIX
 from sfs.client.sync.remote import SyncApi
 
 LONG_POLL_SECONDS = 55.0
-RETRY_SECONDS = 5.0  # between attempts of the long poll while the server does not answer
+LONG_POLL_RETRY_SECONDS = 5.0  # between tries of the long poll while the server does not answer
 # A file opened, or closed unchanged, is no change: the sync pass's own reads would otherwise
 # wake it again at once.
 _NOT_CHANGES = frozenset({EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE})
@@ -88,7 +88,7 @@ def watch_server(
                         # for the full scan: wake the loop, which reports it and retries.
                         failing = True
                         wakeup.set()
-                    time.sleep(RETRY_SECONDS)
+                    time.sleep(LONG_POLL_RETRY_SECONDS)
                     continue
                 if failing or newest != cursor[0]:
                     failing = False  # back again: what failed meanwhile may go through now
