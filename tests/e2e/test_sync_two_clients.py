@@ -6,9 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-from sfs.client.sync.engine import SyncEngine
+import pytest
+
+from sfs.client.sync.engine import BoundElsewhere, SyncEngine
+from sfs.client.sync.remote import SyncApi
 from tests.e2e.test_quick_start import RunningServer
 
 SFS = str(Path(sys.executable).with_name("sfs"))
@@ -194,3 +198,43 @@ def test_an_edit_in_a_big_file_sends_little_more_than_the_edit(
     assert report.uploaded == 1 and report.bytes_sent_total < 300 * 1024
     assert b.sync_once().downloaded == 1
     assert (b.root / "video.bin").read_bytes() == (a.root / "video.bin").read_bytes()
+
+
+def test_a_folder_stays_bound_to_the_space_it_was_first_synced_with(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "credentials.json").write_text(
+        json.dumps(
+            {"server_url": server.base_url, "token": token, "email": "x", "device_name": "cli"}
+        )
+    )
+    os.chmod(config / "credentials.json", 0o600)
+    environment = {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)}
+    folder = tmp_path / "synced"
+    write(folder / "mine.txt", b"mine")
+
+    def sync_cli(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [SFS, "sync", str(folder), "--once", *options],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    unknown = sync_cli("--space", "Marketing")
+    assert unknown.returncode == 2
+    assert "no space named 'Marketing' here; you can sync: 'My Files'" in unknown.stderr
+    assert not (folder / ".sfs").exists()  # nothing was started
+    assert sync_cli("--space", "My Files").returncode == 0
+    assert sync_cli().returncode == 0  # the same space, named by default
+
+    with SyncApi(server.base_url, token=token) as api:
+        api.space = str(uuid.uuid4())  # as if another user's space, or another server
+        engine = SyncEngine(folder, api)
+        with pytest.raises(BoundElsewhere, match="is kept in sync with"):
+            engine.sync_once()
+        engine.close()
+    assert (folder / "mine.txt").read_bytes() == b"mine"

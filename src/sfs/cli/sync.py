@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from sfs.client.api import ApiError
+from sfs.client.api import MY_FILES, ApiError
 from sfs.client.credentials import CredentialsError, config_dir, load
 from sfs.client.progress import JsonProgress, SyncProgressDisplay
-from sfs.client.sync.engine import PassProgress, Report, SyncEngine
+from sfs.client.sync.engine import BoundElsewhere, PassProgress, Report, SyncEngine
 from sfs.client.sync.ignore import Ignorer
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.remote import SyncApi
@@ -25,9 +25,10 @@ EXIT_INVALID = 2
 EXIT_NOT_LOGGED_IN = 6
 FULL_SCAN_SECONDS = 60.0
 RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
+REVOKED = "sfs: the server refused this device: log in again with sfs login"
 
 
-def _api() -> SyncApi:
+def _api(space: str = MY_FILES) -> SyncApi:
     try:
         saved = load(config_dir())
     except CredentialsError as exc:
@@ -35,7 +36,7 @@ def _api() -> SyncApi:
     if saved is None:
         click.echo("sfs: not logged in: run sfs login URL first", err=True)
         sys.exit(EXIT_NOT_LOGGED_IN)
-    return SyncApi(saved.server_url, token=saved.token, user_agent="sfs-sync")
+    return SyncApi(saved.server_url, token=saved.token, user_agent="sfs-sync", space=space)
 
 
 @click.command("sync")
@@ -43,8 +44,9 @@ def _api() -> SyncApi:
 @click.option("--once", is_flag=True, help="One full pass, then exit (0 when both sides match).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (for running as a service).")
-def sync(folder: Path, once: bool, as_json: bool, quiet: bool) -> None:
-    """Keep FOLDER and your My Files identical, both ways."""
+@click.option("--space", "space_name", help="The space to keep in sync (default: My Files).")
+def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str | None) -> None:
+    """Keep FOLDER and a space (your My Files unless --space) identical, both ways."""
     folder.mkdir(parents=True, exist_ok=True)
 
     def on_event(event: dict[str, Any]) -> None:
@@ -60,6 +62,15 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool) -> None:
     elif not quiet:
         progress = SyncProgressDisplay()  # on a terminal, for passes longer than a second
     api = _api()
+    try:
+        api.use_space(space_name)
+    except ApiError as exc:
+        api.close()
+        if exc.status == 401:
+            click.echo(REVOKED, err=True)
+            sys.exit(EXIT_NOT_LOGGED_IN)
+        click.echo(f"sfs: {exc.message}", err=True)
+        sys.exit(EXIT_INVALID if exc.status == 404 else EXIT_FAILED)
     engine = SyncEngine(folder, api, on_event=on_event, progress=progress)
     try:
         if once:
@@ -71,6 +82,9 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool) -> None:
                 sys.exit(EXIT_FAILED)
             sys.exit(EXIT_FAILED if report.failed else 0)
         _run(engine, api, as_json=as_json, quiet=quiet)
+    except BoundElsewhere as exc:
+        click.echo(f"sfs: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     finally:
         engine.close()
         api.close()
@@ -81,7 +95,7 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
         report = engine.sync_once()
     except ApiError as exc:
         if exc.status == 401:
-            click.echo("sfs: the server refused this device: log in again with sfs login", err=True)
+            click.echo(REVOKED, err=True)
             sys.exit(EXIT_NOT_LOGGED_IN)
         raise
     for path, warning in report.warnings:
@@ -115,7 +129,7 @@ def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> Non
     wakeup = Wakeup()
     cursor = [engine.cursor]
     observer = watch_folder(engine.root, wakeup)
-    watch_server(_api, cursor, wakeup)
+    watch_server(lambda: _api(api.space), cursor, wakeup)
     failures = 0
     try:
         while True:

@@ -56,6 +56,11 @@ class FileChanged(Exception):
     """The file changed while it was read; it is retried in the next pass."""
 
 
+class BoundElsewhere(Exception):
+    """The folder's index records another server or space: syncing it here would read every
+    difference as a change to make, and delete or duplicate files."""
+
+
 class DiskFull(OSError):
     """The local disk is full: the downloads left in this pass are not even tried."""
 
@@ -179,6 +184,7 @@ class SyncEngine:
     # -- one pass -------------------------------------------------------------------------------
 
     def sync_once(self) -> Report:
+        self._check_binding()
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
         self._disk_full, self._partials = False, set()
@@ -238,6 +244,17 @@ class SyncEngine:
         for path, reason in folder.refused:  # local only: no reason to hold the cursor back
             self._failed(path, reason, report)
         return report
+
+    def _check_binding(self) -> None:
+        here = f"{self.api.base_url.rstrip('/')} space {self.api.space}"
+        bound = self.index.setting("bound_to")
+        if bound is None:
+            self.index.set_setting("bound_to", here)
+        elif bound != here:
+            raise BoundElsewhere(
+                f"{self.root} is kept in sync with {bound}, not {here}; "
+                "sync another (empty) folder with this one"
+            )
 
     def _leave_unreadable_alone(
         self, folder: Scan, base: dict[str, BaseEntry], snapshot: Snapshot

@@ -29,7 +29,36 @@ class CommitOutcome:
     error: ApiError | None
 
 
+@dataclass(frozen=True)
+class RemoteSpace:
+    id: uuid.UUID
+    name: str
+    kind: str
+
+
 class SyncApi(ApiClient):
+    def spaces(self) -> list[RemoteSpace]:
+        """The spaces this device's user may sync, My Files first."""
+        return [
+            RemoteSpace(uuid.UUID(str(raw["id"])), str(raw["name"]), str(raw["kind"]))
+            for raw in self._json("GET", "/spaces")
+        ]
+
+    def use_space(self, name: str | None) -> RemoteSpace:
+        """Point this client at a space by name (My Files when None), by its id from now on:
+        'me' would name another space if another user logged in on this device."""
+        spaces = self.spaces()
+        wanted = [s for s in spaces if (s.name == name if name else s.kind == "personal")]
+        if not wanted:
+            names = ", ".join(repr(s.name) for s in spaces)
+            raise ApiError(
+                f"no space named {name!r} here; you can sync: {names}",
+                status=404,
+                code="not_found",
+            )
+        self.space = str(wanted[0].id)
+        return wanted[0]
+
     def snapshot(self) -> Snapshot:
         data = self._object("GET", self._space("/snapshot"))
         entries: dict[str, RemoteEntry] = {}
