@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -88,6 +89,24 @@ def test_a_rename_is_sent_as_a_move(pair: tuple[SyncEngine, SyncEngine]) -> None
     received = b.sync_once()
     assert received.moved == 1 and received.bytes_received == 0
     assert tree(b.root) == {"Final": None, "Final/report.txt": b"the text" * 1000}
+
+
+def test_a_move_that_kept_no_inode_is_sent_as_a_move(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "photos" / "IMG_0001.jpg", os.urandom(300_000))
+    write(a.root / "same-size.bin", os.urandom(300_000))  # same size, other content
+    settle(a, b)
+    # As a copy to another disk and back, or a file manager's copy-then-delete, would do.
+    (a.root / "Holiday").mkdir()
+    shutil.copyfile(a.root / "photos" / "IMG_0001.jpg", a.root / "Holiday" / "beach.jpg")
+    os.remove(a.root / "photos" / "IMG_0001.jpg")
+
+    report = a.sync_once()
+
+    assert (report.moved, report.uploaded, report.bytes_sent) == (1, 0, 0)
+    received = b.sync_once()
+    assert received.moved == 1 and received.bytes_received == 0
+    assert tree(b.root) == tree(a.root)
 
 
 def test_a_file_changed_on_both_sides_keeps_both(pair: tuple[SyncEngine, SyncEngine]) -> None:

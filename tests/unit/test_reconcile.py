@@ -99,6 +99,22 @@ def test_a_local_rename_is_a_move_and_a_remote_rename_too() -> None:
     ]
 
 
+def test_a_move_that_kept_no_inode_is_recognised_by_its_content() -> None:
+    copied = local(mtime=99, inode=8)  # a copy then a delete: new inode, new mtime
+    assert plan({"/a": base()}, {"/b": copied}, {"/a": remote()}) == [
+        Action(Do.DELETE_REMOTE, "/a"),
+        Action(Do.UPLOAD, "/b"),
+    ]
+    assert plan({"/a": base()}, {"/b": copied}, {"/a": remote()}, moved_content={"/b": "/a"}) == [
+        Action(Do.MOVE_REMOTE, "/a", target="/b")
+    ]
+    # Changed on the server meanwhile: not a clean move; both versions are kept by the rules.
+    changed = {"/a": remote(etag="e2")}
+    assert Action(Do.MOVE_REMOTE, "/a", target="/b") not in plan(
+        {"/a": base()}, {"/b": copied}, changed, moved_content={"/b": "/a"}
+    )
+
+
 def test_new_folders_come_before_moves_into_them() -> None:
     actions = plan(
         {"/a": base()}, {"/Z": local(kind=FOLDER, inode=9), "/Z/a": local()}, {"/a": remote()}

@@ -210,7 +210,10 @@ class SyncEngine:
                 except (OSError, FileChanged):
                     continue
                 same[path] = content_digest([c.chunk_id for c in hashed[path]]) == remote.etag
-        actions = plan(base, folder.entries, snapshot.entries, same_content=same)
+        moved_content = self._moved_by_content(base, folder, hashed)
+        actions = plan(
+            base, folder.entries, snapshot.entries, same_content=same, moved_content=moved_content
+        )
         self.progress.begin(*_transfer_size(actions, folder, snapshot))
         uploads: list[_PendingUpload] = []
         try:
@@ -244,6 +247,37 @@ class SyncEngine:
         for path, reason in folder.refused:  # local only: no reason to hold the cursor back
             self._failed(path, reason, report)
         return report
+
+    def _moved_by_content(
+        self, base: dict[str, BaseEntry], folder: Scan, hashed: dict[str, list[ManifestEntry]]
+    ) -> dict[str, str]:
+        """New files holding exactly the content of a file that vanished: moves that kept no
+        inode (copied then deleted, or across file systems). Only new files of the size of a
+        vanished one are hashed; their chunk lists are kept for the upload if it comes to that."""
+        vanished: dict[int, list[str]] = {}
+        inodes = set()
+        for path, known in base.items():
+            if known.kind == FILE and path not in folder.entries:
+                vanished.setdefault(known.size, []).append(path)
+                inodes.add(known.inode)
+        found: dict[str, str] = {}
+        if not vanished:
+            return found
+        for path, local in folder.entries.items():
+            candidates = vanished.get(local.size)
+            if path in base or local.kind != FILE or not candidates or local.inode in inodes:
+                continue  # an inode match is the reconciler's already
+            try:
+                hashed[path] = hashed.get(path) or self._chunk_file(path, folder, local)
+            except (OSError, FileChanged):
+                continue
+            digest = content_digest([c.chunk_id for c in hashed[path]])
+            for old in candidates:
+                if base[old].etag == digest:
+                    found[path] = old
+                    candidates.remove(old)
+                    break
+        return found
 
     def _check_binding(self) -> None:
         here = f"{self.api.base_url.rstrip('/')} space {self.api.space}"

@@ -93,14 +93,18 @@ def plan(
     remote: Mapping[str, RemoteEntry],
     *,
     same_content: Mapping[str, bool] | None = None,
+    moved_content: Mapping[str, str] | None = None,
 ) -> list[Action]:
     """The actions that make both sides identical again, parents before children.
 
     `same_content[path]` tells, for paths changed on both sides, whether the local file's
     content equals the server's (the engine hashes the local file only for those).
+    `moved_content[new_path]` names the vanished path whose content a new local file holds
+    (the engine hashes only new files of the size of one that vanished): a move that kept no
+    inode, as a copy-and-delete or another file system makes.
     """
     same_content = same_content or {}
-    local_moves, remote_moves = _moves(base, local, remote)
+    local_moves, remote_moves = _moves(base, local, remote, moved_content or {})
     moved_away = {a.path for a in (*local_moves, *remote_moves)}
     moved_to = {a.target for a in (*local_moves, *remote_moves)}
     actions: list[Action] = []
@@ -165,8 +169,9 @@ def _moves(
     base: Mapping[str, BaseEntry],
     local: Mapping[str, LocalEntry],
     remote: Mapping[str, RemoteEntry],
+    moved_content: Mapping[str, str],
 ) -> tuple[list[Action], list[Action]]:
-    """Renames recognised as such: locally by inode, on the server by node id.
+    """Renames recognised as such: locally by inode or content, on the server by node id.
 
     Only clean moves count (the file unchanged, the other side untouched at both paths);
     anything murkier is left to the per-path rules, which lose nothing either.
@@ -179,13 +184,18 @@ def _moves(
         if path not in base and entry.kind == FILE
     }
     by_node = {entry.node_id: path for path, entry in remote.items() if path not in base}
+    by_content = {old: new for new, old in moved_content.items() if new in local}
     for path, b in base.items():
         if b.kind != FILE:
             continue
         new_local = by_inode.get(b.inode) if path not in local else None
+        unchanged = False
         if new_local is not None:
             moved = local[new_local]
             unchanged = (moved.size, moved.mtime_ns) == (b.size, b.mtime_ns)
+        if not unchanged and path not in local and path in by_content:
+            new_local, unchanged = by_content[path], True  # its content, checked by hash
+        if new_local is not None:
             r = remote.get(path)
             if (
                 unchanged
