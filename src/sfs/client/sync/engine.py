@@ -229,13 +229,9 @@ class SyncEngine:
                     if isinstance(problem, ApiError) and _ends_the_pass(problem):
                         raise
                     self._failed(action.path, _reason(problem), report)
-            try:
-                self._commit_uploads(uploads, report)
-            except ApiError as problem:
-                if _ends_the_pass(problem):
-                    raise
-                for upload in uploads:  # none of this batch is known to be committed: next pass
-                    self._failed(upload.path, _reason(problem), report)
+                if len(uploads) >= COMMIT_BATCH:  # commit as it goes: memory stays flat and
+                    self._commit_uploads(uploads, report)  # a crash keeps what was done
+            self._commit_uploads(uploads, report)
         finally:
             self.progress.end()
         for leftover in folder.leftovers:  # partial downloads this pass did not resume
@@ -424,7 +420,9 @@ class SyncEngine:
         """Send the queued chunks the server lacks: one question, one batch."""
         if not self._outbox:
             return
-        unique = dict(self._outbox)
+        # Sent or failed, the queue is done with: a failed batch's files fail their commits.
+        queued, self._outbox, self._outbox_bytes = self._outbox, [], 0
+        unique = dict(queued)
         missing = self.api.missing_chunks(unique)
         report.bytes_sent_total += len(json.dumps({"chunk_ids": list(unique)}))
         batch = [(cid, data) for cid, data in unique.items() if cid in missing]
@@ -435,11 +433,22 @@ class SyncEngine:
             report.bytes_sent += content
             report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
         self._sent.update(unique)
-        self.progress.advance(size=sum(len(data) for _, data in self._outbox))
-        self._outbox, self._outbox_bytes = [], 0
+        self.progress.advance(size=sum(len(data) for _, data in queued))
 
     def _commit_uploads(self, uploads: list[_PendingUpload], report: Report) -> None:
-        self._flush_chunks(report)
+        """Send what is queued, then commit the uploads waiting for it; the list is emptied."""
+        try:
+            self._flush_chunks(report)
+            self._commit_batches(uploads, report)
+        except ApiError as problem:
+            if _ends_the_pass(problem):
+                raise
+            for upload in uploads:  # none of these is known to be committed: next pass
+                self._failed(upload.path, _reason(problem), report)
+        finally:
+            uploads.clear()
+
+    def _commit_batches(self, uploads: list[_PendingUpload], report: Report) -> None:
         for start in range(0, len(uploads), COMMIT_BATCH):
             group = uploads[start : start + COMMIT_BATCH]
             commits = [

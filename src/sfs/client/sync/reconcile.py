@@ -17,7 +17,7 @@ FILE = "file"
 FOLDER = "folder"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BaseEntry:
     """What both sides agreed a path was at the last sync."""
 
@@ -30,7 +30,7 @@ class BaseEntry:
     node_id: uuid.UUID | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalEntry:
     kind: str
     size: int
@@ -38,7 +38,7 @@ class LocalEntry:
     inode: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteEntry:
     kind: str
     size: int
