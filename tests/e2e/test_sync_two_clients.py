@@ -109,6 +109,45 @@ def test_a_move_that_kept_no_inode_is_sent_as_a_move(pair: tuple[SyncEngine, Syn
     assert tree(b.root) == tree(a.root)
 
 
+def test_server_side_moves_deletes_copies_and_restores_reach_the_folder_from_the_feed(
+    pair: tuple[SyncEngine, SyncEngine], server: RunningServer, token: str
+) -> None:
+    a, b = pair
+    write(a.root / "Docs" / "x.txt", b"x")
+    write(a.root / "Docs" / "Sub" / "y.txt", b"y")
+    write(a.root / "Docs2" / "z.txt", b"z")  # a name sharing a prefix: untouched
+    settle(a, b)
+    api = b.api  # the web portal or another program, not a sync client
+    api.create_folder("/Archive")
+    api.move("/Docs", "/Archive/Docs")
+    api.copy("/Archive/Docs/x.txt", "/copy.txt")
+    api.delete("/Archive/Docs/Sub")
+    [trashed] = [n for n in api.trash() if n.name == "Sub"]
+    api.restore_from_trash(trashed.id)
+    api.delete("/Docs2/z.txt")
+
+    report = a.sync_once()
+
+    assert not report.failed and report.bytes_received == 0  # all of it from the folder itself
+    assert tree(a.root) == {
+        "Archive": None,
+        "Archive/Docs": None,
+        "Archive/Docs/x.txt": b"x",
+        "Archive/Docs/Sub": None,
+        "Archive/Docs/Sub/y.txt": b"y",
+        "copy.txt": b"x",
+        "Docs2": None,
+    }
+    (a.root.parent / "check").mkdir()
+    check = SyncEngine(a.root.parent / "check", SyncApi(server.base_url, token=token))
+    try:
+        check.sync_once()  # a first pass: the full listing
+        assert tree(check.root) == tree(a.root)
+    finally:
+        check.close()
+        check.api.close()
+
+
 def test_a_file_changed_on_both_sides_keeps_both(pair: tuple[SyncEngine, SyncEngine]) -> None:
     a, b = pair
     write(a.root / "notes.md", b"shared start")

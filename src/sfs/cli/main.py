@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfs.cli.files import COMMANDS as FILE_COMMANDS
-from sfs.config import ConfigError, Settings, load_settings
-from sfs.crypto.master_key import MasterKeyError
 from sfs.domain.actor import ClientInfo, operator
 from sfs.domain.errors import (
     AlreadyExists,
@@ -25,6 +23,7 @@ from sfs.domain.roles import Role
 
 if TYPE_CHECKING:  # the server's code loads only for server commands: clients start fast
     from sfs.app import Services
+    from sfs.config import Settings
 
 # Exit codes scripts can rely on.
 EXIT_FAILURE = 1
@@ -48,6 +47,8 @@ def fail(message: str, code: int) -> None:
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
+    from sfs.config import ConfigError, load_settings  # pydantic: for server commands only
+
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
@@ -64,7 +65,11 @@ def domain_errors() -> Iterator[None]:
     except SfsError as exc:
         code = next((c for kind, c in _EXIT_FOR if isinstance(exc, kind)), EXIT_FAILURE)
         fail(exc.message, code)
-    except MasterKeyError as exc:
+    except Exception as exc:
+        from sfs.crypto.master_key import MasterKeyError  # loaded by then: it opened the store
+
+        if not isinstance(exc, MasterKeyError):
+            raise
         fail(str(exc), EXIT_CONFIG)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import JournalEntry
+from sfs.metadata.file_models import JournalEntry, Version
 from sfs.services.spaces import visible_space
 
 MAX_PAGE = 5000
@@ -39,6 +39,10 @@ class Change:
     version_id: uuid.UUID | None
     size: int
     occurred_at: datetime
+    # Of the version a create or update brought: what a client needs to know the file's state
+    # from the feed alone, without listing the space again.
+    version: int | None = None
+    content_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,14 @@ class ChangeFeed:
                     f"The cursor {cursor} is ahead of this space ({space.journal_seq}): "
                     "start again from 0."
                 )
-            rows = session.scalars(
-                select(JournalEntry)
+            rows = session.execute(
+                select(JournalEntry, Version.number, Version.content_digest)
+                .outerjoin(Version, Version.id == JournalEntry.version_id)
                 .where(JournalEntry.space_id == space_id, JournalEntry.seq > cursor)
                 .order_by(JournalEntry.seq)
                 .limit(limit + 1)
             ).all()
-        changes = [_change(row) for row in rows[:limit]]
+        changes = [_change(*row) for row in rows[:limit]]
         return ChangesPage(
             changes=changes,
             cursor=changes[-1].seq if changes else cursor,
@@ -153,7 +158,7 @@ class ChangeFeed:
             await self._signal.wait_async(space_id, seen, min(remaining, RECHECK_SECONDS))
 
 
-def _change(row: JournalEntry) -> Change:
+def _change(row: JournalEntry, version: int | None, digest: str | None) -> Change:
     return Change(
         seq=row.seq,
         operation=row.operation,
@@ -164,4 +169,6 @@ def _change(row: JournalEntry) -> Change:
         version_id=row.version_id,
         size=row.size,
         occurred_at=row.occurred_at,
+        version=version,
+        content_digest=digest,
     )

@@ -14,7 +14,7 @@ import hashlib
 import json
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from sfs.client.sync.reconcile import (
     plan,
 )
 from sfs.client.sync.remote import Snapshot, SyncApi
+from sfs.client.sync.remote_tree import RemoteTree
 from sfs.client.sync.scanner import Scan, scan
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
@@ -222,9 +223,7 @@ class SyncEngine:
             )
             for action in actions:
                 try:
-                    self._carry_out(
-                        action, folder, snapshot.entries, snapshot.modified, hashed, uploads, report
-                    )
+                    self._carry_out(action, folder, snapshot.entries, hashed, uploads, report)
                 except (ApiError, OSError, FileChanged) as problem:
                     if isinstance(problem, ApiError) and _ends_the_pass(problem):
                         raise
@@ -303,23 +302,31 @@ class SyncEngine:
         return held_back
 
     def _server_state(self, base: dict[str, BaseEntry]) -> Snapshot:
-        """The server's tree; when its journal has not moved since the last pass, that is what
-        the index recorded, and the (costly) full listing is skipped: a rescan is stat only."""
+        """The server's tree: on the first pass its full listing; after that what the index
+        recorded with the change feed since the last pass applied, so a pass costs the changes,
+        not the size of the space (a rescan with no change is stat only)."""
         cursor = self.cursor
-        if cursor and base and self.api.wait_for_changes(cursor, wait=0) == cursor:
-            unchanged = {
-                path: RemoteEntry(e.kind, e.size, e.version, e.etag, e.node_id or uuid.uuid4())
-                for path, e in base.items()
-            }
-            return Snapshot(cursor=cursor, entries=unchanged, modified={})
-        return self.api.snapshot()
+        if not cursor or not base:
+            return self.api.snapshot()
+        tree = RemoteTree(base)
+        more = True
+        try:
+            while more:
+                page = self.api.changes(cursor)
+                for change in page.changes:
+                    tree.apply(change)
+                cursor, more = page.cursor, page.more
+        except ApiError as problem:
+            if problem.status != 409:
+                raise
+            return self.api.snapshot()  # the cursor is ahead: a server restored from a backup
+        return Snapshot(cursor=cursor, entries=tree)
 
     def _carry_out(
         self,
         action: Action,
         folder: Scan,
-        remote: dict[str, RemoteEntry],
-        modified: dict[str, datetime],
+        remote: MutableMapping[str, RemoteEntry],
         hashed: dict[str, list[ManifestEntry]],
         uploads: list[_PendingUpload],
         report: Report,
@@ -339,7 +346,7 @@ class SyncEngine:
                 )
             )
         elif action.do is Do.DOWNLOAD:
-            self._download(path, folder, remote[path], modified[path], report)
+            self._download(path, folder, remote[path], report)
         elif action.do is Do.MAKE_REMOTE_FOLDER:
             pass  # all of them at once, before the other actions
         elif action.do is Do.MAKE_LOCAL_FOLDER:
@@ -371,7 +378,7 @@ class SyncEngine:
             self._moved(path, action.target, self._stat(target, FILE))
             report.moved += 1
         elif action.do is Do.CONFLICT:
-            self._keep_both(path, folder, remote, modified, hashed, uploads, report)
+            self._keep_both(path, folder, remote, hashed, uploads, report)
         elif action.do is Do.FORGET:
             self.index.forget(path)
         elif action.do is Do.ADOPT:
@@ -510,9 +517,7 @@ class SyncEngine:
 
     # -- downloads ------------------------------------------------------------------------------
 
-    def _download(
-        self, path: str, folder: Scan, remote: RemoteEntry, modified: datetime, report: Report
-    ) -> None:
+    def _download(self, path: str, folder: Scan, remote: RemoteEntry, report: Report) -> None:
         if self._disk_full:
             raise DiskFull
         node, version, manifest = self.api.manifest(path)
@@ -531,7 +536,7 @@ class SyncEngine:
             self.fs.write_file(
                 temporary,
                 self._assemble(manifest[kept_chunks:], report),
-                mtime=modified.timestamp(),
+                mtime=node.modified_at.timestamp(),
                 keep=kept,
             )
             # Never replace a file that changed since the scan: it is kept for the next pass.
@@ -620,8 +625,7 @@ class SyncEngine:
         self,
         path: str,
         folder: Scan,
-        remote: dict[str, RemoteEntry],
-        modified: dict[str, datetime],
+        remote: MutableMapping[str, RemoteEntry],
         hashed: dict[str, list[ManifestEntry]],
         uploads: list[_PendingUpload],
         report: Report,
@@ -651,7 +655,7 @@ class SyncEngine:
             self.fs.make_folder(disk)
             self.index.put(path, _base(self._stat(disk, FOLDER), None, None, there.node_id))
         else:
-            self._download(path, folder, there, modified[path], report)
+            self._download(path, folder, there, report)
         report.conflicts += 1
         self._event("conflict", path, kept_as=copy_path)
 

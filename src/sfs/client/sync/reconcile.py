@@ -223,7 +223,8 @@ def _with_folder_deletions(deletions: list[Action], others: list[Action]) -> lis
     """Delete a folder only when nothing under it is being created or kept, and then as one
     action: the deletions of what it holds go with it."""
     deleting = (Do.DELETE_REMOTE, Do.DELETE_LOCAL, Do.FORGET)
-    keep = {a.path for a in others if a.do not in deleting} | {a.target for a in others if a.target}
+    leaving = (*deleting, Do.MOVE_LOCAL, Do.MOVE_REMOTE)  # a move's source leaves its folder
+    keep = {a.path for a in others if a.do not in leaving} | {a.target for a in others if a.target}
     # Every folder above a kept path: a deletion of one of those would take the kept path along.
     holding = {ancestor for path in keep for ancestor in _ancestors(path)}
     safe = [d for d in deletions if d.path not in holding]

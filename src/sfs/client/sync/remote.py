@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
@@ -18,8 +17,28 @@ _LENGTH_BYTES = 4
 @dataclass(frozen=True)
 class Snapshot:
     cursor: int
-    entries: dict[str, RemoteEntry]
-    modified: dict[str, datetime]
+    entries: MutableMapping[str, RemoteEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a space's journal, as the sync engine applies it."""
+
+    operation: str  # create | update | move | delete
+    kind: str
+    node_id: uuid.UUID
+    path: str
+    old_path: str | None
+    size: int
+    version: int | None
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    changes: list[Change]
+    cursor: int
+    more: bool
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,6 @@ class SyncApi(ApiClient):
     def snapshot(self) -> Snapshot:
         data = self._object("GET", self._space("/snapshot"))
         entries: dict[str, RemoteEntry] = {}
-        modified: dict[str, datetime] = {}
         for raw in data["nodes"]:
             node = RemoteNode.of(raw)
             entries[node.path] = RemoteEntry(
@@ -72,8 +90,31 @@ class SyncApi(ApiClient):
                 etag=node.etag,
                 node_id=uuid.UUID(str(raw["id"])),
             )
-            modified[node.path] = node.modified_at
-        return Snapshot(cursor=int(data["cursor"]), entries=entries, modified=modified)
+        return Snapshot(cursor=int(data["cursor"]), entries=entries)
+
+    def changes(self, cursor: int, *, limit: int = 5000) -> ChangesPage:
+        """The space's journal after `cursor`, a page at a time (409 when the cursor is ahead
+        of the space: a server restored from an older backup)."""
+        data = self._object(
+            "GET", self._space("/changes"), params={"cursor": cursor, "limit": limit}
+        )
+        return ChangesPage(
+            changes=[
+                Change(
+                    operation=str(raw["operation"]),
+                    kind=str(raw["kind"]),
+                    node_id=uuid.UUID(str(raw["node_id"])),
+                    path=str(raw["path"]),
+                    old_path=raw.get("old_path"),
+                    size=int(raw["size"]),
+                    version=raw.get("version"),
+                    etag=raw.get("content_digest"),
+                )
+                for raw in data["changes"]
+            ],
+            cursor=int(data["cursor"]),
+            more=bool(data["more"]),
+        )
 
     def manifest(self, path: str) -> tuple[RemoteNode, int, list[ManifestEntry]]:
         data = self._object("GET", self._space("/manifest"), params={"path": path})

@@ -177,6 +177,8 @@ class ChangeOut(BaseModel):
     version_id: uuid.UUID | None
     size: int
     occurred_at: datetime
+    version: int | None = Field(description="of a file's create or update: its version number")
+    content_digest: str | None = Field(description="of that version: its ETag")
 
 
 class ChangesOut(BaseModel):
