@@ -33,10 +33,11 @@ from sfs.client.sync.reconcile import (
     LocalEntry,
     RemoteEntry,
     conflicted_copy_name,
+    local_changed,
     plan,
 )
-from sfs.client.sync.remote import Snapshot, SyncApi
-from sfs.client.sync.remote_tree import RemoteTree
+from sfs.client.sync.remote import SyncApi
+from sfs.client.sync.remote_tree import RemoteTree, as_remote
 from sfs.client.sync.scanner import Scan, scan
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
@@ -48,6 +49,7 @@ BATCH_CHUNKS = 2000
 COMMIT_BATCH = 1000
 FOLDER_BATCH = 1000
 FETCH_BATCH = 256
+SENT_MEMORY = 50_000  # chunk ids known to be on the server, remembered within a pass
 READ_BLOCK = 1024 * 1024
 
 Event = dict[str, Any]
@@ -193,12 +195,12 @@ class SyncEngine:
         folder = scan(self.root, Ignorer(self.root), self.fs)
         report.warnings.extend(folder.warnings)
         self.index.clear_failures()
-        base = self.index.entries()
-        snapshot = self._server_state(base)
-        held_back = self._leave_unreadable_alone(folder, base, snapshot)
+        cursor, server = self._server_state()
+        base, remote_state = self._narrow(folder, server)
+        held_back = self._leave_unreadable_alone(folder, base, remote_state)
         same: dict[str, bool] = {}
         hashed: dict[str, list[ManifestEntry]] = {}
-        for path, remote in snapshot.entries.items():
+        for path, remote in remote_state.items():
             local, known = folder.entries.get(path), base.get(path)
             if (
                 local
@@ -213,9 +215,9 @@ class SyncEngine:
                 same[path] = content_digest([c.chunk_id for c in hashed[path]]) == remote.etag
         moved_content = self._moved_by_content(base, folder, hashed)
         actions = plan(
-            base, folder.entries, snapshot.entries, same_content=same, moved_content=moved_content
+            base, folder.entries, remote_state, same_content=same, moved_content=moved_content
         )
-        self.progress.begin(*_transfer_size(actions, folder, snapshot))
+        self.progress.begin(*_transfer_size(actions, folder, remote_state))
         uploads: list[_PendingUpload] = []
         try:
             self._make_remote_folders(
@@ -223,7 +225,7 @@ class SyncEngine:
             )
             for action in actions:
                 try:
-                    self._carry_out(action, folder, snapshot.entries, hashed, uploads, report)
+                    self._carry_out(action, folder, remote_state, hashed, uploads, report)
                 except (ApiError, OSError, FileChanged) as problem:
                     if isinstance(problem, ApiError) and _ends_the_pass(problem):
                         raise
@@ -238,7 +240,7 @@ class SyncEngine:
                 with contextlib.suppress(OSError):  # tidying up; it is tried again next pass
                     self.fs.unlink(leftover)
         if not report.failed and not held_back:
-            self.index.set_setting("cursor", str(snapshot.cursor))
+            self.index.set_setting("cursor", str(cursor))
         for path, reason in folder.refused:  # local only: no reason to hold the cursor back
             self._failed(path, reason, report)
         return report
@@ -286,7 +288,7 @@ class SyncEngine:
             )
 
     def _leave_unreadable_alone(
-        self, folder: Scan, base: dict[str, BaseEntry], snapshot: Snapshot
+        self, folder: Scan, base: dict[str, BaseEntry], remote: dict[str, RemoteEntry]
     ) -> bool:
         """What the scan could not read is unknown, not deleted: this pass plans nothing for it
         (else a folder the disk refused would be deleted on the server). True when a change on
@@ -294,33 +296,59 @@ class SyncEngine:
         if not folder.unreadable:
             return False
         held_back = False
-        for path in [p for p in {*base, *snapshot.entries} if folder.is_unreadable(p)]:
-            known, there = base.pop(path, None), snapshot.entries.pop(path, None)
+        for path in [p for p in {*base, *remote} if folder.is_unreadable(p)]:
+            known, there = base.pop(path, None), remote.pop(path, None)
             folder.entries.pop(path, None)
             agreed = (known.kind, known.etag) if known else None
             held_back = held_back or agreed != ((there.kind, there.etag) if there else None)
         return held_back
 
-    def _server_state(self, base: dict[str, BaseEntry]) -> Snapshot:
-        """The server's tree: on the first pass its full listing; after that what the index
-        recorded with the change feed since the last pass applied, so a pass costs the changes,
-        not the size of the space (a rescan with no change is stat only)."""
+    def _server_state(self) -> tuple[int, RemoteTree | dict[str, RemoteEntry]]:
+        """The server's tree and the cursor it is current at: on the first pass its full
+        listing; after that the index with the change feed since the last pass applied, so a
+        pass costs the changes, not the size of the space."""
         cursor = self.cursor
-        if not cursor or not base:
-            return self.api.snapshot()
-        tree = RemoteTree(base)
-        more = True
-        try:
-            while more:
-                page = self.api.changes(cursor)
-                for change in page.changes:
-                    tree.apply(change)
-                cursor, more = page.cursor, page.more
-        except ApiError as problem:
-            if problem.status != 409:
-                raise
-            return self.api.snapshot()  # the cursor is ahead: a server restored from a backup
-        return Snapshot(cursor=cursor, entries=tree)
+        if self.index.setting("cursor") is not None:  # 0 too: a pass over an empty space
+            tree = RemoteTree(self.index)
+            try:
+                more = True
+                while more:
+                    page = self.api.changes(cursor)
+                    for change in page.changes:
+                        tree.apply(change)
+                    cursor, more = page.cursor, page.more
+                return cursor, tree
+            except ApiError as problem:
+                if problem.status != 409:  # 409: the cursor is ahead of a restored server
+                    raise
+        snapshot = self.api.snapshot()
+        return snapshot.cursor, dict(snapshot.entries)
+
+    def _narrow(
+        self, folder: Scan, server: RemoteTree | dict[str, RemoteEntry]
+    ) -> tuple[dict[str, BaseEntry], dict[str, RemoteEntry]]:
+        """Keep only the paths that may need work: changed here (new, gone, or another size,
+        mtime or inode) or changed on the server. Paths the same on both sides are dropped from
+        the scan too, so a rescan of 100,000 unchanged files holds little more than the scan."""
+        if not isinstance(server, RemoteTree):  # a full listing: every record counts
+            return self.index.entries(), server
+        touched = server.touched()
+        base: dict[str, BaseEntry] = {}
+        for path, known in self.index.each_entry():
+            local = folder.entries.get(path)
+            if path in touched or local is None or local_changed(known, local):
+                base[path] = known
+            else:
+                del folder.entries[path]  # the same here and there: nothing to do
+        remote: dict[str, RemoteEntry] = {}
+        for path in {*touched, *base, *folder.entries}:
+            if path in touched or path not in base:
+                there = server.get(path)
+            else:
+                there = as_remote(base[path])  # as recorded: the feed did not touch it
+            if there is not None:
+                remote[path] = there
+        return base, remote
 
     def _carry_out(
         self,
@@ -439,6 +467,8 @@ class SyncEngine:
             content = sum(len(data) for _, data in batch)
             report.bytes_sent += content
             report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
+        if len(self._sent) > SENT_MEMORY:  # a cache, not a record: the server knows them now
+            self._sent.clear()
         self._sent.update(unique)
         self.progress.advance(size=sum(len(data) for _, data in queued))
 
@@ -716,12 +746,14 @@ class SyncEngine:
         self._on_event({"event": kind, "path": path, **details})
 
 
-def _transfer_size(actions: list[Action], folder: Scan, snapshot: Snapshot) -> tuple[int, int]:
+def _transfer_size(
+    actions: list[Action], folder: Scan, remote_state: dict[str, RemoteEntry]
+) -> tuple[int, int]:
     """Files and bytes the plan moves: uploads count the local size, downloads the server's; a
     conflict both (the local copy goes up, the server's version comes down)."""
     files = size = 0
     for action in actions:
-        local, remote = folder.entries.get(action.path), snapshot.entries.get(action.path)
+        local, remote = folder.entries.get(action.path), remote_state.get(action.path)
         if action.do in (Do.UPLOAD, Do.CONFLICT) and local is not None and local.kind == FILE:
             files, size = files + 1, size + local.size
         if action.do in (Do.DOWNLOAD, Do.CONFLICT) and remote is not None and remote.kind == FILE:

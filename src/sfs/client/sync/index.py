@@ -80,21 +80,34 @@ class LocalIndex:
         self._db.execute("COMMIT")
 
     def entries(self) -> dict[str, BaseEntry]:
+        return dict(self.each_entry())
+
+    def each_entry(self) -> Iterator[tuple[str, BaseEntry]]:
+        """Every record, read a row at a time (a pass keeps only those that need work)."""
         rows = self._db.execute(
             "SELECT path, kind, size, mtime_ns, inode, version, etag, node_id FROM entries"
         )
-        return {
-            path: BaseEntry(
-                kind=kind,
-                size=size,
-                mtime_ns=mtime_ns,
-                inode=inode,
-                version=version,
-                etag=etag,
-                node_id=uuid.UUID(node_id) if node_id else None,
+        for path, kind, size, mtime_ns, inode, version, etag, node_id in rows:
+            yield (
+                path,
+                BaseEntry(
+                    kind,
+                    size,
+                    mtime_ns,
+                    inode,
+                    version,
+                    etag,
+                    uuid.UUID(node_id) if node_id else None,
+                ),
             )
-            for path, kind, size, mtime_ns, inode, version, etag, node_id in rows
-        }
+
+    def paths_under(self, top: str) -> list[str]:
+        """`top` and every recorded path below it."""
+        rows = self._db.execute(
+            "SELECT path FROM entries WHERE path = ? OR substr(path, 1, ?) = ?",
+            (top, len(top) + 1, top.rstrip("/") + "/"),
+        )
+        return [str(path) for (path,) in rows]
 
     def entry(self, path: str) -> BaseEntry | None:
         row = self._db.execute(

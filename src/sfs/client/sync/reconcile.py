@@ -61,7 +61,7 @@ class Do(enum.Enum):
     ADOPT = "adopt"  # both sides hold the same thing already: record it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     do: Do
     path: str
@@ -69,7 +69,7 @@ class Action:
     target: str | None = None  # for moves: the new path
 
 
-def _local_changed(base: BaseEntry | None, local: LocalEntry | None) -> bool:
+def local_changed(base: BaseEntry | None, local: LocalEntry | None) -> bool:
     if base is None or local is None:
         return (base is None) != (local is None)
     if base.kind != local.kind:
@@ -131,10 +131,10 @@ def plan(
 def _decide(
     path: str, b: BaseEntry | None, here: LocalEntry | None, there: RemoteEntry | None, same: bool
 ) -> Action | None:
-    local_changed, remote_changed = _local_changed(b, here), _remote_changed(b, there)
-    if not local_changed and not remote_changed:
+    changed_here, changed_there = local_changed(b, here), _remote_changed(b, there)
+    if not changed_here and not changed_there:
         return None
-    if local_changed and not remote_changed:
+    if changed_here and not changed_there:
         if here is None:
             return Action(Do.DELETE_REMOTE, path) if there is not None else Action(Do.FORGET, path)
         if here.kind == FOLDER:
@@ -142,7 +142,7 @@ def _decide(
         return Action(
             Do.UPLOAD, path, base_version=there.version if there and there.kind == FILE else None
         )
-    if remote_changed and not local_changed:
+    if changed_there and not changed_here:
         if there is None:
             return Action(Do.DELETE_LOCAL, path) if here is not None else Action(Do.FORGET, path)
         if there.kind == FOLDER:
@@ -212,7 +212,7 @@ def _moves(
             if (
                 moved_remote.etag == b.etag
                 and here is not None
-                and not _local_changed(b, here)
+                and not local_changed(b, here)
                 and new_remote not in local
             ):
                 remote_moves.append(Action(Do.MOVE_LOCAL, path, target=new_remote))

@@ -1,80 +1,97 @@
-"""The server's tree without listing it: what the last pass agreed on, with the change feed since
-applied on top.
+"""The server's tree without listing it: what the last pass agreed on (the index), with the
+change feed since applied on top.
 
 A pass after the first costs the changes since the last one, not the size of the space: no full
-listing from the server, and no copy of every entry in the client's memory (unchanged entries
-are read through from the index's records as they are asked for).
+listing from the server, and in memory only what the feed touched. Changes that bring a path to
+what the index records already (the feed replaying this client's own uploads) leave no trace.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Protocol
 
 from sfs.client.sync.reconcile import FILE, BaseEntry, RemoteEntry
 from sfs.client.sync.remote import Change
 
-_UNKNOWN_NODE = uuid.UUID(int=0)  # an index from before node ids were kept
+
+class Records(Protocol):
+    """What the tree reads of the index: one record, and the paths below a folder."""
+
+    def entry(self, path: str) -> BaseEntry | None: ...
+    def paths_under(self, top: str) -> list[str]: ...
 
 
-class RemoteTree(MutableMapping[str, RemoteEntry]):
-    def __init__(self, agreed: Mapping[str, BaseEntry]) -> None:
-        self._agreed = dict(agreed)  # a copy of references only: the pass pops from its own
-        self._changed: dict[str, RemoteEntry] = {}
+_UNKNOWN_NODE = uuid.UUID(int=0)  # a record from before node ids were kept: matches no move
+
+
+def as_remote(agreed: BaseEntry) -> RemoteEntry:
+    """What the server held at a path when the index recorded it."""
+    node = agreed.node_id or _UNKNOWN_NODE
+    if agreed.kind == FILE:
+        return RemoteEntry(FILE, agreed.size, agreed.version, agreed.etag, node)
+    return RemoteEntry(agreed.kind, 0, None, None, node)
+
+
+class RemoteTree:
+    def __init__(self, records: Records) -> None:
+        self._records = records
+        self._changed: dict[str, RemoteEntry] = {}  # differs from the record, or is new
+        self._gone: set[str] = set()  # recorded, but no longer on the server
+
+    def touched(self) -> set[str]:
+        """The paths where the server may differ from the index."""
+        return {*self._changed, *self._gone}
+
+    def get(self, path: str) -> RemoteEntry | None:
+        if path in self._changed:
+            return self._changed[path]
+        if path in self._gone:
+            return None
+        agreed = self._records.entry(path)
+        return as_remote(agreed) if agreed is not None else None
 
     def apply(self, change: Change) -> None:
         if change.operation in ("create", "update"):
-            self[change.path] = RemoteEntry(
-                change.kind,
-                change.size if change.kind == FILE else 0,
-                change.version if change.kind == FILE else None,
-                change.etag if change.kind == FILE else None,
-                change.node_id,
+            is_file = change.kind == FILE
+            self._put(
+                change.path,
+                RemoteEntry(
+                    change.kind,
+                    change.size if is_file else 0,
+                    change.version if is_file else None,
+                    change.etag if is_file else None,
+                    change.node_id,
+                ),
             )
         elif change.operation == "delete":
             for path in self._self_and_below(change.path):
-                del self[path]
+                self._remove(path)
         elif change.operation == "move" and change.old_path is not None:
-            moving = [(path, self[path]) for path in self._self_and_below(change.old_path)]
+            moving = [(path, self.get(path)) for path in self._self_and_below(change.old_path)]
             for path, _ in moving:
-                del self[path]
+                self._remove(path)
             for path, entry in moving:
-                self[change.path + path[len(change.old_path) :]] = entry
+                if entry is not None:
+                    self._put(change.path + path[len(change.old_path) :], entry)
         else:
             raise ValueError(f"a change this client does not know: {change.operation!r}")
 
+    def _put(self, path: str, entry: RemoteEntry) -> None:
+        self._gone.discard(path)
+        agreed = self._records.entry(path)
+        if agreed is not None and as_remote(agreed) == entry:
+            self._changed.pop(path, None)  # as recorded: nothing to do there
+        else:
+            self._changed[path] = entry
+
+    def _remove(self, path: str) -> None:
+        self._changed.pop(path, None)
+        if self._records.entry(path) is not None:
+            self._gone.add(path)
+
     def _self_and_below(self, top: str) -> list[str]:
         below = top.rstrip("/") + "/"
-        return [path for path in self if path == top or path.startswith(below)]
-
-    def __getitem__(self, path: str) -> RemoteEntry:
-        changed = self._changed.get(path)
-        if changed is not None:
-            return changed
-        agreed = self._agreed[path]
-        return RemoteEntry(
-            agreed.kind,
-            agreed.size if agreed.kind == FILE else 0,
-            agreed.version if agreed.kind == FILE else None,
-            agreed.etag if agreed.kind == FILE else None,
-            agreed.node_id or _UNKNOWN_NODE,
-        )
-
-    def __setitem__(self, path: str, entry: RemoteEntry) -> None:
-        self._agreed.pop(path, None)
-        self._changed[path] = entry
-
-    def __delitem__(self, path: str) -> None:
-        found = self._agreed.pop(path, None) is not None
-        if self._changed.pop(path, None) is None and not found:
-            raise KeyError(path)
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._agreed
-        yield from self._changed
-
-    def __len__(self) -> int:
-        return len(self._agreed) + len(self._changed)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._changed or path in self._agreed
+        recorded = [p for p in self._records.paths_under(top) if p not in self._gone]
+        new = [p for p in self._changed if (p == top or p.startswith(below))]
+        return list(dict.fromkeys([*recorded, *new]))
