@@ -269,3 +269,38 @@ def test_a_folder_batch_is_bounded_and_scoped_to_the_callers_spaces(
     )
     assert foreign.status_code == 404
     assert client.get("/api/v1/spaces/me/children", headers=other).json() == []
+
+
+def test_many_manifests_in_one_call_by_node_and_version(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    content = "/api/v1/spaces/me/content"
+    first = client.put(content, params={"path": "/a.txt"}, content=b"one", headers=auth).json()
+    client.put(content, params={"path": "/a.txt", "base_version": 1}, content=b"two", headers=auth)
+    folder = client.post("/api/v1/spaces/me/folders", json={"path": "/F"}, headers=auth).json()
+    other = token_for(client, make_tenant(services, "Other").user.email)
+    theirs = client.put(
+        "/api/v1/spaces/me/content", params={"path": "/t.txt"}, content=b"t", headers=other
+    ).json()
+    files = [
+        {"node_id": first["id"]},
+        {"node_id": first["id"], "version": 1},
+        {"node_id": first["id"], "version": 9},
+        {"node_id": folder["id"]},
+        {"node_id": theirs["id"]},  # another organisation's file: not found, nothing leaked
+    ]
+
+    answer = client.post("/api/v1/spaces/me/manifests", json={"files": files}, headers=auth)
+
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [(r["version"], r["size"]) for r in results[:2]] == [(2, 3), (1, 3)]
+    assert results[0]["chunks"] == [{"chunk_id": chunk_id(key, b"two"), "size": 3}]
+    assert results[1]["chunks"] == [{"chunk_id": chunk_id(key, b"one"), "size": 3}]
+    assert [r["error"]["code"] for r in results[2:]] == ["not_found"] * 3
+    assert all(r["chunks"] == [] for r in results[2:])
+    too_many = [{"node_id": first["id"]}] * 5001
+    refused = client.post("/api/v1/spaces/me/manifests", json={"files": too_many}, headers=auth)
+    assert refused.status_code == 422

@@ -24,6 +24,7 @@ from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.bulk_commit import BulkEntry, commit_bulk, stale_base_message
+from sfs.services.bulk_manifests import FileManifest, manifests_of
 from sfs.services.file_tree import (
     FILE,
     NodeView,
@@ -386,6 +387,21 @@ class FileVersionService:
         plan = self.read_plan(actor, space_id=space_id, path=path, number=number)
         entries = [ManifestEntry(row.chunk_id, row.plain_size) for row, _ in plan.chunks]
         return plan.node, plan.number, entries
+
+    def manifests(
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        wanted: Sequence[tuple[uuid.UUID, int | None]],
+    ) -> list[FileManifest | SfsError]:
+        """Many files' chunk lists at once (a sync client fetching thousands of small files),
+        by node id and version (None: the current one); each answered or refused alone."""
+        if len(wanted) > MAX_BATCH:
+            raise InvalidInput(f"At most {MAX_BATCH} files in one batch.", field="files")
+        with self._database.transaction() as session:
+            space = visible_space(session, actor, space_id)
+            return manifests_of(session, space, wanted)
 
     def expand(
         self,

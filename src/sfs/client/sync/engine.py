@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +37,7 @@ from sfs.client.sync.reconcile import (
     local_changed,
     plan,
 )
-from sfs.client.sync.remote import SyncApi
+from sfs.client.sync.remote import FileManifest, SyncApi
 from sfs.client.sync.remote_tree import RemoteTree, as_remote
 from sfs.client.sync.scanner import Scan, scan
 from sfs.protocol.chunk_ids import chunk_id
@@ -49,6 +50,9 @@ BATCH_CHUNKS = 2000
 COMMIT_BATCH = 1000
 FOLDER_BATCH = 1000
 FETCH_BATCH = 256
+SMALL_DOWNLOAD = 1024 * 1024  # files up to this size are fetched in groups
+DOWNLOAD_GROUP = 1000
+DOWNLOAD_GROUP_BYTES = 16 * 1024 * 1024
 SENT_MEMORY = 50_000  # chunk ids known to be on the server, remembered within a pass
 READ_BLOCK = 1024 * 1024
 
@@ -176,6 +180,7 @@ class SyncEngine:
         self._sent: set[str] = set()
         self._disk_full = False
         self._partials: set[Path] = set()  # partial downloads kept to resume
+        self._downloads: list[str] = []  # planned in this pass, done after the other actions
 
     def close(self) -> None:
         self.index.close()
@@ -190,7 +195,7 @@ class SyncEngine:
         self._check_binding()
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
-        self._disk_full, self._partials = False, set()
+        self._disk_full, self._partials, self._downloads = False, set(), []
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root), self.fs)
         report.warnings.extend(folder.warnings)
@@ -233,6 +238,7 @@ class SyncEngine:
                 if len(uploads) >= COMMIT_BATCH:  # commit as it goes: memory stays flat and
                     self._commit_uploads(uploads, report)  # a crash keeps what was done
             self._commit_uploads(uploads, report)
+            self._download_all(self._downloads, folder, remote_state, report)
         finally:
             self.progress.end()
         for leftover in folder.leftovers:  # partial downloads this pass did not resume
@@ -363,18 +369,17 @@ class SyncEngine:
         local = folder.entries.get(path)
         if action.do is Do.UPLOAD:
             assert local is not None
-            manifest = hashed.get(path) or self._chunk_file(path, folder, local)
             base_chunks = [c for c, _ in self.index.chunks_of(path)] if action.base_version else []
             # The replaced version's chunks are on the server: no need to ask about them.
             self._sent.update(base_chunks)
-            self._send_chunks(manifest, path, folder, report)
+            manifest = self._send_chunks(hashed.get(path), path, folder, local, report)
             uploads.append(
                 _PendingUpload(
                     path, manifest, local, action.base_version, _mtime(local), base_chunks
                 )
             )
         elif action.do is Do.DOWNLOAD:
-            self._download(path, folder, remote[path], report)
+            self._downloads.append(path)  # all of them after the loop, small ones in groups
         elif action.do is Do.MAKE_REMOTE_FOLDER:
             pass  # all of them at once, before the other actions
         elif action.do is Do.MAKE_LOCAL_FOLDER:
@@ -428,17 +433,25 @@ class SyncEngine:
         return manifest
 
     def _send_chunks(
-        self, manifest: list[ManifestEntry], path: str, folder: Scan, report: Report
-    ) -> None:
-        """Queue the file's chunks for sending; small files share batches (few round trips),
-        a big file streams through in batches of its own. Only chunks the server lacks go."""
+        self,
+        hashed: list[ManifestEntry] | None,
+        path: str,
+        folder: Scan,
+        local: LocalEntry,
+        report: Report,
+    ) -> list[ManifestEntry]:
+        """Cut the file and queue its chunks for sending, in one read; small files share
+        batches (few round trips), a big file streams through in batches of its own. Only
+        chunks the server lacks go. Returns the manifest; FileChanged if the file changed
+        while it was read (or since it was `hashed`), so no torn version is committed."""
         chunking = self._chunking
         assert chunking is not None
-        read_ids = []
-        with self.fs.open_read(self._disk(path, folder)) as handle:
+        read: list[ManifestEntry] = []
+        disk = self._disk(path, folder)
+        with self.fs.open_read(disk) as handle:
             for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
                 piece_id = chunk_id(chunking.chunk_id_key, piece)
-                read_ids.append(piece_id)
+                read.append(ManifestEntry(piece_id, len(piece)))
                 if piece_id in self._sent:
                     self.progress.advance(size=len(piece))
                     continue
@@ -446,10 +459,12 @@ class SyncEngine:
                 self._outbox_bytes += len(piece)
                 if self._outbox_bytes >= BATCH_BYTES or len(self._outbox) >= BATCH_CHUNKS:
                     self._flush_chunks(report)
-        if read_ids != [entry.chunk_id for entry in manifest]:
-            # Cut differently from when it was hashed: the file changed meanwhile. The chunks
-            # already queued are harmless (content-addressed); the commit is not made.
+        # The chunks already queued are harmless (content-addressed); the commit is not made.
+        if hashed is not None and read != hashed:
             raise FileChanged(f"{path} changed while it was sent")
+        if self._stat(disk, FILE) != local:
+            raise FileChanged(f"{path} changed while it was read")
+        return read
 
     def _flush_chunks(self, report: Report) -> None:
         """Send the queued chunks the server lacks: one question, one batch."""
@@ -547,16 +562,142 @@ class SyncEngine:
 
     # -- downloads ------------------------------------------------------------------------------
 
+    def _download_all(
+        self, paths: list[str], folder: Scan, remote: dict[str, RemoteEntry], report: Report
+    ) -> None:
+        """The pass's downloads: big files one by one (streamed, resumable), small ones in
+        groups, a couple of round trips per group instead of two per file."""
+        for path in paths:
+            if remote[path].size > SMALL_DOWNLOAD:
+                self._attempt(
+                    path, report, partial(self._download, path, folder, remote[path], report)
+                )
+        group: list[str] = []
+        group_bytes = 0
+        for path in paths:
+            if remote[path].size > SMALL_DOWNLOAD:
+                continue
+            group.append(path)
+            group_bytes += remote[path].size
+            if len(group) >= DOWNLOAD_GROUP or group_bytes >= DOWNLOAD_GROUP_BYTES:
+                self._download_group(group, folder, remote, report)
+                group, group_bytes = [], 0
+        if group:
+            self._download_group(group, folder, remote, report)
+
+    def _download_group(
+        self, paths: list[str], folder: Scan, remote: dict[str, RemoteEntry], report: Report
+    ) -> None:
+        try:
+            if self._disk_full:
+                raise DiskFull
+            manifests = self.api.manifests([(remote[p].node_id, remote[p].version) for p in paths])
+            found = self._gather(manifests, report)
+        except (ApiError, OSError) as problem:
+            if isinstance(problem, ApiError) and _ends_the_pass(problem):
+                raise
+            for path in paths:
+                self._failed(path, _reason(problem), report)
+            return
+        with self.index.batch():  # one index commit for the group, not one per file
+            self._place_group(paths, manifests, found, folder, remote, report)
+
+    def _place_group(
+        self,
+        paths: list[str],
+        manifests: list[FileManifest | ApiError],
+        found: dict[str, bytes],
+        folder: Scan,
+        remote: dict[str, RemoteEntry],
+        report: Report,
+    ) -> None:
+        for path, manifest in zip(paths, manifests, strict=True):
+            if isinstance(manifest, ApiError):
+                self._failed(path, manifest.message, report)
+                continue
+            place = partial(
+                self._place,
+                path,
+                folder,
+                remote[path],
+                manifest,
+                report,
+                partial(self._from, found),
+            )
+            self._attempt(path, report, place)
+
+    def _gather(self, manifests: list[FileManifest | ApiError], report: Report) -> dict[str, bytes]:
+        """Every chunk a group of small files needs: from the folder where it still holds them,
+        the rest fetched in a few batches."""
+        chunking = self._chunking
+        assert chunking is not None
+        found: dict[str, bytes] = {}
+        missing: dict[str, None] = {}
+        for manifest in manifests:
+            if isinstance(manifest, ApiError):
+                continue
+            for entry in manifest.chunks:
+                if entry.chunk_id in found or entry.chunk_id in missing:
+                    continue
+                here = self._local_chunk(entry, chunking.chunk_id_key)
+                if here is None:
+                    missing[entry.chunk_id] = None
+                else:
+                    found[entry.chunk_id] = here
+                    report.chunks_reused += 1
+        wanted = list(missing)
+        for start in range(0, len(wanted), FETCH_BATCH):
+            fetched = self.api.fetch_chunks(wanted[start : start + FETCH_BATCH])
+            report.bytes_received += sum(len(v) for v in fetched.values())
+            found.update(fetched)
+        return found
+
+    def _from(self, found: dict[str, bytes], entries: list[ManifestEntry]) -> Iterator[bytes]:
+        for entry in entries:
+            self.progress.advance(size=entry.size)
+            yield found[entry.chunk_id]
+
+    def _attempt(self, path: str, report: Report, work: Callable[[], None]) -> None:
+        """One path's work: its failure is reported and retried next pass, unless it ends the
+        pass for every path (the server unreachable, the device refused)."""
+        try:
+            work()
+        except (ApiError, OSError, FileChanged) as problem:
+            if isinstance(problem, ApiError) and _ends_the_pass(problem):
+                raise
+            self._failed(path, _reason(problem), report)
+
     def _download(self, path: str, folder: Scan, remote: RemoteEntry, report: Report) -> None:
         if self._disk_full:
             raise DiskFull
-        node, version, manifest = self.api.manifest(path)
+        node, version, chunks = self.api.manifest(path)
+        manifest = FileManifest(
+            remote.node_id, version, node.size, node.modified_at, node.etag or "", chunks
+        )
+        self._place(
+            path, folder, remote, manifest, report, lambda rest: self._assemble(rest, report)
+        )
+
+    def _place(
+        self,
+        path: str,
+        folder: Scan,
+        remote: RemoteEntry,
+        fetched: FileManifest,
+        report: Report,
+        pieces: Callable[[list[ManifestEntry]], Iterator[bytes]],
+    ) -> None:
+        """Write a file version into the folder: atomically, never over a file changed since
+        the scan, resuming a partial download of the same version."""
+        if self._disk_full:
+            raise DiskFull
+        manifest = fetched.chunks
         target = self._disk(path, folder)
         expected = folder.entries.get(path)
         self.fs.make_folder(target.parent)
         # Named after the content: a download cut short (crash, lost network) resumes from the
         # chunks it had written, as long as the server's version is still the same.
-        temporary = target.with_name(f"{TEMP_PREFIX}{_partial_name(path, node.etag)}")
+        temporary = target.with_name(f"{TEMP_PREFIX}{_partial_name(path, fetched.etag)}")
         self._partials.add(temporary)
         kept_chunks, kept = self._resumable(temporary, manifest)
         report.bytes_resumed += kept
@@ -565,8 +706,8 @@ class SyncEngine:
         try:
             self.fs.write_file(
                 temporary,
-                self._assemble(manifest[kept_chunks:], report),
-                mtime=node.modified_at.timestamp(),
+                pieces(manifest[kept_chunks:]),
+                mtime=fetched.modified_at.timestamp(),
                 keep=kept,
             )
             # Never replace a file that changed since the scan: it is kept for the next pass.
@@ -588,12 +729,12 @@ class SyncEngine:
                     self.fs.unlink(temporary)
         self.index.put(
             path,
-            _base(self._stat(target, FILE), version, node.etag, remote.node_id),
+            _base(self._stat(target, FILE), fetched.version, fetched.etag, remote.node_id),
             [(e.chunk_id, e.size) for e in manifest],
         )
         report.downloaded += 1
         self.progress.advance(files=1)
-        self._event("downloaded", path, size=node.size)
+        self._event("downloaded", path, size=fetched.size)
 
     def _resumable(self, partial: Path, manifest: list[ManifestEntry]) -> tuple[int, int]:
         """How many leading chunks of `manifest` an interrupted download already wrote whole
@@ -671,10 +812,9 @@ class SyncEngine:
         local = folder.entries[path]
         moved = Scan(entries={copy_path: self._stat(copy_disk, local.kind)})
         if local.kind == FILE:
-            manifest = hashed.get(path) or self._chunk_file(
-                copy_path, moved, moved.entries[copy_path]
+            manifest = self._send_chunks(
+                hashed.get(path), copy_path, moved, moved.entries[copy_path], report
             )
-            self._send_chunks(manifest, copy_path, moved, report)
             uploads.append(
                 _PendingUpload(copy_path, manifest, moved.entries[copy_path], None, _mtime(local))
             )

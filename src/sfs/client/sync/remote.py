@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
@@ -32,6 +33,18 @@ class Change:
     size: int
     version: int | None
     etag: str | None
+
+
+@dataclass(frozen=True)
+class FileManifest:
+    """A file version to fetch: its chunks in order, and what to record once it is written."""
+
+    node_id: uuid.UUID
+    version: int
+    size: int
+    modified_at: datetime
+    etag: str
+    chunks: list[ManifestEntry]
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,32 @@ class SyncApi(ApiClient):
         data = self._object("GET", self._space("/manifest"), params={"path": path})
         chunks = [ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in data["chunks"]]
         return RemoteNode.of(data["node"]), int(data["version"]), chunks
+
+    def manifests(
+        self, wanted: Sequence[tuple[uuid.UUID, int | None]]
+    ) -> list[FileManifest | ApiError]:
+        """Many files' chunk lists in one call, by node id and version."""
+        body = {"files": [{"node_id": str(node), "version": number} for node, number in wanted]}
+        data = self._object("POST", self._space("/manifests"), json=body)
+        results: list[FileManifest | ApiError] = []
+        for raw in data["results"]:
+            error = raw.get("error")
+            if error:
+                results.append(ApiError(error["message"], status=404, code=error["code"]))
+                continue
+            results.append(
+                FileManifest(
+                    node_id=uuid.UUID(str(raw["node_id"])),
+                    version=int(raw["version"]),
+                    size=int(raw["size"]),
+                    modified_at=datetime.fromisoformat(raw["modified_at"]),
+                    etag=str(raw["content_digest"]),
+                    chunks=[
+                        ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in raw["chunks"]
+                    ],
+                )
+            )
+        return results
 
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
         body = self._call("POST", "/chunks/fetch", json={"chunk_ids": list(chunk_ids)}).content

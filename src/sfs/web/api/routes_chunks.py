@@ -28,8 +28,11 @@ from sfs.web.api.schemas_files import (
     CommitBatchOut,
     CommitBody,
     CommitResult,
+    FileManifestOut,
     ManifestEntryOut,
     ManifestOut,
+    ManifestsBody,
+    ManifestsOut,
     MissingChunks,
     NodeOut,
     SnapshotOut,
@@ -208,6 +211,33 @@ def manifest(
         node=NodeOut.of(node),
         version=number,
         chunks=[ManifestEntryOut(chunk_id=e.chunk_id, size=e.size) for e in entries],
+    )
+
+
+@router.post("/spaces/{space}/manifests", response_model=ManifestsOut, responses=_ERRORS)
+def manifests(
+    space: str, body: ManifestsBody, actor: ActorDep, services: ServicesDep
+) -> ManifestsOut:
+    """Many files' chunk lists in one round trip, by node id (and version, else the current
+    one); each file is answered or refused on its own."""
+    space_id = services.spaces.resolve_reference(actor, space)
+    outcomes = services.file_versions.manifests(
+        actor, space_id=space_id, wanted=[(f.node_id, f.version) for f in body.files]
+    )
+    return ManifestsOut(
+        results=[
+            FileManifestOut(node_id=f.node_id, error=Problem(**error_body(r.code, r.message)))
+            if isinstance(r, SfsError)
+            else FileManifestOut(
+                node_id=r.node_id,
+                version=r.version,
+                size=r.size,
+                modified_at=r.modified_at,
+                content_digest=r.content_digest,
+                chunks=[ManifestEntryOut(chunk_id=c, size=n) for c, n in r.chunks],
+            )
+            for f, r in zip(body.files, outcomes, strict=True)
+        ]
     )
 
 

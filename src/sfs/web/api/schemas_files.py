@@ -201,6 +201,31 @@ class ManifestEntryOut(BaseModel):
     size: int
 
 
+class FileWanted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    node_id: uuid.UUID
+    version: int | None = Field(default=None, ge=1, description="the current one when absent")
+
+
+class ManifestsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    files: list[FileWanted] = Field(min_length=1, max_length=5000)
+
+
+class FileManifestOut(BaseModel):
+    node_id: uuid.UUID
+    version: int | None = None
+    size: int | None = None
+    modified_at: datetime | None = None
+    content_digest: str | None = None
+    chunks: list[ManifestEntryOut] = Field(default_factory=list)
+    error: Problem | None = None
+
+
+class ManifestsOut(BaseModel):
+    results: list[FileManifestOut]
+
+
 class ManifestOut(BaseModel):
     node: NodeOut
     version: int
