@@ -90,7 +90,13 @@ class ErrorFS(FolderFS):
         return handle
 
     def write_file(
-        self, path: Path, pieces: Iterable[bytes], *, mtime: float, keep: int = 0
+        self,
+        path: Path,
+        pieces: Iterable[bytes],
+        *,
+        mtime: float,
+        keep: int = 0,
+        durable: bool = True,
     ) -> None:
         fault = self._fault("write_file", path)
         if fault is not None and fault.after_bytes is not None:
@@ -98,7 +104,7 @@ class ErrorFS(FolderFS):
             pieces = self._cut_off(pieces, fault, path)
         else:
             self._check("write_file", path)
-        super().write_file(path, pieces, mtime=mtime, keep=keep)
+        super().write_file(path, pieces, mtime=mtime, keep=keep, durable=durable)
 
     def replace(self, source: Path, target: Path) -> None:
         self._check("replace", target)

@@ -196,8 +196,10 @@ class SyncEngine:
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
         self._disk_full, self._partials, self._downloads = False, set(), []
+        self._leftovers: set[Path] = set()
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root), self.fs)
+        self._leftovers = set(folder.leftovers)
         report.warnings.extend(folder.warnings)
         self.index.clear_failures()
         cursor, server = self._server_state()
@@ -611,20 +613,33 @@ class SyncEngine:
         remote: dict[str, RemoteEntry],
         report: Report,
     ) -> None:
+        written: list[tuple[str, FileManifest, Path]] = []
+
+        def write(path: str, manifest: FileManifest) -> None:
+            pieces = partial(self._from, found)
+            temporary = self._write_temporary(path, folder, manifest, report, pieces, durable=False)
+            written.append((path, manifest, temporary))
+
         for path, manifest in zip(paths, manifests, strict=True):
             if isinstance(manifest, ApiError):
                 self._failed(path, manifest.message, report)
                 continue
-            place = partial(
-                self._place,
-                path,
-                folder,
-                remote[path],
-                manifest,
-                report,
-                partial(self._from, found),
+            self._attempt(path, report, partial(write, path, manifest))
+        try:
+            # One flush to disk for the whole group (a sync per file costs more than the rest
+            # of a small file's download), and only then are the files renamed into place.
+            self.fs.flush_all()
+        except OSError as problem:
+            for path, _, temporary in written:
+                self._failed(path, _reason(problem), report)
+                with contextlib.suppress(OSError):
+                    self.fs.unlink(temporary)
+            return
+        for path, manifest, temporary in written:
+            put = partial(
+                self._put_in_place, path, folder, remote[path], manifest, temporary, report
             )
-            self._attempt(path, report, place)
+            self._attempt(path, report, put)
 
     def _gather(self, manifests: list[FileManifest | ApiError], report: Report) -> dict[str, bytes]:
         """Every chunk a group of small files needs: from the folder where it still holds them,
@@ -689,48 +704,76 @@ class SyncEngine:
     ) -> None:
         """Write a file version into the folder: atomically, never over a file changed since
         the scan, resuming a partial download of the same version."""
+        temporary = self._write_temporary(path, folder, fetched, report, pieces, durable=True)
+        self._put_in_place(path, folder, remote, fetched, temporary, report)
+
+    def _write_temporary(
+        self,
+        path: str,
+        folder: Scan,
+        fetched: FileManifest,
+        report: Report,
+        pieces: Callable[[list[ManifestEntry]], Iterator[bytes]],
+        *,
+        durable: bool,
+    ) -> Path:
         if self._disk_full:
             raise DiskFull
         manifest = fetched.chunks
         target = self._disk(path, folder)
-        expected = folder.entries.get(path)
         self.fs.make_folder(target.parent)
         # Named after the content: a download cut short (crash, lost network) resumes from the
         # chunks it had written, as long as the server's version is still the same.
         temporary = target.with_name(f"{TEMP_PREFIX}{_partial_name(path, fetched.etag)}")
         self._partials.add(temporary)
-        kept_chunks, kept = self._resumable(temporary, manifest)
-        report.bytes_resumed += kept
-        self.progress.advance(size=kept)
-        keep_partial = False
+        kept_chunks = kept = 0
+        if temporary in self._leftovers:
+            kept_chunks, kept = self._resumable(temporary, manifest)
+            report.bytes_resumed += kept
+            self.progress.advance(size=kept)
         try:
             self.fs.write_file(
                 temporary,
                 pieces(manifest[kept_chunks:]),
                 mtime=fetched.modified_at.timestamp(),
                 keep=kept,
+                durable=durable,
             )
-            # Never replace a file that changed since the scan: it is kept for the next pass.
-            now = self._stat(target, FILE) if self.fs.exists(target) else None
-            if now != expected:
-                raise FileChanged(f"{path} changed here while it was downloaded")
-            self.fs.replace(temporary, target)
-        except OSError as problem:
-            if problem.errno == errno.ENOSPC:
+        except ApiError:
+            raise  # the server or the network failed: the partial stays, to resume next pass
+        except BaseException as problem:
+            with contextlib.suppress(OSError):  # tidying up must not hide the real failure
+                self.fs.unlink(temporary)
+            if isinstance(problem, OSError) and problem.errno == errno.ENOSPC:
                 self._disk_full = True
                 raise DiskFull from problem
             raise
-        except ApiError:
-            keep_partial = True  # the server or the network failed: resume next pass
+        return temporary
+
+    def _put_in_place(
+        self,
+        path: str,
+        folder: Scan,
+        remote: RemoteEntry,
+        fetched: FileManifest,
+        temporary: Path,
+        report: Report,
+    ) -> None:
+        target = self._disk(path, folder)
+        try:
+            # Never replace a file that changed since the scan: it is kept for the next pass.
+            now = self._stat(target, FILE) if self.fs.exists(target) else None
+            if now != folder.entries.get(path):
+                raise FileChanged(f"{path} changed here while it was downloaded")
+            self.fs.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):  # tidying up must not hide the real failure
+                self.fs.unlink(temporary)
             raise
-        finally:
-            if not keep_partial:
-                with contextlib.suppress(OSError):  # tidying up must not hide the real failure
-                    self.fs.unlink(temporary)
         self.index.put(
             path,
             _base(self._stat(target, FILE), fetched.version, fetched.etag, remote.node_id),
-            [(e.chunk_id, e.size) for e in manifest],
+            [(e.chunk_id, e.size) for e in fetched.chunks],
         )
         report.downloaded += 1
         self.progress.advance(files=1)

@@ -36,18 +36,30 @@ class FolderFS:
         return open(path, "rb")
 
     def write_file(
-        self, path: Path, pieces: Iterable[bytes], *, mtime: float, keep: int = 0
+        self,
+        path: Path,
+        pieces: Iterable[bytes],
+        *,
+        mtime: float,
+        keep: int = 0,
+        durable: bool = True,
     ) -> None:
-        """Write a file and make it durable before anyone renames it into place; with `keep`,
-        its first `keep` bytes (checked by the caller) stay and the rest is written after them."""
+        """Write a file, durable (fsync) before anyone renames it into place unless the caller
+        flushes many at once (`flush_all`); with `keep`, its first `keep` bytes (checked by the
+        caller) stay and the rest is written after them."""
         with open(path, "r+b" if keep else "wb") as out:
             out.truncate(keep)
             out.seek(keep)
             for piece in pieces:
                 out.write(piece)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.utime(path, (mtime, mtime))
+
+    def flush_all(self) -> None:
+        """Everything written so far onto the disk: one call for many files."""
+        os.sync()
 
     def replace(self, source: Path, target: Path) -> None:
         os.replace(source, target)
