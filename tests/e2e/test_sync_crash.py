@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.ignore import TEMP_PREFIX
 from sfs.client.sync.remote import SyncApi
+from sfs.protocol.chunk_ids import chunk_id
 from tests.e2e.test_quick_start import RunningServer
 
 SFS = str(Path(sys.executable).with_name("sfs"))
@@ -123,3 +125,28 @@ def test_killed_mid_download_it_resumes_and_leaves_no_partial_file(
     # (at most the chunk it was writing when killed is fetched twice).
     assert summary["bytes_resumed"] >= written - 96 * 1024
     assert summary["bytes_received"] + summary["bytes_resumed"] == SIZE
+
+
+def test_a_chunk_batch_cut_off_keeps_the_chunks_that_arrived_whole(
+    server: RunningServer, token: str
+) -> None:
+    with SyncApi(server.base_url, token=token) as api:
+        key = api.chunking().chunk_id_key
+        pieces = [os.urandom(50_000) for _ in range(3)]
+        ids = [chunk_id(key, piece) for piece in pieces]
+        framed = b"".join(
+            bytes.fromhex(i) + len(p).to_bytes(4, "big") + p
+            for i, p in zip(ids, pieces, strict=True)
+        )
+        head = (
+            f"POST /api/v1/chunks/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {len(framed)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port)) as connection:
+            connection.sendall(head + framed[: len(framed) - 10_000])  # the last chunk cut off
+        # The server notices the client gone, stores the whole chunks, and answers no one.
+        deadline = time.monotonic() + 30
+        while api.missing_chunks(ids) != {ids[2]} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.missing_chunks(ids) == {ids[2]}

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from starlette.requests import ClientDisconnect
 
 from sfs.app import Services
 from sfs.domain.actor import Actor
@@ -114,7 +115,18 @@ async def put_chunks(request: Request, actor: ActorDep, services: ServicesDep) -
     The body is the chunks back to back, each as its 32-byte id, its length as a 4-byte
     big-endian number, then its bytes. Every chunk must hash to its id, or nothing is stored.
     """
-    chunks = _parse_chunk_batch(await request.body())
+    body = bytearray()
+    try:
+        async for block in request.stream():
+            body += block
+    except ClientDisconnect:
+        # The client went away mid-batch (killed, or its network dropped): keep the chunks
+        # that arrived whole, so its resumed upload need not send them again.
+        arrived = _parse_chunk_batch(bytes(body), whole_only=True)
+        if arrived:
+            await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, arrived)
+        raise
+    chunks = _parse_chunk_batch(bytes(body))
     stored = await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, chunks)
     return ChunkBatchOut(stored=stored)
 
@@ -276,16 +288,21 @@ _ID_BYTES = 32
 _LENGTH_BYTES = 4
 
 
-def _parse_chunk_batch(body: bytes) -> list[tuple[str, bytes]]:
+def _parse_chunk_batch(body: bytes, *, whole_only: bool = False) -> list[tuple[str, bytes]]:
+    """The framed chunks; with `whole_only`, those before a cut-off end (a body cut short)."""
     chunks: list[tuple[str, bytes]] = []
     position = 0
     while position < len(body):
         header_end = position + _ID_BYTES + _LENGTH_BYTES
         if header_end > len(body):
+            if whole_only:
+                break
             raise InvalidInput("The chunk batch ends inside a chunk header.", field="body")
         chunk_id = body[position : position + _ID_BYTES].hex()
         length = int.from_bytes(body[position + _ID_BYTES : header_end], "big")
         if header_end + length > len(body):
+            if whole_only:
+                break
             raise InvalidInput("The chunk batch ends inside a chunk.", field="body")
         chunks.append((chunk_id, body[header_end : header_end + length]))
         position = header_end + length
