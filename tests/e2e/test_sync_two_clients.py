@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -296,3 +297,29 @@ def test_a_folder_stays_bound_to_the_space_it_was_first_synced_with(
             engine.sync_once()
         engine.close()
     assert (folder / "mine.txt").read_bytes() == b"mine"
+
+
+def test_empty_files_nfd_names_and_symbolic_links(pair: tuple[SyncEngine, SyncEngine]) -> None:
+    a, b = pair
+    write(a.root / "empty.txt", b"")
+    nfd = unicodedata.normalize("NFD", "Café menu.txt")  # as macOS hands names out
+    write(a.root / nfd, b"soup")
+    write(a.root / "target.txt", b"linked to")
+    os.symlink(a.root / "target.txt", a.root / "link.txt")
+
+    report = a.sync_once()
+
+    assert ("/link.txt", "a symbolic link: not followed, not synced") in report.warnings
+    assert (report.uploaded, report.failed) == (3, [])
+    assert b.sync_once().downloaded == 3
+    assert (b.root / "empty.txt").read_bytes() == b""
+    assert (b.root / "Café menu.txt").read_bytes() == b"soup"  # NFC on the server and on b
+    assert not (b.root / "link.txt").exists()
+    write(a.root / nfd, b"soup of the day")  # an edit under the NFD name updates the same file
+    edited = a.sync_once()
+    assert (edited.uploaded, edited.failed) == (1, [])
+    assert b.sync_once().downloaded == 1
+    assert (b.root / "Café menu.txt").read_bytes() == b"soup of the day"
+    assert sorted(os.listdir(a.root)) == sorted(
+        [".sfs", "empty.txt", nfd, "target.txt", "link.txt"]
+    )

@@ -181,6 +181,7 @@ class SyncEngine:
         self._disk_full = False
         self._partials: set[Path] = set()  # partial downloads kept to resume
         self._downloads: list[str] = []  # planned in this pass, done after the other actions
+        self._leftovers: set[Path] = set()  # partial downloads the scan found
 
     def close(self) -> None:
         self.index.close()
@@ -196,7 +197,6 @@ class SyncEngine:
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
         self._disk_full, self._partials, self._downloads = False, set(), []
-        self._leftovers: set[Path] = set()
         self._chunking = self._chunking or self.api.chunking()
         folder = scan(self.root, Ignorer(self.root), self.fs)
         self._leftovers = set(folder.leftovers)
@@ -231,12 +231,10 @@ class SyncEngine:
                 [a.path for a in actions if a.do is Do.MAKE_REMOTE_FOLDER], folder, report
             )
             for action in actions:
-                try:
-                    self._carry_out(action, folder, remote_state, hashed, uploads, report)
-                except (ApiError, OSError, FileChanged) as problem:
-                    if isinstance(problem, ApiError) and _ends_the_pass(problem):
-                        raise
-                    self._failed(action.path, _reason(problem), report)
+                carry_out = partial(
+                    self._carry_out, action, folder, remote_state, hashed, uploads, report
+                )
+                self._attempt(action.path, report, carry_out)
                 if len(uploads) >= COMMIT_BATCH:  # commit as it goes: memory stays flat and
                     self._commit_uploads(uploads, report)  # a crash keeps what was done
             self._commit_uploads(uploads, report)
