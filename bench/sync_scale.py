@@ -110,8 +110,8 @@ def _rescan(folder: Path, copy: Path, account: Account, count: int, repeat: int)
     )
     if times[0] > 1.5 * seconds:
         print(
-            "             (the first rescan after the upload is the slow one: the journal moved"
-            " by the client's own commits, so it lists the whole server tree again)"
+            "             (the first rescan after the upload is the slow one: it reads the"
+            " client's own commits back from the change feed, one page of 5,000 at a time)"
         )
     print(
         f"             baselines: python scandir+stat {walk_s:.2f} s (ratio {seconds / walk_s:.1f})"
