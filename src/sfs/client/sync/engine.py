@@ -15,6 +15,7 @@ import json
 import socket
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -53,7 +54,7 @@ FETCH_BATCH = 256
 SMALL_DOWNLOAD = 1024 * 1024  # files up to this size are fetched in groups
 DOWNLOAD_GROUP = 1000
 DOWNLOAD_GROUP_BYTES = 16 * 1024 * 1024
-SENT_MEMORY = 50_000  # chunk ids known to be on the server, remembered within a pass
+SENT_MEMORY = 20_000  # chunk ids known to be on the server, remembered within a pass
 READ_BLOCK = 1024 * 1024
 
 Event = dict[str, Any]
@@ -182,8 +183,11 @@ class SyncEngine:
         self._partials: set[Path] = set()  # partial downloads kept to resume
         self._downloads: list[str] = []  # planned in this pass, done after the other actions
         self._leftovers: set[Path] = set()  # partial downloads the scan found
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfs-send")
+        self._in_flight: Future[None] | None = None
 
     def close(self) -> None:
+        self._sender.shutdown(wait=True)
         self.index.close()
 
     @property
@@ -240,6 +244,9 @@ class SyncEngine:
             self._commit_uploads(uploads, report)
             self._download_all(self._downloads, folder, remote_state, report)
         finally:
+            if self._in_flight is not None:  # a pass cut short: let its last batch finish
+                with contextlib.suppress(ApiError):
+                    self._wait_for_sender()
             self.progress.end()
         for leftover in folder.leftovers:  # partial downloads this pass did not resume
             if leftover not in self._partials:
@@ -478,7 +485,10 @@ class SyncEngine:
         batch = [(cid, data) for cid, data in unique.items() if cid in missing]
         report.chunks_reused += len(unique) - len(batch)
         if batch:
-            self.api.put_chunks(batch)
+            # Sent by the sender thread while this one reads and cuts what comes next; one batch
+            # in flight at most, so memory holds two batches and errors surface a batch later.
+            self._wait_for_sender()
+            self._in_flight = self._sender.submit(self.api.put_chunks, batch)
             content = sum(len(data) for _, data in batch)
             report.bytes_sent += content
             report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
@@ -487,10 +497,17 @@ class SyncEngine:
         self._sent.update(unique)
         self.progress.advance(size=sum(len(data) for _, data in queued))
 
+    def _wait_for_sender(self) -> None:
+        """Until the batch in flight is stored; its failure is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
     def _commit_uploads(self, uploads: list[_PendingUpload], report: Report) -> None:
         """Send what is queued, then commit the uploads waiting for it; the list is emptied."""
         try:
             self._flush_chunks(report)
+            self._wait_for_sender()  # a commit needs its chunks stored
             self._commit_batches(uploads, report)
         except ApiError as problem:
             if _ends_the_pass(problem):
