@@ -79,6 +79,18 @@ def test_random_edits_on_two_clients_converge(server: RunningServer, token: str)
                         written[to] = written.pop(source)
 
         @rule(side=st.integers(0, 1))
+        def rename_folder(self, side: int) -> None:
+            """Docs/ ↔ Papers/: a whole folder renamed (sent to the server as one move)."""
+            root = self.engines[side].root
+            for source, to in (("Docs", "Papers"), ("Papers", "Docs")):
+                if (root / source).is_dir() and not (root / to).exists():
+                    os.rename(root / source, root / to)
+                    for written in self.last_written.values():
+                        for name in [n for n in written if n.startswith(source + "/")]:
+                            written[to + name[len(source) :]] = written.pop(name)
+                    return
+
+        @rule(side=st.integers(0, 1))
         def sync(self, side: int) -> None:
             report = self.engines[side].sync_once()
             assert not report.failed, report.failed

@@ -149,6 +149,31 @@ def test_server_side_moves_deletes_copies_and_restores_reach_the_folder_from_the
         check.api.close()
 
 
+def test_a_renamed_folder_goes_to_the_server_as_one_move(
+    pair: tuple[SyncEngine, SyncEngine],
+) -> None:
+    a, b = pair
+    for n in range(300):
+        write(a.root / "Projects" / "2026" / f"note-{n:03}.txt", f"note {n}".encode())
+    settle(a, b)
+    cursor = a.cursor
+    os.rename(a.root / "Projects", a.root / "Archive")
+    write(a.root / "Archive" / "2026" / "note-007.txt", b"edited during the rename")
+
+    report = a.sync_once()
+
+    assert (report.moved, report.uploaded, report.failed) == (1, 1, [])
+    changes = a.api._object("GET", "/spaces/me/changes", params={"cursor": cursor})["changes"]
+    assert [(c["operation"], c["path"], c["old_path"]) for c in changes] == [
+        ("move", "/Archive", "/Projects"),
+        ("update", "/Archive/2026/note-007.txt", None),
+    ]
+    received = b.sync_once()
+    assert received.bytes_received < 100 and not received.failed
+    assert tree(b.root) == tree(a.root)
+    assert a.sync_once().changed_anything is False
+
+
 def test_a_file_changed_on_both_sides_keeps_both(pair: tuple[SyncEngine, SyncEngine]) -> None:
     a, b = pair
     write(a.root / "notes.md", b"shared start")

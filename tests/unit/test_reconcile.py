@@ -115,6 +115,32 @@ def test_a_move_that_kept_no_inode_is_recognised_by_its_content() -> None:
     )
 
 
+def test_a_renamed_folder_is_one_move_and_its_content_waits_for_the_next_pass() -> None:
+    agreed = {
+        "/Old": base(kind=FOLDER, inode=50),
+        "/Old/a.txt": base(inode=51),
+        "/Other.txt": base(inode=52),
+    }
+    here = {
+        "/New": local(kind=FOLDER, inode=50),
+        "/New/a.txt": local(mtime=99, inode=51),  # edited while the folder was renamed
+        "/Other.txt": local(mtime=99, inode=52),
+    }
+    there = {
+        "/Old": remote(kind=FOLDER),
+        "/Old/a.txt": remote(),
+        "/Other.txt": remote(),
+    }
+    assert plan(agreed, here, there) == [
+        Action(Do.MOVE_REMOTE, "/Old", target="/New"),
+        Action(Do.UPLOAD, "/Other.txt", base_version=1),
+    ]
+    # The server's folder moved or changed kind meanwhile: file by file, as before.
+    assert Action(Do.MOVE_REMOTE, "/Old", target="/New") not in plan(
+        agreed, here, {"/Other.txt": remote()}
+    )
+
+
 def test_new_folders_come_before_moves_into_them() -> None:
     actions = plan(
         {"/a": base()}, {"/Z": local(kind=FOLDER, inode=9), "/Z/a": local()}, {"/a": remote()}

@@ -112,6 +112,12 @@ class Report:
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
+    def absorb(self, later: Report) -> None:
+        """Add a later pass's figures to this one's."""
+        for name, value in vars(later).items():
+            mine = getattr(self, name)
+            setattr(self, name, mine + value)
+
     @property
     def changed_anything(self) -> bool:
         return any(
@@ -183,6 +189,7 @@ class SyncEngine:
         self._partials: set[Path] = set()  # partial downloads kept to resume
         self._downloads: list[str] = []  # planned in this pass, done after the other actions
         self._leftovers: set[Path] = set()  # partial downloads the scan found
+        self._again = False  # a folder moved whole: its content is reconciled by a second pass
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfs-send")
         self._in_flight: Future[None] | None = None
 
@@ -197,6 +204,14 @@ class SyncEngine:
     # -- one pass -------------------------------------------------------------------------------
 
     def sync_once(self) -> Report:
+        """One pass; after a folder moved as a whole, a second for what lies inside it."""
+        self._again = False
+        report = self._pass()
+        if self._again:
+            report.absorb(self._pass())
+        return report
+
+    def _pass(self) -> Report:
         self._check_binding()
         report = Report()
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
@@ -409,7 +424,12 @@ class SyncEngine:
         elif action.do is Do.MOVE_REMOTE:
             assert action.target is not None
             self.api.move(path, action.target)
-            self._moved(path, action.target, folder.entries[action.target])
+            if folder.entries[action.target].kind == FOLDER:
+                self.index.move_tree(path, action.target)
+                self._again = True  # what is inside is reconciled under its new path
+                self._event("moved", path, to=action.target)
+            else:
+                self._moved(path, action.target, folder.entries[action.target])
             report.moved += 1
         elif action.do is Do.MOVE_LOCAL:
             assert action.target is not None

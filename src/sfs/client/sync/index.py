@@ -168,6 +168,16 @@ class LocalIndex:
                 (path, len(path) + 1, path + "/"),
             )
 
+    def move_tree(self, old: str, new: str) -> None:
+        """A folder moved whole: it and everything recorded under it take the new path."""
+        with self.batch():
+            for table in ("entries", "chunks"):
+                self._db.execute(
+                    f"UPDATE {table} SET path = ? || substr(path, ?)"  # noqa: S608
+                    " WHERE path = ? OR substr(path, 1, ?) = ?",
+                    (new, len(old) + 1, old, len(old) + 1, old + "/"),
+                )
+
     def fail(self, path: str, reason: str, at: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (path, reason, at))
 

@@ -12,6 +12,7 @@ import enum
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 FILE = "file"
 FOLDER = "folder"
@@ -61,6 +62,9 @@ class Do(enum.Enum):
     ADOPT = "adopt"  # both sides hold the same thing already: record it
 
 
+Entry = TypeVar("Entry", BaseEntry, LocalEntry, RemoteEntry)
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     do: Do
@@ -104,6 +108,19 @@ def plan(
     inode, as a copy-and-delete or another file system makes.
     """
     same_content = same_content or {}
+    folder_moves = _folder_moves(base, local, remote)
+    if folder_moves:
+        # A renamed folder goes to the server as one move; what lies inside it (kept, edited,
+        # added) is reconciled at the next pass, once the index knows the new paths.
+        inside = [p for m in folder_moves for p in (m.path, m.target or "")]
+        rest = plan(
+            _outside(base, inside),
+            _outside(local, inside),
+            _outside(remote, inside),
+            same_content=same_content,
+            moved_content=moved_content,
+        )
+        return [*folder_moves, *rest]
     local_moves, remote_moves = _moves(base, local, remote, moved_content or {})
     moved_away = {a.path for a in (*local_moves, *remote_moves)}
     moved_to = {a.target for a in (*local_moves, *remote_moves)}
@@ -217,6 +234,45 @@ def _moves(
             ):
                 remote_moves.append(Action(Do.MOVE_LOCAL, path, target=new_remote))
     return local_moves, remote_moves
+
+
+def _folder_moves(
+    base: Mapping[str, BaseEntry],
+    local: Mapping[str, LocalEntry],
+    remote: Mapping[str, RemoteEntry],
+) -> list[Action]:
+    """Folders renamed or moved here (same inode, new path), the server's copy untouched in
+    place: each is one move, not a move per file inside. Outermost only."""
+    new_folders = {
+        entry.inode: path
+        for path, entry in local.items()
+        if path not in base and entry.kind == FOLDER
+    }
+    found: list[Action] = []
+    for path, known in sorted(base.items()):
+        target = new_folders.get(known.inode) if known.kind == FOLDER else None
+        there = remote.get(path)
+        if (
+            target is None
+            or path in local
+            or there is None
+            or there.kind != FOLDER
+            or there.node_id != known.node_id
+            or target in remote
+            or target.startswith(path + "/")
+            or any(path.startswith(m.path + "/") for m in found)
+        ):
+            continue
+        found.append(Action(Do.MOVE_REMOTE, path, target=target))
+    return found
+
+
+def _outside(side: Mapping[str, Entry], tops: list[str]) -> dict[str, Entry]:
+    return {
+        path: entry
+        for path, entry in side.items()
+        if not any(path == top or path.startswith(top + "/") for top in tops)
+    }
 
 
 def _with_folder_deletions(deletions: list[Action], others: list[Action]) -> list[Action]:
