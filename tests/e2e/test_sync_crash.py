@@ -150,3 +150,31 @@ def test_a_chunk_batch_cut_off_keeps_the_chunks_that_arrived_whole(
         while api.missing_chunks(ids) != {ids[2]} and time.monotonic() < deadline:
             time.sleep(0.05)
         assert api.missing_chunks(ids) == {ids[2]}
+
+
+def test_a_revoked_device_is_told_to_log_in_again(
+    server: RunningServer, token: str, tmp_path: Path
+) -> None:
+    env = environment(server, token, tmp_path / "config")
+    folder = tmp_path / "synced"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"a")
+    sync_once(folder, env)
+    running = subprocess.Popen(
+        [SFS, "sync", str(folder)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        with SyncApi(server.base_url, token=token) as api:
+            api.logout()  # as from the portal's device list: this token is revoked
+        (folder / "b.txt").write_bytes(b"b")  # the next pass meets the refusal
+        _, errors = running.communicate(timeout=120)
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.wait()
+    assert running.returncode == 6
+    assert "log in again with sfs login" in errors and "Traceback" not in errors
+    once = subprocess.run(
+        [SFS, "sync", str(folder), "--once"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert once.returncode == 6 and "log in again" in once.stderr
