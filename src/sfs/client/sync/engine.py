@@ -342,8 +342,7 @@ class SyncEngine:
                 more = True
                 while more:
                     page = self.api.changes(cursor)
-                    for change in page.changes:
-                        tree.apply(change)
+                    tree.apply_page(page.changes)
                     cursor, more = page.cursor, page.more
                 return cursor, tree
             except ApiError as problem:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sfs.client.sync.reconcile import BaseEntry
 
@@ -84,22 +85,19 @@ class LocalIndex:
 
     def each_entry(self) -> Iterator[tuple[str, BaseEntry]]:
         """Every record, read a row at a time (a pass keeps only those that need work)."""
-        rows = self._db.execute(
-            "SELECT path, kind, size, mtime_ns, inode, version, etag, node_id FROM entries"
-        )
-        for path, kind, size, mtime_ns, inode, version, etag, node_id in rows:
-            yield (
-                path,
-                BaseEntry(
-                    kind,
-                    size,
-                    mtime_ns,
-                    inode,
-                    version,
-                    etag,
-                    uuid.UUID(node_id) if node_id else None,
-                ),
-            )
+        for row in self._db.execute(f"SELECT path, {_FIELDS} FROM entries"):  # noqa: S608
+            yield row[0], _entry_of(row[1:])
+
+    def entries_of(self, paths: list[str]) -> dict[str, BaseEntry]:
+        """The records of these paths (those recorded), a few hundred per query."""
+        found: dict[str, BaseEntry] = {}
+        for start in range(0, len(paths), 500):
+            group = paths[start : start + 500]
+            marks = ", ".join("?" * len(group))  # placeholders only: the paths are parameters
+            query = f"SELECT path, {_FIELDS} FROM entries WHERE path IN ({marks})"  # noqa: S608
+            for row in self._db.execute(query, group):
+                found[row[0]] = _entry_of(row[1:])
+        return found
 
     def paths_under(self, top: str) -> list[str]:
         """`top` and every recorded path below it."""
@@ -110,17 +108,9 @@ class LocalIndex:
         return [str(path) for (path,) in rows]
 
     def entry(self, path: str) -> BaseEntry | None:
-        row = self._db.execute(
-            "SELECT kind, size, mtime_ns, inode, version, etag, node_id FROM entries"
-            " WHERE path = ?",
-            (path,),
-        ).fetchone()
-        if row is None:
-            return None
-        kind, size, mtime_ns, inode, version, etag, node_id = row
-        return BaseEntry(
-            kind, size, mtime_ns, inode, version, etag, uuid.UUID(node_id) if node_id else None
-        )
+        query = f"SELECT {_FIELDS} FROM entries WHERE path = ?"  # noqa: S608
+        row = self._db.execute(query, (path,)).fetchone()
+        return None if row is None else _entry_of(row)
 
     def chunks_of(self, path: str) -> list[tuple[str, int]]:
         rows = self._db.execute(
@@ -194,3 +184,13 @@ class LocalIndex:
 
     def set_setting(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
+
+
+_FIELDS = "kind, size, mtime_ns, inode, version, etag, node_id"
+
+
+def _entry_of(row: tuple[Any, ...]) -> BaseEntry:
+    kind, size, mtime_ns, inode, version, etag, node_id = row
+    return BaseEntry(
+        kind, size, mtime_ns, inode, version, etag, uuid.UUID(node_id) if node_id else None
+    )

@@ -19,6 +19,7 @@ class Records(Protocol):
     """What the tree reads of the index: one record, and the paths below a folder."""
 
     def entry(self, path: str) -> BaseEntry | None: ...
+    def entries_of(self, paths: list[str]) -> dict[str, BaseEntry]: ...
     def paths_under(self, top: str) -> list[str]: ...
 
 
@@ -38,6 +39,19 @@ class RemoteTree:
         self._records = records
         self._changed: dict[str, RemoteEntry] = {}  # differs from the record, or is new
         self._gone: set[str] = set()  # recorded, but no longer on the server
+        self._looked_up: dict[str, BaseEntry | None] = {}  # records of the page being applied
+
+    def apply_page(self, changes: list[Change]) -> None:
+        """A page of the feed, with the records it touches read in a few queries, not one per
+        change (a client's first rescan replays all of its own uploads)."""
+        paths = [c.path for c in changes if c.operation in ("create", "update")]
+        found = self._records.entries_of(paths)
+        self._looked_up = {path: found.get(path) for path in paths}
+        try:
+            for change in changes:
+                self.apply(change)
+        finally:
+            self._looked_up = {}
 
     def touched(self) -> set[str]:
         """The paths where the server may differ from the index."""
@@ -48,7 +62,7 @@ class RemoteTree:
             return self._changed[path]
         if path in self._gone:
             return None
-        agreed = self._records.entry(path)
+        agreed = self._record(path)
         return as_remote(agreed) if agreed is not None else None
 
     def apply(self, change: Change) -> None:
@@ -77,9 +91,14 @@ class RemoteTree:
         else:
             raise ValueError(f"a change this client does not know: {change.operation!r}")
 
+    def _record(self, path: str) -> BaseEntry | None:
+        if path in self._looked_up:
+            return self._looked_up[path]
+        return self._records.entry(path)
+
     def _put(self, path: str, entry: RemoteEntry) -> None:
         self._gone.discard(path)
-        agreed = self._records.entry(path)
+        agreed = self._record(path)
         if agreed is not None and as_remote(agreed) == entry:
             self._changed.pop(path, None)  # as recorded: nothing to do there
         else:
@@ -87,7 +106,7 @@ class RemoteTree:
 
     def _remove(self, path: str) -> None:
         self._changed.pop(path, None)
-        if self._records.entry(path) is not None:
+        if self._record(path) is not None:
             self._gone.add(path)
 
     def _self_and_below(self, top: str) -> list[str]:
