@@ -348,3 +348,48 @@ def test_empty_files_nfd_names_and_symbolic_links(pair: tuple[SyncEngine, SyncEn
     assert sorted(os.listdir(a.root)) == sorted(
         [".sfs", "empty.txt", nfd, "target.txt", "link.txt"]
     )
+
+
+def test_an_edit_inside_a_folder_renamed_on_the_other_side_is_kept(
+    pair: tuple[SyncEngine, SyncEngine],
+) -> None:
+    a, b = pair
+    write(a.root / "Docs" / "c.txt", b"first")
+    settle(a, b)
+    os.rename(a.root / "Docs", a.root / "Papers")
+    write(b.root / "Docs" / "c.txt", b"edited on b")  # b has not seen the rename yet
+    write(b.root / "Docs" / "new.txt", b"added on b")
+    a.sync_once()
+
+    report = b.sync_once()
+
+    assert not report.failed  # the folder is made again on the server for the edit to land in
+    settle(a, b)
+    assert tree(a.root) == {
+        "Papers": None,
+        "Papers/c.txt": b"first",
+        "Docs": None,
+        "Docs/c.txt": b"edited on b",
+        "Docs/new.txt": b"added on b",
+    }
+
+
+def test_what_arrives_in_a_folder_while_it_is_renamed_here_is_not_lost(
+    pair: tuple[SyncEngine, SyncEngine],
+) -> None:
+    a, b = pair
+    write(a.root / "Docs" / "c.txt", b"first")
+    settle(a, b)
+    write(b.root / "Docs" / "from-b.txt", b"from b")
+    b.sync_once()
+    os.rename(a.root / "Docs", a.root / "Papers")
+
+    a.sync_once()  # the folder move, then its content: from-b.txt arrives under the new name
+
+    assert (a.root / "Papers" / "from-b.txt").read_bytes() == b"from b"
+    settle(a, b)
+    assert tree(b.root) == {
+        "Papers": None,
+        "Papers/c.txt": b"first",
+        "Papers/from-b.txt": b"from b",
+    }

@@ -190,6 +190,7 @@ class SyncEngine:
         self._downloads: list[str] = []  # planned in this pass, done after the other actions
         self._leftovers: set[Path] = set()  # partial downloads the scan found
         self._again = False  # a folder moved whole: its content is reconciled by a second pass
+        self._relist = False  # that second pass reads the server's full listing
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfs-send")
         self._in_flight: Future[None] | None = None
 
@@ -208,7 +209,13 @@ class SyncEngine:
         self._again = False
         report = self._pass()
         if self._again:
-            report.absorb(self._pass())
+            # The first pass left the moved folders' content alone, and the feed cannot replay
+            # what happened in them onto the index's new paths: list the server afresh.
+            self._relist = True
+            try:
+                report.absorb(self._pass())
+            finally:
+                self._relist = False
         return report
 
     def _pass(self) -> Report:
@@ -336,7 +343,7 @@ class SyncEngine:
         listing; after that the index with the change feed since the last pass applied, so a
         pass costs the changes, not the size of the space."""
         cursor = self.cursor
-        if self.index.setting("cursor") is not None:  # 0 too: a pass over an empty space
+        if self.index.setting("cursor") is not None and not self._relist:  # 0: an empty space
             tree = RemoteTree(self.index)
             try:
                 more = True

@@ -284,6 +284,13 @@ def _with_folder_deletions(deletions: list[Action], others: list[Action]) -> lis
     # Every folder above a kept path: a deletion of one of those would take the kept path along.
     holding = {ancestor for path in keep for ancestor in _ancestors(path)}
     safe = [d for d in deletions if d.path not in holding]
+    # A folder deleted on one side but holding an edit from the other: the edit wins, so the
+    # folder is made again where it was deleted (parents first), for the edit to land in.
+    remade = [
+        Action(Do.MAKE_REMOTE_FOLDER if d.do is Do.DELETE_LOCAL else Do.MAKE_LOCAL_FOLDER, d.path)
+        for d in sorted(deletions, key=lambda d: d.path)
+        if d.path in holding and d.do is not Do.FORGET
+    ]
     safe_paths = {d.path for d in safe}
     outermost = [d for d in safe if not any(a in safe_paths for a in _ancestors(d.path))]
     outer_paths = {d.path for d in outermost}
@@ -292,7 +299,7 @@ def _with_folder_deletions(deletions: list[Action], others: list[Action]) -> lis
         for a in others
         if a.do not in deleting or not any(p in outer_paths for p in _ancestors(a.path))
     ]
-    return [*kept, *outermost]
+    return [*remade, *kept, *outermost]
 
 
 def _ancestors(path: str) -> list[str]:
