@@ -1,8 +1,8 @@
 """One sync pass: read both sides, plan with `reconcile`, carry the plan out, record the result.
 
-Writes to the folder are atomic (a temporary file in the same folder, fsync, rename) and never
-replace a file that changed since it was scanned; such a file waits for the next pass, where it
-shows up as changed on both sides and both versions are kept.
+Writes to the folder are atomic (a temporary file in the same folder, made durable, then
+renamed) and never replace a file that changed since it was scanned; such a file waits for the
+next pass, where it shows up as changed on both sides and both versions are kept.
 """
 
 from __future__ import annotations
