@@ -342,8 +342,9 @@ class SyncEngine:
         """The server's tree and the cursor it is current at: on the first pass its full
         listing; after that the index with the change feed since the last pass applied, so a
         pass costs the changes, not the size of the space."""
-        cursor = self.cursor
-        if self.index.setting("cursor") is not None and not self._relist:  # 0: an empty space
+        recorded = self.index.setting("cursor")  # "0" too: a pass over an empty space
+        cursor = int(recorded or 0)
+        if recorded is not None and not self._relist:
             tree = RemoteTree(self.index)
             try:
                 more = True
@@ -452,15 +453,18 @@ class SyncEngine:
 
     # -- uploads --------------------------------------------------------------------------------
 
-    def _chunk_file(self, path: str, folder: Scan, local: LocalEntry) -> list[ManifestEntry]:
-        """Cut and hash a local file (memory flat); FileChanged if it changes meanwhile."""
+    def _cut(self, disk: Path) -> Iterator[tuple[str, bytes]]:
+        """A local file's chunks and their ids, in order, read a block at a time."""
         chunking = self._chunking
         assert chunking is not None
-        disk = self._disk(path, folder)
-        manifest = []
         with self.fs.open_read(disk) as handle:
             for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
-                manifest.append(ManifestEntry(chunk_id(chunking.chunk_id_key, piece), len(piece)))
+                yield chunk_id(chunking.chunk_id_key, piece), piece
+
+    def _chunk_file(self, path: str, folder: Scan, local: LocalEntry) -> list[ManifestEntry]:
+        """Cut and hash a local file (memory flat); FileChanged if it changes meanwhile."""
+        disk = self._disk(path, folder)
+        manifest = [ManifestEntry(piece_id, len(piece)) for piece_id, piece in self._cut(disk)]
         if self._stat(disk, FILE) != local:
             raise FileChanged(f"{path} changed while it was read")
         return manifest
@@ -477,21 +481,17 @@ class SyncEngine:
         batches (few round trips), a big file streams through in batches of its own. Only
         chunks the server lacks go. Returns the manifest; FileChanged if the file changed
         while it was read (or since it was `hashed`), so no torn version is committed."""
-        chunking = self._chunking
-        assert chunking is not None
         read: list[ManifestEntry] = []
         disk = self._disk(path, folder)
-        with self.fs.open_read(disk) as handle:
-            for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
-                piece_id = chunk_id(chunking.chunk_id_key, piece)
-                read.append(ManifestEntry(piece_id, len(piece)))
-                if piece_id in self._sent:
-                    self.progress.advance(size=len(piece))
-                    continue
-                self._outbox.append((piece_id, piece))
-                self._outbox_bytes += len(piece)
-                if self._outbox_bytes >= BATCH_BYTES or len(self._outbox) >= BATCH_CHUNKS:
-                    self._flush_chunks(report)
+        for piece_id, piece in self._cut(disk):
+            read.append(ManifestEntry(piece_id, len(piece)))
+            if piece_id in self._sent:
+                self.progress.advance(size=len(piece))
+                continue
+            self._outbox.append((piece_id, piece))
+            self._outbox_bytes += len(piece)
+            if self._outbox_bytes >= BATCH_BYTES or len(self._outbox) >= BATCH_CHUNKS:
+                self._flush_chunks(report)
         # The chunks already queued are harmless (content-addressed); the commit is not made.
         if hashed is not None and read != hashed:
             raise FileChanged(f"{path} changed while it was sent")

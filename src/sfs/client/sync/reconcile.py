@@ -259,8 +259,8 @@ def _folder_moves(
             or there.kind != FOLDER
             or there.node_id != known.node_id
             or target in remote
-            or target.startswith(path + "/")
-            or any(path.startswith(m.path + "/") for m in found)
+            or is_within(target, path)
+            or any(is_within(path, m.path) for m in found)
         ):
             continue
         found.append(Action(Do.MOVE_REMOTE, path, target=target))
@@ -269,9 +269,7 @@ def _folder_moves(
 
 def _outside(side: Mapping[str, Entry], tops: list[str]) -> dict[str, Entry]:
     return {
-        path: entry
-        for path, entry in side.items()
-        if not any(path == top or path.startswith(top + "/") for top in tops)
+        path: entry for path, entry in side.items() if not any(is_within(path, top) for top in tops)
     }
 
 
@@ -300,6 +298,11 @@ def _with_folder_deletions(deletions: list[Action], others: list[Action]) -> lis
         if a.do not in deleting or not any(p in outer_paths for p in _ancestors(a.path))
     ]
     return [*remade, *kept, *outermost]
+
+
+def is_within(path: str, top: str) -> bool:
+    """`path` is `top` or lies below it: '/a/b' is within '/a', '/ab' is not."""
+    return path == top or path.startswith(top + "/")
 
 
 def _ancestors(path: str) -> list[str]:

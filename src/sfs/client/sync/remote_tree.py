@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from sfs.client.sync.reconcile import FILE, BaseEntry, RemoteEntry
+from sfs.client.sync.reconcile import FILE, BaseEntry, RemoteEntry, is_within
 from sfs.client.sync.remote import Change
 
 
@@ -110,7 +110,6 @@ class RemoteTree:
             self._gone.add(path)
 
     def _self_and_below(self, top: str) -> list[str]:
-        below = top.rstrip("/") + "/"
         recorded = [p for p in self._records.paths_under(top) if p not in self._gone]
-        new = [p for p in self._changed if (p == top or p.startswith(below))]
+        new = [p for p in self._changed if is_within(p, top)]
         return list(dict.fromkeys([*recorded, *new]))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import TEMP_PREFIX, Ignorer
-from sfs.client.sync.reconcile import FILE, FOLDER, LocalEntry
+from sfs.client.sync.reconcile import FILE, FOLDER, LocalEntry, is_within
 
 
 @dataclass
@@ -29,9 +29,7 @@ class Scan:
     refused: list[tuple[str, str]] = field(default_factory=list)
 
     def is_unreadable(self, path: str) -> bool:
-        return bool(self.unreadable) and any(
-            path == u or path.startswith(u + "/") for u in self.unreadable
-        )
+        return bool(self.unreadable) and any(is_within(path, u) for u in self.unreadable)
 
 
 def scan(root: Path, ignorer: Ignorer, fs: FolderFS | None = None) -> Scan:
