@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from sfs.app import Services
 from sfs.domain.actor import operator
-from sfs.services.accounts import UserView
+from sfs.services.identity.accounts import UserView
 from tests.support import GOOD_PASSWORD, csrf_token_in
 from tests.world import CLIENT
 

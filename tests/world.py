@@ -8,9 +8,9 @@ from sfs.app import Services
 from sfs.domain.actor import Actor, ClientInfo, operator
 from sfs.domain.roles import Role
 from sfs.metadata.models import User
-from sfs.services.accounts import UserView
-from sfs.services.actors import actor_of
-from sfs.services.organisations import OrganisationView
+from sfs.services.identity.accounts import UserView
+from sfs.services.identity.actors import actor_of
+from sfs.services.organisations.organisations import OrganisationView
 from tests.support import GOOD_PASSWORD
 
 CLIENT = ClientInfo(address="203.0.113.7", user_agent="pytest")

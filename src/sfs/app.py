@@ -18,29 +18,32 @@ from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
 from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
-from sfs.services.account_admin import AccountAdministration
-from sfs.services.accounts import AccountService
 from sfs.services.audit import AuditLog
-from sfs.services.bootstrap import InitialCredentials, create_initial_accounts
-from sfs.services.changes import ChangeFeed, ChangeSignal
-from sfs.services.device_tokens import DeviceTokenService
-from sfs.services.email_codes import EmailCodeService
-from sfs.services.file_content import FileContentService
-from sfs.services.file_tree import FileTreeService
-from sfs.services.file_versions import FileVersionService
-from sfs.services.invitations import InvitationService
-from sfs.services.keyring import Keyring
-from sfs.services.languages import LanguagePreferences
-from sfs.services.login import LoginService
-from sfs.services.my_account import MyAccountService
+from sfs.services.files.changes import ChangeFeed, ChangeSignal
+from sfs.services.files.content import FileContentService
+from sfs.services.files.retention import RetentionService
+from sfs.services.files.spaces import TOUCHED_SPACES, SpaceService
+from sfs.services.files.tree import FileTreeService
+from sfs.services.files.versions import FileVersionService
+from sfs.services.identity.account_admin import AccountAdministration
+from sfs.services.identity.accounts import AccountService
+from sfs.services.identity.device_tokens import DeviceTokenService
+from sfs.services.identity.email_codes import EmailCodeService
+from sfs.services.identity.invitations import InvitationService
+from sfs.services.identity.languages import LanguagePreferences
+from sfs.services.identity.login import LoginService
+from sfs.services.identity.my_account import MyAccountService
+from sfs.services.identity.password_reset import PasswordResetService
+from sfs.services.identity.second_factor import SecondFactorService
+from sfs.services.identity.web_sessions import WebSessionService
 from sfs.services.notifications import Notifier
-from sfs.services.organisations import OrganisationService
-from sfs.services.password_reset import PasswordResetService
-from sfs.services.provider import ProviderConsole
-from sfs.services.retention import RetentionService
-from sfs.services.second_factor import SecondFactorService
-from sfs.services.spaces import TOUCHED_SPACES, SpaceService
-from sfs.services.web_sessions import WebSessionService
+from sfs.services.organisations.bootstrap import (
+    InitialCredentials,
+    create_initial_accounts,
+)
+from sfs.services.organisations.organisations import OrganisationService
+from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.storage.keyring import Keyring
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sfs.client.credentials import CONFIG_DIR_VARIABLE, CREDENTIALS_FILE
 from sfs.config import load_settings
 from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import operator
-from sfs.services.accounts import UserView
+from sfs.services.identity.accounts import UserView
 from tests.e2e.test_quick_start import SFS, RunningServer, free_port
 from tests.support import FAST_HASH, GOOD_PASSWORD
 from tests.world import CLIENT, actor

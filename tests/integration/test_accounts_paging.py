@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sfs.app import Services
 from sfs.domain.actor import Actor
 from sfs.metadata.models import User
-from sfs.services.account_admin import PAGE_SIZE
+from sfs.services.identity.account_admin import PAGE_SIZE
 from tests.support import GOOD_PASSWORD, FakeClock, csrf_token_in
 from tests.world import actor, make_tenant
 

@@ -28,8 +28,8 @@ from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk
 from sfs.metadata.models import EmailCode
 from sfs.ports import SystemRandomness
-from sfs.services import master_key_rotation
-from sfs.services.master_key_rotation import rotate_master_key
+from sfs.services.storage import master_key_rotation
+from sfs.services.storage.master_key_rotation import rotate_master_key
 from tests.support import FAST_HASH, FakeClock
 from tests.world import CLIENT, actor, make_tenant
 

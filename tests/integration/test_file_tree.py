@@ -12,7 +12,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from sfs.metadata.file_models import Chunk, JournalEntry
 from sfs.metadata.models import Organization
-from sfs.services.file_versions import ChunkRow, ManifestEntry
+from sfs.services.files.versions import ChunkRow, ManifestEntry
 from tests.world import CLIENT, actor, make_tenant
 
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from sfs.crypto.passwords import PasswordHasher
 from sfs.mail.outbox import OutboxMailer
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk
-from sfs.services.storage_maintenance import StorageMaintenance
+from sfs.services.storage.maintenance import StorageMaintenance
 from tests.integration.test_blob_backends import moto_endpoint
 from tests.integration.test_files_api import (
     MARKER,

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sfs.app import Services
 from sfs.domain.actor import Actor
 from sfs.metadata.models import Organization
-from sfs.services.file_tree import NodeView
+from sfs.services.files.nodes import NodeView
 from tests.signed_in import log_in, make_provider_admin, page_csrf_token
 from tests.world import Tenant, actor, make_tenant
 

@@ -6,7 +6,7 @@ from sfs.crypto.passwords import HashParameters, PasswordHasher
 from sfs.domain.actor import ClientInfo
 from sfs.domain.errors import AccountUnavailable, AuthenticationFailed, TooManyAttempts
 from sfs.metadata.models import AuditEvent, Organization, User
-from sfs.services.login import LoginService
+from sfs.services.identity.login import LoginService
 from tests.support import GOOD_PASSWORD
 from tests.world import CLIENT, make_tenant
 

@@ -22,8 +22,8 @@ from sfs.domain.errors import InvalidInput, NotFound
 from sfs.mail.outbox import OutboxMailer
 from sfs.metadata.db import Database
 from sfs.protocol.chunk_ids import chunk_id
-from sfs.services.file_versions import ChunkRow, ManifestEntry
-from sfs.services.storage_maintenance import StorageMaintenance
+from sfs.services.files.versions import ChunkRow, ManifestEntry
+from sfs.services.storage.maintenance import StorageMaintenance
 from tests.support import FAST_HASH, FakeClock
 from tests.world import CLIENT, actor, make_tenant
 

@@ -1,7 +1,7 @@
 """RFC 6238 time-based one-time passwords, with the parameters every authenticator app supports.
 
 Pure computation: which time step (if any) a code belongs to. What to accept — drift window,
-replay, throttling — is decided by `sfs.services.second_factor`.
+replay, throttling — is decided by `sfs.services.identity.second_factor`.
 """
 
 from __future__ import annotations

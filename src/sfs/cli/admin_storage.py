@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sfs.cli.main import EXIT_FAILURE, admin, admin_services, domain_errors, fail
+from sfs.cli.common import EXIT_FAILURE, admin_services, domain_errors, fail
 
 if TYPE_CHECKING:  # the server's code loads only when an admin command runs
     from sfs.app import Services
-    from sfs.services.storage_maintenance import StorageMaintenance
+    from sfs.services.storage.maintenance import StorageMaintenance
 
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -37,14 +37,14 @@ def human_bytes(count: int) -> str:
 
 
 def _maintenance(services: Services) -> StorageMaintenance:
-    from sfs.services.storage_maintenance import StorageMaintenance
+    from sfs.services.storage.maintenance import StorageMaintenance
 
     return StorageMaintenance(
         services.database, services.chunk_store, services.keyring, services.clock
     )
 
 
-@admin.command("gc")
+@click.command("gc")
 @click.option(
     "--grace",
     default="1h",
@@ -86,7 +86,7 @@ def gc(grace: str) -> None:
         click.echo(f"Pack {pack_id} could not be read; run `sfs admin fsck`.", err=True)
 
 
-@admin.command("fsck")
+@click.command("fsck")
 def fsck() -> None:
     """Verify every stored chunk and pack; name every file version that is damaged."""
     with admin_services() as services, domain_errors():
@@ -117,15 +117,15 @@ def fsck() -> None:
     sys.exit(EXIT_FAILURE)
 
 
-@admin.command("rotate-master-key")
+@click.command("rotate-master-key")
 def rotate_master_key_command() -> None:
-    from sfs.services.master_key_rotation import RotationError, rotate_master_key
-
     """Replace the master key; re-wrap organisation keys and re-seal TOTP secrets under it.
 
     Stop the service on every instance first, and start it again afterwards: a running instance
     still holds the old key.
     """
+    from sfs.services.storage.master_key_rotation import RotationError, rotate_master_key
+
     with admin_services() as services, domain_errors():
         key_path = services.settings.master_key_path
         try:
@@ -151,3 +151,6 @@ def rotate_master_key_command() -> None:
         "delete it once backups made before now are no longer needed. "
         "Start the service again so that it uses the new key."
     )
+
+
+COMMANDS = (gc, fsck, rotate_master_key_command)

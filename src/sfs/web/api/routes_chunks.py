@@ -14,8 +14,8 @@ from starlette.requests import ClientDisconnect
 from sfs.app import Services
 from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, SfsError
-from sfs.services.file_tree import NodeView
-from sfs.services.file_versions import BaseRun, CommitRequest, ManifestEntry
+from sfs.services.files.nodes import NodeView
+from sfs.services.files.versions import BaseRun, CommitRequest, ManifestEntry
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (

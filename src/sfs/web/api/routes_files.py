@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from sfs.domain.errors import InvalidInput, SfsError
-from sfs.services.file_content import ByteRange
+from sfs.services.files.content import ByteRange
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from sfs.domain.errors import InvalidInput
-from sfs.services.accounts import MAX_PAGE_SIZE
+from sfs.services.identity.accounts import MAX_PAGE_SIZE
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import CreateUserRequest, Problem, UserOut
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from sfs.domain.roles import Role, UserStatus
-from sfs.services.accounts import UserView
+from sfs.services.identity.accounts import UserView
 
 
 class Problem(BaseModel):

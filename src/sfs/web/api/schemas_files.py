@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sfs.services.file_tree import NodeView
-from sfs.services.file_versions import VersionView
-from sfs.services.spaces import SpaceView
+from sfs.services.files.nodes import NodeView
+from sfs.services.files.spaces import SpaceView
+from sfs.services.files.versions import VersionView
 from sfs.web.api.schemas import Problem
 
 PATH = Field(max_length=4096, description="'/' separated, from the space's top folder")

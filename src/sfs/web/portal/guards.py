@@ -6,7 +6,7 @@ from fastapi.responses import RedirectResponse
 
 from sfs.domain.errors import PermissionDenied
 from sfs.i18n import N_
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.portal.session import tokens_match
 
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sfs.domain.roles import Role
 from sfs.i18n import DEFAULT_LANGUAGE, negotiate, translations
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.portal.session import services_of
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AccountUnavailable, AuthenticationFailed, TooManyAttempts
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
 from sfs.web.portal.routes_second_factor import landing_page

@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role
-from sfs.services.account_admin import AccountDetail
-from sfs.services.account_rules import require_administrator
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.account_admin import AccountDetail
+from sfs.services.identity.account_rules import require_administrator
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render

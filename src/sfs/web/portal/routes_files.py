@@ -36,8 +36,8 @@ from sfs.domain.errors import (
 from sfs.i18n import N_, translations
 from sfs.protocol.chunking import SupportsRead
 from sfs.protocol.paths import BadName, clean_name, join_path, split_path
-from sfs.services.file_tree import FILE, FOLDER, NodeView
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.files.nodes import FILE, FOLDER, NodeView
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import page_language, render, templates

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import InvalidInput, NotFound, TooManyAttempts
 from sfs.i18n import LANGUAGE_NAMES
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render

@@ -15,8 +15,8 @@ from sfs.domain.policy import (
     SESSION_IDLE_MINUTES_RANGE,
 )
 from sfs.i18n import N_
-from sfs.services.organisations import OrganisationView
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
+from sfs.services.organisations.organisations import OrganisationView
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, SfsError
 from sfs.i18n import N_
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render

@@ -23,8 +23,8 @@ from sfs.domain.errors import (
 )
 from sfs.domain.stages import LoginStage
 from sfs.i18n import N_
-from sfs.services.second_factor import EMAIL, METHOD_LABELS, TOTP, TotpSetup
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.second_factor import EMAIL, METHOD_LABELS, TOTP, TotpSetup
+from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
 from sfs.web.portal.rendering import render
 from sfs.web.portal.session import (

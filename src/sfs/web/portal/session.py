@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sfs.app import Services
 from sfs.domain.actor import ClientInfo
 from sfs.domain.errors import NotAuthenticated
-from sfs.services.web_sessions import ActiveSession
+from sfs.services.identity.web_sessions import ActiveSession
 
 SESSION_COOKIE = "sfs_session"
 # Forms shown before login (the login form itself) use a double-submit cookie instead.

@@ -30,13 +30,13 @@ from sfs.domain.validation import clean_display_name, normalize_email
 from sfs.metadata.db import Database
 from sfs.metadata.models import AccountToken, Organization, User
 from sfs.ports import Clock, Randomness
-from sfs.services.account_rules import (
+from sfs.services.audit import AuditLog
+from sfs.services.identity.account_rules import (
     administered_user,
     check_new_password,
     close_account_tokens,
     require_administrator,
 )
-from sfs.services.audit import AuditLog
 from sfs.services.notifications import Notifier
 
 INVITATION = "invitation"

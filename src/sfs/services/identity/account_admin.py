@@ -24,7 +24,8 @@ from sfs.metadata.db import Database
 from sfs.metadata.models import User
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
 from sfs.ports import Clock
-from sfs.services.account_rules import (
+from sfs.services.audit import AuditLog
+from sfs.services.identity.account_rules import (
     administered_user,
     check_new_password,
     close_account_tokens,
@@ -36,8 +37,7 @@ from sfs.services.account_rules import (
     require_administrator,
     second_factor_label,
 )
-from sfs.services.audit import AuditLog
-from sfs.services.credentials import clear_second_factor, sign_out_everywhere
+from sfs.services.identity.credentials import clear_second_factor, sign_out_everywhere
 from sfs.services.notifications import Notifier
 
 PAGE_SIZE = 50

@@ -21,7 +21,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Version
-from sfs.services.spaces import visible_space
+from sfs.services.files.spaces import visible_space
 
 MAX_PAGE = 5000
 MAX_WAIT_SECONDS = 60.0

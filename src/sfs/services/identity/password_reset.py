@@ -26,9 +26,9 @@ from sfs.metadata.db import Database
 from sfs.metadata.models import AccountToken, User
 from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
-from sfs.services.credentials import sign_out_everywhere
+from sfs.services.identity.credentials import sign_out_everywhere
+from sfs.services.identity.second_factor import SecondFactorService
 from sfs.services.notifications import Notifier
-from sfs.services.second_factor import SecondFactorService
 
 PURPOSE = "password_reset"
 LINK_LIFETIME = timedelta(minutes=30)

@@ -13,8 +13,8 @@ from sfs.domain.stages import PENDING_LOGIN_LIFETIME, LoginStage
 from sfs.metadata.db import Database
 from sfs.metadata.models import User, WebSession
 from sfs.ports import Clock, Randomness
-from sfs.services.actors import actor_of, require_may_log_in
 from sfs.services.audit import AuditLog
+from sfs.services.identity.actors import actor_of, require_may_log_in
 
 # Provider admins have no organisation policy; these are theirs.
 DEFAULT_IDLE = timedelta(minutes=30)

@@ -23,19 +23,19 @@ from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
-from sfs.services.bulk_commit import BulkEntry, commit_bulk, stale_base_message
-from sfs.services.bulk_manifests import FileManifest, manifests_of
-from sfs.services.file_tree import (
+from sfs.services.files.bulk_commit import BulkEntry, commit_bulk, stale_base_message
+from sfs.services.files.bulk_manifests import FileManifest, manifests_of
+from sfs.services.files.nodes import (
     FILE,
     NodeView,
-    duplicate_version,
     next_version_number,
     node_view,
     parse_path,
     resolve,
 )
-from sfs.services.retention import prune_versions
-from sfs.services.spaces import append_journal, lock_for_commit, visible_space
+from sfs.services.files.retention import prune_versions
+from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space
+from sfs.services.files.tree import duplicate_version
 
 MAX_MANIFEST_ENTRIES = 1_000_000  # about 24 GB at the ~24 KiB mean chunk
 MAX_BATCH = 5000

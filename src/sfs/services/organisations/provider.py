@@ -16,8 +16,8 @@ from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk
 from sfs.metadata.models import Organization
 from sfs.services.audit import AuditLog
-from sfs.services.invitations import InvitationService, InvitedUser
-from sfs.services.organisations import OrganisationService, OrganisationView
+from sfs.services.identity.invitations import InvitationService, InvitedUser
+from sfs.services.organisations.organisations import OrganisationService, OrganisationView
 
 
 @dataclass(frozen=True)

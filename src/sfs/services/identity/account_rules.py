@@ -17,7 +17,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import Role, UserStatus
 from sfs.metadata.models import AccountToken, Organization, User, WebSession
-from sfs.services.accounts import visible_user
+from sfs.services.identity.accounts import visible_user
 
 SECOND_FACTOR_LABELS = {"totp": "Authenticator mobile app", "email": "Email"}
 NO_SECOND_FACTOR = "Not set up"

@@ -20,9 +20,9 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import CorruptChunk, DamagedFile, InvalidInput, MissingChunk, NotFound
 from sfs.protocol.chunk_ids import is_chunk_id
 from sfs.protocol.chunking import SupportsRead
-from sfs.services.file_tree import NodeView
-from sfs.services.file_versions import ChunkRow, FileVersionService, ManifestEntry
-from sfs.services.keyring import Keyring
+from sfs.services.files.nodes import NodeView
+from sfs.services.files.versions import ChunkRow, FileVersionService, ManifestEntry
+from sfs.services.storage.keyring import Keyring
 
 # Chunks are looked up against the index in batches, not one query each.
 _LOOKUP_BATCH = 256

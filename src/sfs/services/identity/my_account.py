@@ -25,16 +25,16 @@ from sfs.i18n import LANGUAGES
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User, WebSession
 from sfs.ports import Clock
-from sfs.services.account_rules import (
+from sfs.services.audit import AuditLog
+from sfs.services.identity.account_rules import (
     check_new_password,
     close_account_tokens,
     min_password_length,
     second_factor_label,
 )
-from sfs.services.audit import AuditLog
-from sfs.services.credentials import sign_out_everywhere
+from sfs.services.identity.credentials import sign_out_everywhere
+from sfs.services.identity.web_sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE
 from sfs.services.notifications import Notifier
-from sfs.services.web_sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Version
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
-from sfs.services.accounts import visible_user
 from sfs.services.audit import AuditLog
-from sfs.services.organisations import visible_organisation
+from sfs.services.identity.accounts import visible_user
+from sfs.services.organisations.organisations import visible_organisation
 
 MAX_KEEP_VERSIONS = 100_000
 MAX_KEEP_DAYS = 100 * 365

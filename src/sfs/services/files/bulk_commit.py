@@ -18,13 +18,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
-from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
+from sfs.domain.errors import Conflict, InvalidInput, SfsError
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.protocol.paths import join_path, name_key
-from sfs.services.file_tree import FILE, FOLDER, NodeView, parse_path, resolve
-from sfs.services.retention import prune_versions
-from sfs.services.spaces import TOUCHED_SPACES
+from sfs.services.files.nodes import FILE, NodeView, folder_at, live_children, parse_path
+from sfs.services.files.retention import prune_versions
+from sfs.services.files.spaces import TOUCHED_SPACES
 
 
 @dataclass(frozen=True)
@@ -211,43 +211,6 @@ def _write(
         session.flush()
         for node in replaced:
             prune_versions(session, node, organisation, now)
-
-
-def folder_at(
-    session: Session,
-    space: Space,
-    parts: tuple[str, ...],
-    cache: dict[tuple[str, ...], Node | SfsError],
-) -> Node | SfsError:
-    if parts not in cache:
-        try:
-            folder = resolve(session, space, list(parts))
-            cache[parts] = (
-                folder
-                if folder.kind == FOLDER
-                else Conflict(f"{join_path(list(parts))} is a file, not a folder.")
-            )
-        except NotFound as missing:
-            cache[parts] = missing
-    return cache[parts]
-
-
-def live_children(
-    session: Session, keys: set[tuple[uuid.UUID, str]]
-) -> dict[tuple[uuid.UUID, str], Node]:
-    found: dict[tuple[uuid.UUID, str], Node] = {}
-    parents = list({parent for parent, _ in keys})
-    for start in range(0, len(parents), 500):
-        rows = session.scalars(
-            select(Node).where(
-                Node.parent_id.in_(parents[start : start + 500]), Node.deleted_at.is_(None)
-            )
-        )
-        for node in rows:
-            key = (node.parent_id, node.name_key)
-            if key in keys:
-                found[key] = node
-    return found
 
 
 def _current_numbers(session: Session, version_ids: list[uuid.UUID | None]) -> dict[uuid.UUID, int]:

@@ -18,8 +18,8 @@ from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import User
 from sfs.ports import Clock
-from sfs.services.actors import actor_of, require_may_log_in
 from sfs.services.audit import AuditLog
+from sfs.services.identity.actors import actor_of, require_may_log_in
 
 
 class LoginService:

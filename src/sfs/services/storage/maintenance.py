@@ -46,8 +46,8 @@ from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
-from sfs.services.file_tree import path_of
-from sfs.services.keyring import Keyring
+from sfs.services.files.nodes import path_of
+from sfs.services.storage.keyring import Keyring
 
 DEFAULT_GRACE = timedelta(hours=1)
 _BATCH = 500

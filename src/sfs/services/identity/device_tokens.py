@@ -19,8 +19,8 @@ from sfs.domain.validation import clean_label
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User
 from sfs.ports import Clock, Randomness
-from sfs.services.actors import actor_of, require_may_log_in
 from sfs.services.audit import AuditLog
+from sfs.services.identity.actors import actor_of, require_may_log_in
 
 TOKEN_PREFIX = "sfs_"  # noqa: S105 (a prefix, not a secret)
 _TOUCH_INTERVAL = timedelta(minutes=5)

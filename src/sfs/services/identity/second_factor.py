@@ -33,8 +33,8 @@ from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
-from sfs.services.credentials import clear_second_factor
-from sfs.services.email_codes import EmailCodeService
+from sfs.services.identity.credentials import clear_second_factor
+from sfs.services.identity.email_codes import EmailCodeService
 from sfs.services.notifications import Notifier
 
 TOTP = "totp"

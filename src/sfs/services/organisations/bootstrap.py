@@ -12,8 +12,8 @@ from sfs.domain.roles import Role
 from sfs.metadata.db import Database
 from sfs.metadata.models import User
 from sfs.ports import Randomness
-from sfs.services.accounts import AccountService
-from sfs.services.organisations import OrganisationService
+from sfs.services.identity.accounts import AccountService
+from sfs.services.organisations.organisations import OrganisationService
 
 PROVIDER_ADMIN_EMAIL = "admin@sfs.example.com"
 DEMO_ORGANISATION = "Demo Organisation"

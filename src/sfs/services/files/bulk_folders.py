@@ -20,9 +20,16 @@ from sqlalchemy.orm import Session
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.protocol.paths import join_path, name_key
-from sfs.services.bulk_commit import folder_at, live_children
-from sfs.services.file_tree import FOLDER, NodeView, node_view, parse_path, path_of
-from sfs.services.spaces import TOUCHED_SPACES
+from sfs.services.files.nodes import (
+    FOLDER,
+    NodeView,
+    folder_at,
+    live_children,
+    node_view,
+    parse_path,
+    path_of,
+)
+from sfs.services.files.spaces import TOUCHED_SPACES
 
 
 def make_folders(

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
@@ -19,25 +17,25 @@ from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space, Version, VersionChunk
 from sfs.ports import Clock
-from sfs.protocol.paths import BadName, clean_name, join_path, name_key, split_path
-from sfs.services.spaces import append_journal, lock_for_commit, visible_space
+from sfs.protocol.paths import join_path, name_key
+from sfs.services.files.bulk_folders import make_folders
+from sfs.services.files.nodes import (
+    FILE,
+    FOLDER,
+    NodeView,
+    flush_or_conflict,
+    live_child,
+    new_node,
+    next_version_number,
+    node_view,
+    parse_path,
+    path_of,
+    resolve,
+    resolve_folder,
+)
+from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space
 
-FOLDER = "folder"
-FILE = "file"
 MAX_FOLDER_BATCH = 1000
-
-
-@dataclass(frozen=True)
-class NodeView:
-    id: uuid.UUID
-    name: str
-    path: str
-    kind: str
-    size: int
-    modified_at: datetime
-    version: int | None
-    content_digest: str | None
-    deleted_at: datetime | None = None
 
 
 class FileTreeService:
@@ -116,7 +114,6 @@ class FileTreeService:
         Parents are made before children whatever the order given."""
         if len(paths) > MAX_FOLDER_BATCH:
             raise InvalidInput(f"At most {MAX_FOLDER_BATCH} folders in one batch.", field="paths")
-        from sfs.services.bulk_folders import make_folders  # it builds on this module
 
         now = self._clock.now()
         with self._database.transaction() as session:
@@ -154,7 +151,7 @@ class FileTreeService:
             new_parent = resolve_folder(session, space, to_parts[:-1])
             if node.kind == FOLDER and _is_within(session, new_parent, node):
                 raise Conflict("A folder cannot be moved into itself.")
-            clash = _live_child(session, new_parent.id, to_parts[-1])
+            clash = live_child(session, new_parent.id, to_parts[-1])
             if clash is not None and clash.id != node.id:  # a case-only rename is no clash
                 raise Conflict(f"{join_path(to_parts)} already exists.")
             node.parent_id, node.name, node.name_key = (
@@ -162,7 +159,7 @@ class FileTreeService:
                 to_parts[-1],
                 name_key(to_parts[-1]),
             )
-            _flush_or_conflict(session, join_path(to_parts))
+            flush_or_conflict(session, join_path(to_parts))
             append_journal(
                 session,
                 space,
@@ -259,7 +256,7 @@ class FileTreeService:
                 raise Conflict("The folder it was in is gone; restore that folder first.")
             name = node.name
             number = 1
-            while _live_child(session, parent.id, name) is not None:
+            while live_child(session, parent.id, name) is not None:
                 stem, dot, extension = node.name.rpartition(".")
                 suffix = " (restored)" if number == 1 else f" (restored {number})"
                 name = f"{stem}{suffix}.{extension}" if dot and stem else f"{node.name}{suffix}"
@@ -297,56 +294,6 @@ class FileTreeService:
             session.delete(_trashed(session, space, node_id))
 
 
-def parse_path(path: str) -> list[str]:
-    try:
-        return split_path(path)
-    except BadName as exc:
-        raise InvalidInput(str(exc), field="path") from None
-
-
-def resolve(session: Session, space: Space, parts: list[str]) -> Node:
-    node = session.get(Node, space.root_node_id)
-    assert node is not None
-    for depth, part in enumerate(parts):
-        child = _live_child(session, node.id, part)
-        if child is None:
-            raise NotFound(f"{join_path(parts[: depth + 1])} does not exist.")
-        node = child
-    return node
-
-
-def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:
-    folder = resolve(session, space, parts)
-    if folder.kind != FOLDER:
-        raise Conflict(f"{join_path(parts)} is a file, not a folder.")
-    return folder
-
-
-def new_node(
-    session: Session, space: Space, parent: Node, name: str, kind: str, now: datetime
-) -> Node:
-    name = _checked_name(name)
-    if _live_child(session, parent.id, name) is not None:
-        raise Conflict(
-            f"{name!r} already exists in this folder (names differing only in case count as equal)."
-        )
-    node = Node(
-        id=uuid.uuid4(),
-        organization_id=space.organization_id,
-        space_id=space.id,
-        parent_id=parent.id,
-        name=name,
-        name_key=name_key(name),
-        kind=kind,
-        size=0,
-        modified_at=now,
-        created_at=now,
-    )
-    session.add(node)
-    _flush_or_conflict(session, name)
-    return node
-
-
 def duplicate_version(
     session: Session, source: Version, node: Node, actor: Actor, now: datetime
 ) -> Version:
@@ -382,50 +329,6 @@ def duplicate_version(
     return version
 
 
-def node_view(session: Session, node: Node, path: str) -> NodeView:
-    version = session.get(Version, node.current_version_id) if node.current_version_id else None
-    return NodeView(
-        id=node.id,
-        name=node.name,
-        path=path,
-        kind=node.kind,
-        size=node.size,
-        modified_at=node.modified_at,
-        version=version.number if version else None,
-        content_digest=version.content_digest if version else None,
-        deleted_at=node.deleted_at,
-    )
-
-
-def path_of(session: Session, node: Node) -> str:
-    parts: list[str] = []
-    current: Node | None = node
-    while current is not None and current.parent_id is not None:
-        parts.append(current.name)
-        current = session.get(Node, current.parent_id)
-    return join_path(list(reversed(parts)))
-
-
-def next_version_number(session: Session, node_id: uuid.UUID) -> int:
-    numbers = session.scalars(select(Version.number).where(Version.node_id == node_id)).all()
-    return max(numbers, default=0) + 1
-
-
-def _checked_name(name: str) -> str:
-    try:
-        return clean_name(name)
-    except BadName as exc:
-        raise InvalidInput(str(exc), field="path") from None
-
-
-def _live_child(session: Session, parent_id: uuid.UUID, name: str) -> Node | None:
-    return session.scalars(
-        select(Node).where(
-            Node.parent_id == parent_id, Node.name_key == name_key(name), Node.deleted_at.is_(None)
-        )
-    ).one_or_none()
-
-
 def _live_children(session: Session, parent_id: uuid.UUID) -> list[Node]:
     return list(
         session.scalars(select(Node).where(Node.parent_id == parent_id, Node.deleted_at.is_(None)))
@@ -455,11 +358,3 @@ def _trashed(session: Session, space: Space, node_id: uuid.UUID) -> Node:
     if node is None or node.space_id != space.id or node.deleted_at is None:
         raise NotFound("No such item in the trash.")
     return node
-
-
-def _flush_or_conflict(session: Session, name: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError:
-        # Another request created the same name in between: the unique index caught it.
-        raise Conflict(f"{name!r} already exists in this folder.") from None
