@@ -21,6 +21,8 @@ from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
     routes_accounts,
     routes_audit,
+    routes_file_history,
+    routes_file_uploads,
     routes_files,
     routes_invitation,
     routes_my_account,
@@ -67,6 +69,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_audit.router)
     app.include_router(routes_provider.router)
     app.include_router(routes_files.router)
+    app.include_router(routes_file_uploads.router)
+    app.include_router(routes_file_history.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SfsError):

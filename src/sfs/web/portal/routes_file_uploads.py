@@ -1,0 +1,209 @@
+"""Uploads from the Files page: a form of several files, or one file PUT by the page's script.
+
+Thin, like the rest of the Files menu: names, quota and stale versions are the file services'.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from sfs.app import Services
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    SfsError,
+)
+from sfs.i18n import N_, translations
+from sfs.protocol.chunking import SupportsRead
+from sfs.services.files.nodes import FOLDER, NodeView
+from sfs.services.identity.web_sessions import ActiveSession
+from sfs.web.errors import status_for
+from sfs.web.portal.guards import require_fresh_form, to_login
+from sfs.web.portal.rendering import page_language
+from sfs.web.portal.routes_files import (
+    SHOWN,
+    child_path,
+    clean_folder,
+    clean_path,
+    folder_page,
+    my_space,
+    to_folder,
+)
+from sfs.web.portal.session import client_of, current_session, services_of, tokens_match
+
+router = APIRouter(include_in_schema=False)
+
+MAX_FILES_PER_FORM = 100
+
+
+def _store(
+    services: Services,
+    actor: Actor,
+    space_id: uuid.UUID,
+    path: str,
+    source: SupportsRead | Iterator[bytes],
+    *,
+    size: int | None,
+    modified_at: datetime | None,
+    client_info: ClientInfo,
+) -> tuple[NodeView, bool]:
+    """Upload one file; onto an existing file it becomes that file's next version."""
+    try:
+        existing: NodeView | None = services.file_tree.stat(actor, space_id=space_id, path=path)
+    except NotFound:
+        existing = None
+    if existing is not None and existing.kind == FOLDER:
+        raise Conflict(f"{existing.path} is a folder.")
+    node = services.file_content.upload(
+        actor,
+        space_id=space_id,
+        path=path,
+        source=source,
+        modified_at=modified_at or services.clock.now(),
+        base_version=existing.version if existing else None,
+        client=client_info,
+        declared_size=size,
+    )
+    return node, existing is not None
+
+
+@router.post("/file/upload")
+@router.post("/file/upload/{folder:path}")
+async def upload_form(request: Request, folder: str = "") -> Response:
+    """The plain multipart form (no JavaScript): one or several files into a folder."""
+    active = await anyio.to_thread.run_sync(current_session, request)
+    if active is None:
+        return to_login()
+    async with request.form(max_files=MAX_FILES_PER_FORM, max_fields=10) as form:
+        submitted = form.get("csrf_token")
+        require_fresh_form(active, submitted if isinstance(submitted, str) else "")
+        files = [
+            part for part in form.getlist("files") if isinstance(part, UploadFile) and part.filename
+        ]
+        return await anyio.to_thread.run_sync(_store_form_files, request, active, folder, files)
+
+
+def _store_form_files(
+    request: Request, active: ActiveSession, folder: str, files: list[UploadFile]
+) -> Response:
+    services = services_of(request)
+    folder = clean_path(folder)
+    space_id = my_space(services, active.actor)
+    uploaded: list[str] = []
+    new_versions = 0
+    try:
+        if not files:
+            raise InvalidInput(N_("Choose at least one file to upload."), field="files")
+        services.file_tree.list_folder(active.actor, space_id=space_id, path=folder)
+        for part in files:
+            _, replaced = _store(
+                services,
+                active.actor,
+                space_id,
+                child_path(folder, part.filename or ""),
+                part.file,
+                size=part.size,
+                modified_at=None,
+                client_info=client_of(request),
+            )
+            uploaded.append(part.filename or "")
+            new_versions += replaced
+    except SHOWN as exc:
+        return folder_page(
+            request,
+            active,
+            folder,
+            error=exc.message,
+            uploaded=uploaded,
+            status_code=status_for(exc),
+        )
+    return to_folder(folder, "uploaded", n=len(uploaded), versions=new_versions)
+
+
+@router.put("/file/upload/{path:path}")
+async def upload_one(request: Request, path: str) -> Response:
+    """One file as the raw request body, from files.js (streamed, with flat memory).
+
+    The CSRF token comes in the `X-CSRF-Token` header; the answer is JSON with a message in the
+    reader's language, for the page to show.
+    """
+    active = await anyio.to_thread.run_sync(current_session, request)
+    if active is None:
+        return _json_error(request, None, NotAuthenticated())
+    if not tokens_match(active.csrf_token, request.headers.get("x-csrf-token")):
+        error = PermissionDenied(N_("Your form expired. Please reload the page and try again."))
+        return _json_error(request, active, error)
+    services = services_of(request)
+    declared = request.headers.get("content-length")
+    stream = request.stream().__aiter__()
+
+    async def next_block() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def blocks() -> Iterator[bytes]:
+        # Runs in the worker thread; each block is awaited on the event loop.
+        while (block := anyio.from_thread.run(next_block)) is not None:
+            if block:
+                yield block
+
+    def store() -> tuple[NodeView, bool]:
+        folder, _, name = path.rpartition("/")
+        return _store(
+            services,
+            active.actor,
+            my_space(services, active.actor),
+            child_path(clean_folder(folder), name),
+            blocks(),
+            size=int(declared) if declared and declared.isdigit() else None,
+            modified_at=_modified_at(request.headers.get("x-modified-at")),
+            client_info=client_of(request),
+        )
+
+    try:
+        node, replaced = await anyio.to_thread.run_sync(store)
+    except SfsError as exc:
+        return _json_error(request, active, exc)
+    gettext = translations(page_language(request, {"session": active})).gettext
+    if replaced:
+        message = gettext("%(name)s: saved as version %(version)s of the existing file.")
+    else:
+        message = gettext("%(name)s: uploaded.")
+    return JSONResponse(
+        {
+            "message": message % {"name": node.name, "version": node.version},
+            "version": node.version,
+            "replaced": replaced,
+        }
+    )
+
+
+def _modified_at(header: str | None) -> datetime | None:
+    """The file's own modification time, in milliseconds since 1970, as browsers report it."""
+    if not header or not header.isdigit() or len(header) > 15:
+        return None
+    return datetime.fromtimestamp(int(header) / 1000, tz=UTC)
+
+
+def _json_error(request: Request, active: ActiveSession | None, error: SfsError) -> JSONResponse:
+    gettext = translations(page_language(request, {"session": active})).gettext
+    return JSONResponse(
+        {"code": error.code, "message": gettext(error.message)}, status_code=status_for(error)
+    )
+
+
+# -- versions ----------------------------------------------------------------------------------
