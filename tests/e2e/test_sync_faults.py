@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from sfs.client.api import ApiError
-from sfs.client.sync.engine import Report, SyncEngine
+from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import TEMP_PREFIX
 from sfs.client.sync.remote import SyncApi
+from sfs.client.sync.report import Report
 from tests.e2e.test_quick_start import RunningServer
 from tests.e2e.test_sync_two_clients import settle, tree, write
 from tests.errorfs import DISK_FULL, IO_ERROR, PERMISSION_DENIED, ErrorFS

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from sfs.client.sync.engine import BATCH_BYTES, content_digest
 from sfs.client.sync.ignore import STATE_FOLDER
 from sfs.client.sync.remote import SyncApi
+from sfs.client.sync.sender import BATCH_BYTES
+from sfs.client.sync.workspace import content_digest
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import CHUNK_PARAMS, iter_chunks
 from tests.e2e.test_quick_start import SFS, RunningServer, free_port

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sfs.client.sync.engine import BoundElsewhere, SyncEngine
+from sfs.client.sync.engine import SyncEngine
+from sfs.client.sync.errors import BoundElsewhere
 from sfs.client.sync.remote import SyncApi
 from tests.e2e.test_quick_start import RunningServer
 

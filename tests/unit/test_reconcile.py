@@ -4,7 +4,6 @@ import uuid
 from datetime import UTC, datetime
 
 from sfs.client.api import ManifestEntry
-from sfs.client.sync.engine import _PendingUpload, manifest_items
 from sfs.client.sync.reconcile import (
     FILE,
     FOLDER,
@@ -16,6 +15,7 @@ from sfs.client.sync.reconcile import (
     conflicted_copy_name,
     plan,
 )
+from sfs.client.sync.uploads import _PendingUpload, manifest_items
 
 NODE = uuid.uuid4()
 

@@ -13,10 +13,12 @@ import click
 from sfs.client.api import MY_FILES, ApiError
 from sfs.client.credentials import CredentialsError, config_dir, load
 from sfs.client.progress import JsonProgress, SyncProgressDisplay
-from sfs.client.sync.engine import BoundElsewhere, PassProgress, Report, SyncEngine
+from sfs.client.sync.engine import SyncEngine
+from sfs.client.sync.errors import BoundElsewhere
 from sfs.client.sync.ignore import Ignorer
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.remote import SyncApi
+from sfs.client.sync.report import PassProgress, Report
 from sfs.client.sync.scanner import scan
 from sfs.client.sync.watch import Wakeup, watch_folder, watch_server
 

@@ -1,0 +1,91 @@
+"""The chunk sender: chunks queued by the uploads go to the server in batches, on a thread.
+
+Small files share batches (few round trips), a big file streams through in batches of its own;
+before each batch one question asks which chunks the server lacks, and only those go. The batch
+is sent by a thread of its own while the pass reads and cuts what comes next, one batch in
+flight at most. This is the one place with a thread, kept apart from the uploads' bookkeeping
+(manifests, commits) as Syncthing keeps its sender apart from the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sfs.client.api import ApiError
+from sfs.client.sync.report import Report
+from sfs.client.sync.workspace import Workspace
+
+FRAME_OVERHEAD = 36  # id and length before each chunk in a batch
+BATCH_BYTES = 6 * 1024 * 1024  # under the server's 8 MiB per chunk batch
+BATCH_CHUNKS = 2000
+SENT_MEMORY = 20_000  # chunk ids known to be on the server, remembered within a pass
+
+
+class ChunkSender:
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace  # its server and progress, read as it goes
+        # Chunks waiting to be sent in the current pass, and those sent (or known) already.
+        self._outbox: list[tuple[str, bytes]] = []
+        self._outbox_bytes = 0
+        self._sent: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfs-send")
+        self._in_flight: Future[None] | None = None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def start_pass(self) -> None:
+        self._outbox, self._outbox_bytes, self._sent = [], 0, set()
+
+    def known(self, chunk_ids: list[str]) -> None:
+        """Chunks known to be on the server already (a replaced version's): never asked about."""
+        self._sent.update(chunk_ids)
+
+    def queue(self, piece_id: str, piece: bytes, report: Report) -> None:
+        """One chunk of a file being uploaded; a full queue is flushed."""
+        if piece_id in self._sent:
+            self._ws.progress.advance(size=len(piece))
+            return
+        self._outbox.append((piece_id, piece))
+        self._outbox_bytes += len(piece)
+        if self._outbox_bytes >= BATCH_BYTES or len(self._outbox) >= BATCH_CHUNKS:
+            self.flush(report)
+
+    def flush(self, report: Report) -> None:
+        """Send the queued chunks the server lacks: one question, one batch."""
+        if not self._outbox:
+            return
+        # Sent or failed, the queue is done with: a failed batch's files fail their commits.
+        queued, self._outbox, self._outbox_bytes = self._outbox, [], 0
+        unique = dict(queued)
+        missing = self._ws.api.missing_chunks(unique)
+        report.bytes_sent_total += len(json.dumps({"chunk_ids": list(unique)}))
+        batch = [(cid, data) for cid, data in unique.items() if cid in missing]
+        report.chunks_reused += len(unique) - len(batch)
+        if batch:
+            # Sent by the sender thread while this one reads and cuts what comes next; one batch
+            # in flight at most, so memory holds two batches and errors surface a batch later.
+            self.wait()
+            self._in_flight = self._pool.submit(self._ws.api.put_chunks, batch)
+            content = sum(len(data) for _, data in batch)
+            report.bytes_sent += content
+            report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
+        if len(self._sent) > SENT_MEMORY:  # a cache, not a record: the server knows them now
+            self._sent.clear()
+        self._sent.update(unique)
+        self._ws.progress.advance(size=sum(len(data) for _, data in queued))
+
+    def wait(self) -> None:
+        """Until the batch in flight is stored; its failure is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def end_pass(self) -> None:
+        """The pass is over: if it was cut short with a batch in flight, let that batch finish
+        (a pass that ends normally has waited for it already)."""
+        if self._in_flight is not None:
+            with contextlib.suppress(ApiError):
+                self.wait()
