@@ -48,7 +48,7 @@ from sfs.client.sync.remote import SyncApi
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
 
-BATCH_BYTES = 6 * MiB  # the client's chunk batch (sfs.client.sync.engine.BATCH_BYTES)
+BATCH_BYTES = 6 * MiB  # the client's chunk batch (sfs.client.sync.sender.BATCH_BYTES)
 FRAME_OVERHEAD = 36  # id and length before each chunk in a batch
 # An httpx POST's request line and headers to sfs, less its bearer token: measured 249 B for a
 # chunk batch and 243 B for a "which are missing?" question with 2-digit Content-Lengths; here

@@ -75,7 +75,7 @@ class TerminalProgress:
 
 
 class SyncProgressDisplay:
-    """Implements `sfs.client.sync.engine.PassProgress`: files and bytes, rate and time left,
+    """Implements `sfs.client.sync.report.PassProgress`: files and bytes, rate and time left,
     on a terminal only, and only for a pass that takes more than `delay` seconds."""
 
     def __init__(
