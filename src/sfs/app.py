@@ -24,6 +24,7 @@ from sfs.services.files.content import FileContentService
 from sfs.services.files.retention import RetentionService
 from sfs.services.files.spaces import TOUCHED_SPACES, SpaceService
 from sfs.services.files.tree import FileTreeService
+from sfs.services.files.upload_slots import InProcessGauge, UploadSlots
 from sfs.services.files.versions import FileVersionService
 from sfs.services.identity.account_admin import AccountAdministration
 from sfs.services.identity.accounts import AccountService
@@ -77,6 +78,7 @@ class Services:
     retention: RetentionService
     provider: ProviderConsole
     languages: LanguagePreferences
+    upload_slots: UploadSlots
 
 
 def build_services(
@@ -163,6 +165,11 @@ def build_services(
         retention=RetentionService(database, audit, clock),
         changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
         file_content=FileContentService(chunk_store, keyring, file_versions),
+        upload_slots=UploadSlots(
+            InProcessGauge(),
+            per_account=settings.uploads_per_account,
+            per_address=settings.uploads_per_address,
+        ),
         second_factor=second_factor,
         password_reset=PasswordResetService(
             database, audit, clock, randomness, hasher, limiters, notifier, second_factor

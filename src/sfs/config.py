@@ -61,6 +61,29 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
     password_hash_memory_kib: int = Field(default=65536, ge=8192, le=4 * 1024 * 1024)
     password_hash_parallelism: int = Field(default=4, ge=1, le=64)
+    request_body_idle_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="a body with no bytes this long: 408"
+    )
+    uploads_per_account: int = Field(
+        default=8, ge=1, le=10_000, description="uploads in progress at once per account"
+    )
+    uploads_per_address: int = Field(
+        default=16, ge=1, le=100_000, description="uploads in progress at once per client address"
+    )
+    commit_body_max_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=1024 * 1024 * 1024,
+        description="a commit or commit-batch body (JSON manifests); larger: 413",
+    )
+    form_upload_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="the portal's multipart upload form, all files together; larger: 413",
+    )
+    device_token_idle_days: int = Field(
+        default=90, ge=1, le=3650, description="a device token unused this long stops working"
+    )
 
     @classmethod
     def settings_customise_sources(

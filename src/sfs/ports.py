@@ -45,3 +45,17 @@ class SystemRandomness:
 
     def choice(self, alphabet: str) -> str:
         return secrets.choice(alphabet)
+
+
+class ConcurrencyGauge(Protocol):
+    """How many of something are in progress per key, with a ceiling.
+
+    In-process now (one `sfs serve`); Redis (INCR with expiry, DECR) can back it when
+    several instances share the load.
+    """
+
+    def try_acquire(self, key: str, limit: int) -> bool:
+        """Count one more under `key`, unless `limit` are in progress already."""
+        ...
+
+    def release(self, key: str) -> None: ...

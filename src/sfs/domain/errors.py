@@ -91,6 +91,20 @@ class TooManyAttempts(SfsError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class TooManyUploads(TooManyAttempts):
+    """Over the ceiling of uploads in progress at once; answered like TooManyAttempts (429)."""
+
+    code = "too_many_uploads"
+
+    def __init__(self, *, limit: int, whose: str, retry_after_seconds: int) -> None:
+        SfsError.__init__(
+            self,
+            f"{limit} uploads are in progress from {whose} already; "
+            f"try again when one has finished (in {retry_after_seconds} seconds or so).",
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InvalidCode(SfsError):
     """A second-factor code or backup key that was wrong, expired, replayed or used up."""
 

@@ -85,6 +85,18 @@ class _BlockReader:
         return n
 
 
+def _chunker(params: ChunkParams, seed: int) -> FastCDC:
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"the chunking seed must be within [0, {MAX_SEED}]")
+    return FastCDC(
+        params.avg_size,
+        min_size=params.min_size,
+        max_size=params.max_size,
+        normalized_chunking=params.normalized_chunking,
+        seed=seed,
+    )
+
+
 def iter_chunks(
     source: SupportsRead | Iterable[bytes],
     params: ChunkParams = CHUNK_PARAMS,
@@ -97,16 +109,48 @@ def iter_chunks(
     the stored ciphertexts) depend on a per-organisation secret instead of on the content
     alone; see `sfs.crypto.keys.OrganisationKeys.chunking_seed`. An empty input gives no chunks.
     """
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"the chunking seed must be within [0, {MAX_SEED}]")
-    chunker = FastCDC(
-        params.avg_size,
-        min_size=params.min_size,
-        max_size=params.max_size,
-        normalized_chunking=params.normalized_chunking,
-        seed=seed,
-    )
+    chunker = _chunker(params, seed)
     stream = source if isinstance(source, SupportsRead) else _BlockReader(source)
     for chunk in chunker.cut_stream(stream):
         # The memoryview is only valid until the next chunk is cut: copy it out.
         yield bytes(chunk.data)
+
+
+class ChunkFeeder:
+    """The same cuts as `iter_chunks`, but pushed: bytes are fed in as they arrive and the
+    chunks they complete come out, so nothing ever waits inside the chunker for more input.
+
+    A cut depends only on the bytes from its chunk's start up to `max_size` on, so every chunk
+    but the last of a buffer is final; the last is kept and cut again with what comes next.
+    Input is cut once `segment_size` bytes wait (re-cutting the kept tail costs at most
+    `max_size` per segment).
+    """
+
+    def __init__(
+        self, params: ChunkParams = CHUNK_PARAMS, *, seed: int = 0, segment_size: int = 1 << 20
+    ) -> None:
+        self._chunker = _chunker(params, seed)
+        self._pending = bytearray()
+        self._segment_size = max(segment_size, 2 * params.max_size)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The chunks now complete (often none)."""
+        self._pending += data
+        if len(self._pending) < self._segment_size:
+            return []
+        return self._cut(keep_last=True)
+
+    def finish(self) -> list[bytes]:
+        """The rest, at the end of input."""
+        return self._cut(keep_last=False)
+
+    def _cut(self, *, keep_last: bool) -> list[bytes]:
+        if not self._pending:
+            return []
+        cuts = [(c.offset, c.length) for c in self._chunker.cut_buf(bytes(self._pending))]
+        if keep_last:
+            cuts.pop()
+        chunks = [bytes(self._pending[offset : offset + length]) for offset, length in cuts]
+        done = sum(length for _, length in cuts)
+        del self._pending[:done]
+        return chunks

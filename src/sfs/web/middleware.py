@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: security headers on every response, and a cap on request bodies."""
+"""Pure ASGI middleware: security headers on every response; a size cap and an idle timeout
+on request bodies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import re
 from collections.abc import Sequence
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -45,11 +47,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodySizeLimit:
-    """Refuse bodies over `max_bytes` with 413 before a handler parses them.
+class BodyGuard:
+    """Every request body gets a size ceiling (413) and an idle timeout (408).
 
-    `limits` gives paths their own ceiling (a regular expression each; None: no ceiling, for
-    file content that streams through with flat memory).
+    `limits` gives requests their own ceiling (a regular expression each, matched against
+    "METHOD /path"; None: no ceiling, for file content that streams through with flat memory).
+    A body that goes `idle_seconds` without a byte, or past its ceiling, is answered at once
+    (`Connection: close`); the app is then told the client went away (`http.disconnect`), so
+    an upload in progress aborts and commits nothing, and whatever the app answers after that
+    is dropped. A reader waiting here holds no thread, only a coroutine.
     """
 
     def __init__(
@@ -58,14 +64,17 @@ class BodySizeLimit:
         *,
         max_bytes: int,
         limits: Sequence[tuple[re.Pattern[str], int | None]] = (),
+        idle_seconds: float,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.limits = limits
+        self.idle_seconds = idle_seconds
 
-    def _limit_for(self, path: str) -> int | None:
+    def _limit_for(self, scope: Scope) -> int | None:
+        request = f"{scope.get('method', '')} {scope.get('path', '')}"
         for pattern, limit in self.limits:
-            if pattern.match(path):
+            if pattern.match(request):
                 return limit
         return self.max_bytes
 
@@ -73,46 +82,87 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = self._limit_for(scope.get("path", ""))
-        if max_bytes is None:
-            await self.app(scope, receive, send)
-            return
+        max_bytes = self._limit_for(scope)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-                await self._refuse(send, max_bytes)
+            too_long = max_bytes is not None and value.isdigit() and int(value) > max_bytes
+            if name == b"content-length" and too_long:
+                assert max_bytes is not None
+                await _refuse(send, 413, "request_too_large", _too_large(max_bytes))
                 return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_bytes:
-                    raise _TooLarge
-            return message
-
+        guard = _GuardedBody(receive, send, max_bytes, self.idle_seconds)
         try:
-            await self.app(scope, counting_receive, send)
-        except _TooLarge:
-            await self._refuse(send, max_bytes)
-
-    async def _refuse(self, send: Send, max_bytes: int) -> None:
-        body = json.dumps(
-            {"code": "request_too_large", "message": f"Request body over {max_bytes} bytes."}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+            await self.app(scope, guard.receive, guard.send)
+        except Exception:
+            if not guard.refused:
+                raise
+            # The app failed because its body was cut off: the client has its answer already.
 
 
-class _TooLarge(Exception):
-    pass
+class _GuardedBody:
+    def __init__(
+        self, receive: Receive, send: Send, max_bytes: int | None, idle_seconds: float
+    ) -> None:
+        self._receive = receive
+        self._send = send
+        self._max_bytes = max_bytes
+        self._idle_seconds = idle_seconds
+        self._received = 0
+        self._complete = False
+        self._started = False
+        self.refused = False
+
+    async def receive(self) -> Message:
+        if self.refused:
+            return _DISCONNECT
+        if self._complete:  # the body is in; later reads wait for a disconnect, untimed
+            return await self._receive()
+        message: Message | None = None
+        with anyio.move_on_after(self._idle_seconds):
+            message = await self._receive()
+        if message is None:
+            seconds = f"{self._idle_seconds:g}"
+            await self._refuse(408, "request_timeout", f"No request body for {seconds} seconds.")
+            return _DISCONNECT
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            self._complete = not message.get("more_body", False)
+            if self._max_bytes is not None and self._received > self._max_bytes:
+                await self._refuse(413, "request_too_large", _too_large(self._max_bytes))
+                return _DISCONNECT
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return
+        if message["type"] == "http.response.start":
+            self._started = True
+        await self._send(message)
+
+    async def _refuse(self, status: int, code: str, message: str) -> None:
+        if not self._started:  # else the app is answering already; only cut the body off
+            await _refuse(self._send, status, code, message)
+        self.refused = True
+
+
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"Request body over {max_bytes} bytes."
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"code": code, "message": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The rest of the body is not read, so the connection cannot carry another request.
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

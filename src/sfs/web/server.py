@@ -12,11 +12,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sfs import __version__
 from sfs.app import Services
+from sfs.config import Settings
 from sfs.domain.errors import SfsError
 from sfs.i18n import N_
 from sfs.web.api.app import create_api
 from sfs.web.errors import headers_for, status_for
-from sfs.web.middleware import BodySizeLimit, SecurityHeaders
+from sfs.web.middleware import BodyGuard, SecurityHeaders
 from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
     routes_accounts,
@@ -35,15 +36,25 @@ from sfs.web.portal.rendering import render
 from sfs.web.portal.session import current_session
 
 STATIC = Path(__file__).parent / "portal" / "static"
-# Forms and JSON calls are small; file content streams through with flat memory, and a commit
-# carries a whole manifest (about 1.7 KiB of JSON per MiB of file at ~24 KiB chunks).
+# Forms and JSON calls are small; file content streams through with flat memory; a commit
+# carries manifests (about 4 KiB of JSON per MiB of new file, ~97 bytes per ~24 KiB chunk; a
+# run of the base version's chunks is one entry): SFS_COMMIT_BODY_MAX_BYTES, 32 MiB by default,
+# holds a 7 GiB new file or a 1,000-file batch of 7 MiB files, ~7x that in memory while parsed.
 MAX_BODY_BYTES = 256 * 1024
-BODY_LIMITS = [
-    (re.compile(r"^/api/v1/spaces/[^/]+/content$"), None),
-    (re.compile(r"^/api/v1/spaces/[^/]+/commit(-batch)?$"), 256 * 1024 * 1024),
-    (re.compile(r"^/api/v1/chunks/"), 8 * 1024 * 1024),
-    (re.compile(r"^/file/upload(/|$)"), None),
-]
+
+
+def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
+    """Ceilings by "METHOD /path" (the first match wins; None: streamed, no ceiling)."""
+    return [
+        (re.compile(r"^PUT /api/v1/spaces/[^/]+/content$"), None),
+        (
+            re.compile(r"^POST /api/v1/spaces/[^/]+/commit(-batch)?$"),
+            settings.commit_body_max_bytes,
+        ),
+        (re.compile(r"^[A-Z]+ /api/v1/chunks/"), 8 * 1024 * 1024),
+        (re.compile(r"^PUT /file/upload/"), None),
+        (re.compile(r"^POST /file/upload(/|$)"), settings.form_upload_max_bytes),
+    ]
 
 
 def create_app(services: Services) -> FastAPI:
@@ -94,6 +105,12 @@ def create_app(services: Services) -> FastAPI:
 
     app.add_exception_handler(StarletteHTTPException, page_error)
     app.add_exception_handler(SfsError, page_error)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, limits=BODY_LIMITS)
-    app.add_middleware(SecurityHeaders, https=services.settings.served_over_https)
+    settings = services.settings
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=MAX_BODY_BYTES,
+        limits=body_limits(settings),
+        idle_seconds=settings.request_body_idle_seconds,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.served_over_https)
     return app

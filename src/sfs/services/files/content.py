@@ -12,20 +12,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sfs.blobs.chunk_store import ChunkStore, PreparedChunk
-from sfs.blobs.packs import ChunkLocation, PackWriter
+from sfs.blobs.chunk_store import ChunkStore
+from sfs.blobs.packs import ChunkLocation
 from sfs.blobs.packs import StoredChunk as PackedChunk
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import CorruptChunk, DamagedFile, InvalidInput, MissingChunk, NotFound
 from sfs.protocol.chunk_ids import is_chunk_id
 from sfs.protocol.chunking import SupportsRead
+from sfs.services.files.content_upload import (
+    ContentUpload,
+    UploadTarget,
+    pour,
+    record_packed,
+)
 from sfs.services.files.nodes import NodeView
-from sfs.services.files.versions import ChunkRow, FileVersionService, ManifestEntry
+from sfs.services.files.versions import ChunkRow, FileVersionService
 from sfs.services.storage.keyring import Keyring
 
-# Chunks are looked up against the index in batches, not one query each.
-_LOOKUP_BATCH = 256
 MAX_FETCH = 1000
 
 
@@ -52,6 +56,14 @@ class FileContentService:
         self._keyring = keyring
         self._versions = versions
 
+    def start_upload(
+        self, actor: Actor, target: UploadTarget, *, declared_size: int | None = None
+    ) -> ContentUpload:
+        """An upload the caller pushes block by block (a web door, between awaits)."""
+        if declared_size is not None:
+            self._versions.check_room(actor, declared_size)
+        return ContentUpload(self._store, self._versions, self._keys(actor), actor, target)
+
     def upload(
         self,
         actor: Actor,
@@ -66,58 +78,11 @@ class FileContentService:
         device_name: str | None = None,
     ) -> NodeView:
         """Store a whole file from a stream of any size, with flat memory."""
-        if declared_size is not None:
-            self._versions.check_room(actor, declared_size)
-        keys = self._keys(actor)
-        manifest: list[ManifestEntry] = []
-        pending: list[PreparedChunk] = []
-        with self._store.writer(keys) as writer:
-            for chunk in self._store.prepare(keys, source):
-                manifest.append(ManifestEntry(chunk.chunk_id, chunk.plain_size))
-                pending.append(chunk)
-                if len(pending) >= _LOOKUP_BATCH:
-                    self._store_missing(actor, writer, pending)
-                    pending = []
-            self._store_missing(actor, writer, pending)
-            self._record(actor, writer.flush())
-        return self._versions.commit(
-            actor,
-            space_id=space_id,
-            path=path,
-            manifest=manifest,
-            modified_at=modified_at,
-            base_version=base_version,
-            client=client,
-            device_name=device_name,
-        )
-
-    def _store_missing(
-        self, actor: Actor, writer: PackWriter, chunks: Sequence[PreparedChunk]
-    ) -> None:
-        if not chunks:
-            return
-        missing = set(self._versions.missing_chunks(actor, [c.chunk_id for c in chunks]))
-        fresh = [c for c in chunks if c.chunk_id in missing]
-        self._versions.check_room(actor, sum(len(c.sealed) for c in fresh))
-        for chunk in fresh:
-            self._record(actor, writer.add(chunk.chunk_id, chunk.sealed))
+        target = UploadTarget(space_id, path, modified_at, base_version, client, device_name)
+        return pour(self.start_upload(actor, target, declared_size=declared_size), source)
 
     def _record(self, actor: Actor, packed: Sequence[PackedChunk]) -> None:
-        """Index chunks whose pack is durable; before this they are invisible garbage."""
-        if packed:
-            self._versions.record_chunks(
-                actor,
-                [
-                    ChunkRow(
-                        chunk_id=p.chunk_id,
-                        pack_id=p.location.pack_id,
-                        offset=p.location.offset,
-                        length=p.location.length,
-                        plain_size=p.plain_size,
-                    )
-                    for p in packed
-                ],
-            )
+        record_packed(self._versions, actor, packed)
 
     def put_chunks(self, actor: Actor, chunks: Sequence[tuple[str, bytes]]) -> int:
         """Store chunks a client cut itself, each checked against its id; returns the new count."""

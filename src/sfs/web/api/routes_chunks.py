@@ -38,9 +38,11 @@ from sfs.web.api.schemas_files import (
     NodeOut,
     SnapshotOut,
 )
+from sfs.web.api.threaded_body import BodyParsedInThread
 from sfs.web.errors import error_body
 
-router = APIRouter(tags=["sync"])
+# Bodies are parsed off the event loop: a commit may carry a large manifest.
+router = APIRouter(tags=["sync"], route_class=BodyParsedInThread)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem} for code in (401, 404, 409, 413, 422, 507)
@@ -72,11 +74,14 @@ def missing_chunks(body: ChunkIds, actor: ActorDep, services: ServicesDep) -> Mi
 
 @router.put("/chunks/{chunk_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 async def put_chunk(
-    chunk_id: ChunkId, request: Request, actor: ActorDep, services: ServicesDep
+    chunk_id: ChunkId, request: Request, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> Response:
     """Store one chunk; its content must hash to its id. Storing a known chunk is a no-op."""
-    data = await request.body()
-    await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, [(chunk_id, data)])
+    with services.upload_slots.hold(actor, client):
+        data = await request.body()
+        await anyio.to_thread.run_sync(
+            services.file_content.put_chunks, actor, [(chunk_id, data)]
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,12 +114,19 @@ def commit(
 
 
 @router.post("/chunks/batch", response_model=ChunkBatchOut, responses=_ERRORS)
-async def put_chunks(request: Request, actor: ActorDep, services: ServicesDep) -> ChunkBatchOut:
+async def put_chunks(
+    request: Request, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> ChunkBatchOut:
     """Store many small chunks in one request (up to 8 MiB).
 
     The body is the chunks back to back, each as its 32-byte id, its length as a 4-byte
     big-endian number, then its bytes. Every chunk must hash to its id, or nothing is stored.
     """
+    with services.upload_slots.hold(actor, client):
+        return await _put_chunks(request, actor, services)
+
+
+async def _put_chunks(request: Request, actor: Actor, services: Services) -> ChunkBatchOut:
     body = bytearray()
     try:
         async for block in request.stream():

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from sfs.domain.errors import InvalidInput, SfsError
 from sfs.services.files.content import ByteRange
+from sfs.services.files.content_upload import ContentUpload, UploadTarget
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
@@ -34,6 +34,7 @@ from sfs.web.api.schemas_files import (
     VersionOut,
 )
 from sfs.web.errors import error_body
+from sfs.web.streamed_uploads import receive_into
 
 router = APIRouter(tags=["files"])
 
@@ -109,40 +110,29 @@ async def upload(
 ) -> NodeOut:
     """Upload a whole file as the request body (streamed; any size; memory stays flat).
 
+    At most `SFS_UPLOADS_PER_ACCOUNT` uploads per account and `SFS_UPLOADS_PER_ADDRESS` per
+    client address at once (else 429 with Retry-After); a body idle for
+    `SFS_REQUEST_BODY_IDLE_SECONDS` is answered 408 and nothing is committed.
+
     A new file needs no `base_version`; replacing one needs the version it replaces, else 409.
     """
-    space_id = await anyio.to_thread.run_sync(services.spaces.resolve_reference, actor, space)
     declared = request.headers.get("content-length")
 
-    stream = request.stream().__aiter__()
-
-    async def next_block() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def blocks() -> Iterator[bytes]:
-        # Runs in the worker thread; each block is awaited on the event loop.
-        while (block := anyio.from_thread.run(next_block)) is not None:
-            if block:
-                yield block
-
-    def store() -> NodeOut:
-        node = services.file_content.upload(
-            actor,
-            space_id=space_id,
+    def start() -> ContentUpload:
+        target = UploadTarget(
+            space_id=services.spaces.resolve_reference(actor, space),
             path=path,
-            source=blocks(),
             modified_at=modified_at or services.clock.now(),
             base_version=base_version,
             client=client,
-            declared_size=int(declared) if declared and declared.isdigit() else None,
             device_name=device_name,
         )
-        return NodeOut.of(node)
+        size = int(declared) if declared and declared.isdigit() else None
+        return services.file_content.start_upload(actor, target, declared_size=size)
 
-    return await anyio.to_thread.run_sync(store)
+    with services.upload_slots.hold(actor, client):
+        upload = await anyio.to_thread.run_sync(start)
+        return NodeOut.of(await receive_into(request, upload))
 
 
 @router.get(

@@ -6,10 +6,8 @@ Thin, like the rest of the Files menu: names, quota and stale versions are the f
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -23,14 +21,16 @@ from sfs.domain.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
     SfsError,
 )
 from sfs.i18n import N_, translations
-from sfs.protocol.chunking import SupportsRead
+from sfs.services.files.content_upload import ContentUpload, UploadTarget, pour
 from sfs.services.files.nodes import FOLDER, NodeView
 from sfs.services.identity.web_sessions import ActiveSession
-from sfs.web.errors import status_for
-from sfs.web.portal.guards import require_fresh_form, to_login
+from sfs.web.errors import headers_for, status_for
+from sfs.web.portal.form_prefix import leading_field
+from sfs.web.portal.guards import to_login
 from sfs.web.portal.rendering import page_language
 from sfs.web.portal.routes_files import (
     SHOWN,
@@ -42,57 +42,80 @@ from sfs.web.portal.routes_files import (
     to_folder,
 )
 from sfs.web.portal.session import client_of, current_session, services_of, tokens_match
+from sfs.web.streamed_uploads import receive_into
 
 router = APIRouter(include_in_schema=False)
 
 MAX_FILES_PER_FORM = 100
 
 
-def _store(
+def _target(
     services: Services,
     actor: Actor,
     space_id: uuid.UUID,
     path: str,
-    source: SupportsRead | Iterator[bytes],
     *,
-    size: int | None,
     modified_at: datetime | None,
     client_info: ClientInfo,
-) -> tuple[NodeView, bool]:
-    """Upload one file; onto an existing file it becomes that file's next version."""
+) -> tuple[UploadTarget, bool]:
+    """Where one file goes; onto an existing file it becomes that file's next version."""
     try:
         existing: NodeView | None = services.file_tree.stat(actor, space_id=space_id, path=path)
     except NotFound:
         existing = None
     if existing is not None and existing.kind == FOLDER:
         raise Conflict(f"{existing.path} is a folder.")
-    node = services.file_content.upload(
-        actor,
+    target = UploadTarget(
         space_id=space_id,
         path=path,
-        source=source,
         modified_at=modified_at or services.clock.now(),
         base_version=existing.version if existing else None,
         client=client_info,
-        declared_size=size,
     )
-    return node, existing is not None
+    return target, existing is not None
 
 
 @router.post("/file/upload")
 @router.post("/file/upload/{folder:path}")
 async def upload_form(request: Request, folder: str = "") -> Response:
-    """The plain multipart form (no JavaScript): one or several files into a folder."""
+    """The plain multipart form (no JavaScript): one or several files into a folder.
+
+    The session, the CSRF token (the form's first field, read alone), the size cap (in
+    `BodyGuard`) and the quota (against Content-Length) are all checked before any file is
+    read; only then are the files spooled and stored.
+    """
     active = await anyio.to_thread.run_sync(current_session, request)
     if active is None:
         return to_login()
-    async with request.form(max_files=MAX_FILES_PER_FORM, max_fields=10) as form:
-        submitted = form.get("csrf_token")
-        require_fresh_form(active, submitted if isinstance(submitted, str) else "")
-        files = [
-            part for part in form.getlist("files") if isinstance(part, UploadFile) and part.filename
-        ]
-        return await anyio.to_thread.run_sync(_store_form_files, request, active, folder, files)
+    submitted, request = await leading_field(request, "csrf_token")
+    if not tokens_match(active.csrf_token, submitted):
+        raise PermissionDenied(N_("Your form expired. Please reload the page and try again."))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit():
+        try:
+            await anyio.to_thread.run_sync(
+                services_of(request).file_versions.check_room, active.actor, int(declared)
+            )
+        except QuotaExceeded as exc:
+            return await anyio.to_thread.run_sync(_refused_form, request, active, folder, exc)
+    with services_of(request).upload_slots.hold(active.actor, client_of(request)):
+        async with request.form(max_files=MAX_FILES_PER_FORM, max_fields=10) as form:
+            files = [
+                part
+                for part in form.getlist("files")
+                if isinstance(part, UploadFile) and part.filename
+            ]
+            return await anyio.to_thread.run_sync(_store_form_files, request, active, folder, files)
+
+
+def _refused_form(
+    request: Request, active: ActiveSession, folder: str, error: SfsError
+) -> Response:
+    response = folder_page(
+        request, active, clean_path(folder), error=error.message, status_code=status_for(error)
+    )
+    response.headers["Connection"] = "close"  # the files were not read: nothing more to come
+    return response
 
 
 def _store_form_files(
@@ -108,16 +131,18 @@ def _store_form_files(
             raise InvalidInput(N_("Choose at least one file to upload."), field="files")
         services.file_tree.list_folder(active.actor, space_id=space_id, path=folder)
         for part in files:
-            _, replaced = _store(
+            target, replaced = _target(
                 services,
                 active.actor,
                 space_id,
                 child_path(folder, part.filename or ""),
-                part.file,
-                size=part.size,
                 modified_at=None,
                 client_info=client_of(request),
             )
+            upload = services.file_content.start_upload(
+                active.actor, target, declared_size=part.size
+            )
+            pour(upload, part.file)
             uploaded.append(part.filename or "")
             new_versions += replaced
     except SHOWN as exc:
@@ -134,7 +159,8 @@ def _store_form_files(
 
 @router.put("/file/upload/{path:path}")
 async def upload_one(request: Request, path: str) -> Response:
-    """One file as the raw request body, from files.js (streamed, with flat memory).
+    """One file as the raw request body, from files.js (streamed, with flat memory; the body
+    is read on the event loop, so a slow one holds no worker thread).
 
     The CSRF token comes in the `X-CSRF-Token` header; the answer is JSON with a message in the
     reader's language, for the page to show.
@@ -146,36 +172,28 @@ async def upload_one(request: Request, path: str) -> Response:
         error = PermissionDenied(N_("Your form expired. Please reload the page and try again."))
         return _json_error(request, active, error)
     services = services_of(request)
+    client_info = client_of(request)
     declared = request.headers.get("content-length")
-    stream = request.stream().__aiter__()
 
-    async def next_block() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def blocks() -> Iterator[bytes]:
-        # Runs in the worker thread; each block is awaited on the event loop.
-        while (block := anyio.from_thread.run(next_block)) is not None:
-            if block:
-                yield block
-
-    def store() -> tuple[NodeView, bool]:
+    def start() -> tuple[ContentUpload, bool]:
         folder, _, name = path.rpartition("/")
-        return _store(
+        target, replaced = _target(
             services,
             active.actor,
             my_space(services, active.actor),
             child_path(clean_folder(folder), name),
-            blocks(),
-            size=int(declared) if declared and declared.isdigit() else None,
             modified_at=_modified_at(request.headers.get("x-modified-at")),
-            client_info=client_of(request),
+            client_info=client_info,
+        )
+        size = int(declared) if declared and declared.isdigit() else None
+        return services.file_content.start_upload(active.actor, target, declared_size=size), (
+            replaced
         )
 
     try:
-        node, replaced = await anyio.to_thread.run_sync(store)
+        with services.upload_slots.hold(active.actor, client_info):
+            upload, replaced = await anyio.to_thread.run_sync(start)
+            node = await receive_into(request, upload)
     except SfsError as exc:
         return _json_error(request, active, exc)
     gettext = translations(page_language(request, {"session": active})).gettext
@@ -202,7 +220,9 @@ def _modified_at(header: str | None) -> datetime | None:
 def _json_error(request: Request, active: ActiveSession | None, error: SfsError) -> JSONResponse:
     gettext = translations(page_language(request, {"session": active})).gettext
     return JSONResponse(
-        {"code": error.code, "message": gettext(error.message)}, status_code=status_for(error)
+        {"code": error.code, "message": gettext(error.message)},
+        status_code=status_for(error),
+        headers=headers_for(error),
     )
 
 

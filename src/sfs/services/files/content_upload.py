@@ -1,0 +1,155 @@
+"""One file's upload, pushed a block at a time: `write` as bytes arrive, then `finish` or `abort`.
+
+Each step only cuts, seals and stores what it was given, and returns: a web door awaits the next
+block on its event loop between steps, so a client that sends slowly holds no worker thread.
+Chunks are indexed once their pack is durable; the version is committed only by `finish`, so an
+upload cut off (or timed out) anywhere commits nothing and leaves at most unindexed packs or
+unreferenced chunks for gc.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sfs.blobs.chunk_store import ChunkStore, PreparedChunk
+from sfs.blobs.packs import PackWriter
+from sfs.blobs.packs import StoredChunk as PackedChunk
+from sfs.crypto.keys import OrganisationKeys
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.protocol.chunking import ChunkFeeder, SupportsRead
+from sfs.services.files.nodes import NodeView
+from sfs.services.files.versions import ChunkRow, FileVersionService, ManifestEntry
+
+# Chunks are looked up against the index in batches, not one query each.
+LOOKUP_BATCH = 256
+_READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where the upload lands and how its version is described."""
+
+    space_id: uuid.UUID
+    path: str
+    modified_at: datetime
+    base_version: int | None
+    client: ClientInfo
+    device_name: str | None = None
+
+
+class ContentUpload:
+    def __init__(
+        self,
+        store: ChunkStore,
+        versions: FileVersionService,
+        keys: OrganisationKeys,
+        actor: Actor,
+        target: UploadTarget,
+    ) -> None:
+        self._store = store
+        self._versions = versions
+        self._keys = keys
+        self._actor = actor
+        self._target = target
+        self._feeder = ChunkFeeder(store.params, seed=keys.chunking_seed)
+        self._writer: PackWriter = store.writer(keys)
+        self._manifest: list[ManifestEntry] = []
+        self._pending: list[PreparedChunk] = []
+        self._done = False
+
+    def write(self, block: bytes) -> None:
+        """Take the next bytes of the file; stores the chunks they complete."""
+        if self._done:
+            raise RuntimeError("this upload is finished or aborted")
+        self._take(self._feeder.feed(block))
+
+    def finish(self) -> NodeView:
+        """The end of the file: store the rest, then commit the version."""
+        if self._done:
+            raise RuntimeError("this upload is finished or aborted")
+        try:
+            self._take(self._feeder.finish())
+            self._store_missing()
+            self._record(self._writer.flush())
+        finally:
+            self.abort()
+        target = self._target
+        return self._versions.commit(
+            self._actor,
+            space_id=target.space_id,
+            path=target.path,
+            manifest=self._manifest,
+            modified_at=target.modified_at,
+            base_version=target.base_version,
+            client=target.client,
+            device_name=target.device_name,
+        )
+
+    def abort(self) -> None:
+        """Drop what is buffered; nothing is committed (safe to call more than once)."""
+        self._done = True
+        self._pending = []
+        self._writer = self._store.writer(self._keys)  # lets go of the unwritten pack
+
+    def _take(self, plaintexts: Sequence[bytes]) -> None:
+        for plaintext in plaintexts:
+            chunk = self._store.prepare_chunk(self._keys, plaintext)
+            self._manifest.append(ManifestEntry(chunk.chunk_id, chunk.plain_size))
+            self._pending.append(chunk)
+            if len(self._pending) >= LOOKUP_BATCH:
+                self._store_missing()
+
+    def _store_missing(self) -> None:
+        chunks, self._pending = self._pending, []
+        if not chunks:
+            return
+        held = self._versions.chunk_access(self._actor, [c.chunk_id for c in chunks])
+        fresh = [c for c in chunks if c.chunk_id not in held]
+        self._versions.check_room(self._actor, sum(len(c.sealed) for c in fresh))
+        for chunk in fresh:
+            self._record(self._writer.add(chunk.chunk_id, chunk.sealed))
+        # Held, but not the actor's yet: the server cut these from the actor's own bytes, so
+        # they are recorded as the actor's, not stored twice.
+        self._versions.record_receipts(self._actor, [i for i, ok in held.items() if not ok])
+
+    def _record(self, packed: Sequence[PackedChunk]) -> None:
+        record_packed(self._versions, self._actor, packed)
+
+
+def pour(upload: ContentUpload, source: SupportsRead | Iterable[bytes]) -> NodeView:
+    """Write a whole local stream (a file object, or blocks already at hand) and commit it;
+    for a thread that may block on its source, since no network is behind it."""
+    try:
+        if isinstance(source, SupportsRead):
+            while block := source.read(_READ_SIZE):
+                upload.write(block)
+        else:
+            for block in source:
+                upload.write(block)
+    except BaseException:
+        upload.abort()
+        raise
+    return upload.finish()
+
+
+def record_packed(
+    versions: FileVersionService, actor: Actor, packed: Sequence[PackedChunk]
+) -> None:
+    """Index chunks whose pack is durable; before this they are invisible garbage."""
+    if packed:
+        versions.record_chunks(
+            actor,
+            [
+                ChunkRow(
+                    chunk_id=p.chunk_id,
+                    pack_id=p.location.pack_id,
+                    offset=p.location.offset,
+                    length=p.location.length,
+                    plain_size=p.plain_size,
+                )
+                for p in packed
+            ],
+        )

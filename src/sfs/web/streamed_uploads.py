@@ -1,0 +1,33 @@
+"""A request body streamed into a `ContentUpload` without holding a worker thread while waiting.
+
+The body is read on the event loop (`BodyGuard` times out a stalled one); a thread is borrowed
+only to cut, seal and store a megabyte that has arrived, then given back. A slow client thus
+costs a coroutine and its buffer, never one of the few worker threads every request needs.
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from starlette.requests import Request
+
+from sfs.services.files.content_upload import ContentUpload
+from sfs.services.files.nodes import NodeView
+
+SEGMENT_BYTES = 1 << 20
+
+
+async def receive_into(request: Request, upload: ContentUpload) -> NodeView:
+    """Feed the whole body to `upload` and commit it; on any failure it commits nothing."""
+    buffer = bytearray()
+    try:
+        async for block in request.stream():
+            buffer += block
+            if len(buffer) >= SEGMENT_BYTES:
+                segment, buffer = bytes(buffer), bytearray()
+                await anyio.to_thread.run_sync(upload.write, segment)
+        if buffer:
+            await anyio.to_thread.run_sync(upload.write, bytes(buffer))
+        return await anyio.to_thread.run_sync(upload.finish)
+    except BaseException:
+        upload.abort()
+        raise
