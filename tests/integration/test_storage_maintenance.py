@@ -17,14 +17,14 @@ from sfs.auth.throttle import RateLimiters
 from sfs.blobs.memory import MemoryBackend
 from sfs.config import Settings
 from sfs.crypto.passwords import PasswordHasher
-from sfs.domain.actor import Actor
+from sfs.domain.actor import Actor, operator
 from sfs.domain.errors import InvalidInput, NotFound
 from sfs.mail.outbox import OutboxMailer
 from sfs.metadata.db import Database
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.services.files.versions import ChunkRow, ManifestEntry
 from sfs.services.storage.maintenance import StorageMaintenance
-from tests.support import FAST_HASH, FakeClock
+from tests.support import FAST_HASH, GOOD_PASSWORD, FakeClock
 from tests.world import CLIENT, actor, make_tenant
 
 HOUR = timedelta(hours=1)
@@ -252,3 +252,48 @@ def test_fsck_names_the_version_that_needs_a_damaged_chunk(
     ]
     assert "authentication tag" in report.damaged_versions[0].describe()
     assert "My Files of user@acme.example.com" in report.damaged_versions[0].describe()
+
+
+def test_a_chunk_sent_again_by_a_colleague_waits_a_new_grace_period_and_receipts_expire(
+    services: Services, user: Actor, clock: FakeClock
+) -> None:
+    """A member sending content another member stored (and never committed) gets it for their
+    commit: the chunk counts as just uploaded. Receipts only bridge an upload and its commit."""
+    assert user.organization_id is not None
+    colleague = actor(
+        services,
+        services.accounts.create_user(
+            operator(),
+            organization_id=user.organization_id,
+            email="bob@acme.example.com",
+            display_name="Bob Acme",
+            password=GOOD_PASSWORD,
+            client=CLIENT,
+        ),
+    )
+    data = os.urandom(8_000)  # one chunk
+    known = chunk_id(services.keyring.keys_for(user.organization_id).chunk_id_key, data)
+    assert services.file_content.put_chunks(user, [(known, data)]) == 1  # never committed
+    clock.advance(minutes=50)
+    assert services.file_content.put_chunks(colleague, [(known, data)]) == 0
+    clock.advance(minutes=20)
+
+    report = maintenance(services).collect_garbage(grace=HOUR)
+    assert (report.chunks_deleted, report.receipts_dropped) == (0, 1)  # the first sender's
+    assert services.file_versions.missing_chunks(user, [known]) == [known]
+    services.file_versions.commit(
+        colleague,
+        space_id=services.spaces.my_files(colleague).id,
+        path="/kept.bin",
+        manifest=[ManifestEntry(known, len(data))],
+        modified_at=MODIFIED,
+        base_version=None,
+        client=CLIENT,
+    )
+
+    clock.advance(hours=2)
+    report = maintenance(services).collect_garbage(grace=HOUR)
+    assert (report.chunks_deleted, report.receipts_dropped) == (0, 1)
+    # Read through the version now, as the receipt is gone.
+    assert services.file_content.get_chunk(colleague, known) == data
+    assert download(services, colleague, "/kept.bin") == data

@@ -304,3 +304,104 @@ def test_many_manifests_in_one_call_by_node_and_version(
     too_many = [{"node_id": first["id"]}] * 5001
     refused = client.post("/api/v1/spaces/me/manifests", json={"files": too_many}, headers=auth)
     assert refused.status_code == 422
+
+
+def test_a_chunk_id_is_no_right_to_a_colleagues_chunk(
+    client: TestClient, services: Services
+) -> None:
+    """Member B (here an organisation admin) computes the id of member A's private content:
+    every answer is the one an id nobody stored gets, until B sends those bytes himself."""
+    acme = make_tenant(services, "Acme")
+    a, b = token_for(client, acme.user.email), token_for(client, acme.admin.email)
+    door = b"door code of the server room: 4711\n"
+    client.put("/api/v1/spaces/me/content", params={"path": "/door.txt"}, content=door, headers=a)
+    key = chunk_key(client, b)
+    guessed, unknown = chunk_id(key, door), chunk_id(key, b"content nobody stored")
+
+    missing = client.post("/api/v1/chunks/missing", json={"chunk_ids": [guessed]}, headers=b)
+    assert missing.json() == {"missing": [guessed]}
+    for ask in (
+        lambda i: client.get(f"/api/v1/chunks/{i}", headers=b),
+        lambda i: client.post("/api/v1/chunks/fetch", json={"chunk_ids": [i]}, headers=b),
+        lambda i: client.post(
+            "/api/v1/spaces/me/commit",
+            json={
+                "path": "/mine.txt",
+                "manifest": [{"chunk_id": i, "size": len(door)}],
+                "modified_at": "2026-11-20T10:00:00Z",
+            },
+            headers=b,
+        ),
+    ):
+        refused, nobody = ask(guessed), ask(unknown)
+        assert refused.status_code == nobody.status_code in (404, 422)
+        assert refused.json() == nobody.json()
+    batch = client.post(
+        "/api/v1/spaces/me/commit-batch",
+        json={
+            "commits": [
+                {
+                    "path": "/mine.txt",
+                    "manifest": [{"chunk_id": guessed, "size": len(door)}],
+                    "modified_at": "2026-11-20T10:00:00Z",
+                }
+            ]
+        },
+        headers=b,
+    )
+    assert batch.json()["results"][0]["error"]["code"] == "invalid_input"
+    assert client.get("/api/v1/spaces/me/changes", headers=b).json()["changes"] == []
+
+    with services.database.transaction() as session:
+        rows = session.scalar(select(func.count()).select_from(Chunk))
+    packs = len(list(services.chunk_store.pack_ids()))
+    sent = client.post("/api/v1/chunks/batch", content=batch_body([(guessed, door)]), headers=b)
+    assert sent.json() == {"stored": 0}  # checked against its id, not stored twice
+    with services.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Chunk)) == rows
+    assert len(list(services.chunk_store.pack_ids())) == packs
+    assert client.post(
+        "/api/v1/chunks/missing", json={"chunk_ids": [guessed]}, headers=b
+    ).json() == {"missing": []}
+    committed = client.post(
+        "/api/v1/spaces/me/commit",
+        json={
+            "path": "/mine.txt",
+            "manifest": [{"chunk_id": guessed, "size": len(door)}],
+            "modified_at": "2026-11-20T10:00:00Z",
+        },
+        headers=b,
+    )
+    assert committed.status_code == 200, committed.text
+    assert client.get(f"/api/v1/chunks/{guessed}", headers=b).content == door
+    assert client.get(f"/api/v1/chunks/{guessed}", headers=a).content == door
+
+    outsider = token_for(client, make_tenant(services, "Globex").user.email)
+    assert client.get(f"/api/v1/chunks/{guessed}", headers=outsider).status_code == 404
+    assert client.post(
+        "/api/v1/chunks/missing", json={"chunk_ids": [guessed]}, headers=outsider
+    ).json() == {"missing": [guessed]}
+
+
+def test_fetched_chunks_are_streamed_not_gathered(client: TestClient, services: Services) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    pieces = [bytes([n]) * 9_000 for n in range(5)]
+    for n, piece in enumerate(pieces):
+        client.put(
+            "/api/v1/spaces/me/content", params={"path": f"/{n}.bin"}, content=piece, headers=auth
+        )
+    ids = [chunk_id(key, piece) for piece in pieces]
+    with client.stream(
+        "POST", "/api/v1/chunks/fetch", json={"chunk_ids": ids}, headers=auth
+    ) as answer:
+        assert answer.status_code == 200
+        assert "content-length" not in answer.headers  # sent as it is read
+        body = answer.read()
+    assert body == b"".join(
+        bytes.fromhex(i) + (9_000).to_bytes(4, "big") + p for i, p in zip(ids, pieces, strict=True)
+    )
+    refused = client.post(
+        "/api/v1/chunks/fetch", json={"chunk_ids": [*ids, "0" * 64]}, headers=auth
+    )
+    assert refused.status_code == 404 and refused.json()["message"] == "No such chunk."

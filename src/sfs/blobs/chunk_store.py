@@ -75,14 +75,24 @@ class ChunkStore:
     ) -> PreparedChunk:
         """Seal one chunk a sync client sent; refuses a chunk larger than the protocol allows
         or one whose content does not hash to the id the client claimed."""
+        self._check_size(plaintext)
+        prepared = self._seal(keys, plaintext)
+        if expected_id is not None and prepared.chunk_id != expected_id:
+            raise _mismatch()
+        return prepared
+
+    def verify_chunk(self, keys: OrganisationKeys, plaintext: bytes, *, expected_id: str) -> None:
+        """Check a chunk a sync client sent without sealing it (the store holds it already):
+        the same refusals as `prepare_chunk`."""
+        self._check_size(plaintext)
+        if keyed_chunk_id(keys.chunk_id_key, plaintext) != expected_id:
+            raise _mismatch()
+
+    def _check_size(self, plaintext: bytes) -> None:
         if len(plaintext) > self.params.max_size:
             raise InvalidInput(
                 f"A chunk may be at most {self.params.max_size} bytes.", field="chunk"
             )
-        prepared = self._seal(keys, plaintext)
-        if expected_id is not None and prepared.chunk_id != expected_id:
-            raise InvalidInput("The chunk's content does not match its id.", field="chunk_id")
-        return prepared
 
     def _seal(self, keys: OrganisationKeys, plaintext: bytes) -> PreparedChunk:
         chunk_id = keyed_chunk_id(keys.chunk_id_key, plaintext)
@@ -111,3 +121,7 @@ class ChunkStore:
 
     def delete_pack(self, pack_id: str) -> None:
         self.backend.delete(pack_blob_name(pack_id))
+
+
+def _mismatch() -> InvalidInput:
+    return InvalidInput("The chunk's content does not match its id.", field="chunk_id")

@@ -154,6 +154,26 @@ class Chunk(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class ChunkReceipt(Base):
+    """A chunk's bytes received from this user, who so proved they hold its content.
+
+    Knowing a chunk id is not a right to it (ids can be computed for guessed content): a chunk is
+    used only through a version in a space the user may read, or on such a receipt, which lets
+    an upload commit chunks that no version of theirs references yet. Receipts bridge the upload
+    and its commit; the garbage collector drops them after its grace period.
+    """
+
+    __tablename__ = "chunk_receipts"
+    __table_args__ = (Index("ix_chunk_receipts_received_at", "received_at"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    chunk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class JournalEntry(Base):
     """One change in a space, numbered without gaps per space: the sync protocol's cursor."""
 

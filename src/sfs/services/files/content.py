@@ -85,38 +85,58 @@ class FileContentService:
         record_packed(self._versions, actor, packed)
 
     def put_chunks(self, actor: Actor, chunks: Sequence[tuple[str, bytes]]) -> int:
-        """Store chunks a client cut itself, each checked against its id; returns the new count."""
+        """Store chunks a client cut itself, each checked against its id; returns the new count.
+
+        A chunk the organisation holds already (another member stored the same content) is
+        checked against its id and recorded as the actor's, not stored again. Every chunk is
+        checked before anything is kept: one forged chunk and nothing changes.
+        """
         keys = self._keys(actor)
         for chunk_id, _ in chunks:
             if not is_chunk_id(chunk_id):
                 raise InvalidInput(f"{chunk_id[:80]!r} is not a chunk id.", field="chunk_id")
-        missing = set(self._versions.missing_chunks(actor, [chunk_id for chunk_id, _ in chunks]))
+        held = self._versions.chunk_access(actor, [chunk_id for chunk_id, _ in chunks])
         prepared = [
             self._store.prepare_chunk(keys, data, expected_id=chunk_id)
             for chunk_id, data in chunks
-            if chunk_id in missing
+            if chunk_id not in held
         ]
+        proven: list[str] = []
+        for chunk_id, data in chunks:
+            if held.get(chunk_id) is False:
+                self._store.verify_chunk(keys, data, expected_id=chunk_id)
+                proven.append(chunk_id)
         self._versions.check_room(actor, sum(len(p.sealed) for p in prepared))
         with self._store.writer(keys) as writer:
             for chunk in prepared:
                 self._record(actor, writer.add(chunk.chunk_id, chunk.sealed))
             self._record(actor, writer.flush())
+        self._versions.record_receipts(actor, proven)
         return len(prepared)
 
     def get_chunk(self, actor: Actor, chunk_id: str) -> bytes:
+        """One chunk the actor may read; any other id is "No such chunk", existing or not."""
         if not is_chunk_id(chunk_id):
             raise NotFound("No such chunk.")
-        row = self._versions.locate(actor, chunk_id)
+        (row,) = self._versions.locate_many(actor, [chunk_id])
         return self._store.read(self._keys(actor), chunk_id, _location(row))
 
-    def get_chunks(self, actor: Actor, chunk_ids: Sequence[str]) -> list[tuple[str, bytes]]:
-        """Several chunks at once (a sync client fetching what it lacks), in the order asked."""
+    def get_chunks(self, actor: Actor, chunk_ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """Several chunks at once (a sync client fetching what it lacks), in the order asked.
+
+        Every id is checked before this returns (a refusal is a clean error, not a cut-off
+        stream); the bytes are then read as the iterator is consumed, so memory holds about
+        one read span, not the whole answer.
+        """
         if len(chunk_ids) > MAX_FETCH:
             raise InvalidInput(f"At most {MAX_FETCH} chunks at once.", field="chunk_ids")
+        for chunk_id in chunk_ids:
+            if not is_chunk_id(chunk_id):
+                raise InvalidInput(f"{chunk_id[:80]!r} is not a chunk id.", field="chunk_ids")
         rows = self._versions.locate_many(actor, chunk_ids)
         keys = self._keys(actor)
         data = self._store.read_many(keys, [(row.chunk_id, _location(row)) for row in rows])
-        return list(zip(chunk_ids, data, strict=True))
+        return zip(chunk_ids, data, strict=True)
 
     def download(
         self,

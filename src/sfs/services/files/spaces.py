@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,12 +117,22 @@ def create_space(
     return space
 
 
+def readable_space_ids(actor: Actor) -> Select[uuid.UUID]:
+    """The spaces the actor may read, as a subquery: the one place that answers the question
+    for spaces and for chunks alike (sharing adds the spaces shared with the actor here).
+    Today: the actor's own My Files and the organisation's spaces that are not personal."""
+    return select(Space.id).where(
+        Space.organization_id == actor.organization_id,
+        or_(Space.kind != PERSONAL, Space.owner_user_id == actor.user_id),
+    )
+
+
 def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
     """The space if the actor may use it; NotFound for anything else, other tenants included."""
-    space = session.get(Space, space_id)
-    if space is None or space.organization_id != actor.organization_id:
-        raise NotFound("No such space.")
-    if space.kind == PERSONAL and space.owner_user_id != actor.user_id:
+    space = session.scalars(
+        select(Space).where(Space.id == space_id, Space.id.in_(readable_space_ids(actor)))
+    ).one_or_none()
+    if space is None:
         raise NotFound("No such space.")
     return space
 

@@ -23,6 +23,7 @@ from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
+from sfs.services.files import chunk_access as access
 from sfs.services.files.bulk_commit import BulkEntry, commit_bulk, stale_base_message
 from sfs.services.files.bulk_manifests import FileManifest, manifests_of
 from sfs.services.files.nodes import (
@@ -102,21 +103,21 @@ class FileVersionService:
     # -- chunks --------------------------------------------------------------------------------
 
     def missing_chunks(self, actor: Actor, chunk_ids: Sequence[str]) -> list[str]:
-        """Which of these chunk ids the organisation does not hold yet (order kept)."""
-        organization_id = _organisation_of(actor)
+        """Which of these chunk ids the actor must send (order kept): all but those they may
+        already use. A chunk another member stored is "missing" too, so an id never tells
+        whether someone holds that content; sending it costs bandwidth, not storage."""
+        _organisation_of(actor)
         wanted = list(dict.fromkeys(chunk_ids))
-        present: set[str] = set()
         with self._database.transaction() as session:
-            for start in range(0, len(wanted), 500):
-                batch = wanted[start : start + 500]
-                present.update(
-                    session.scalars(
-                        select(Chunk.chunk_id).where(
-                            Chunk.organization_id == organization_id, Chunk.chunk_id.in_(batch)
-                        )
-                    )
-                )
-        return [chunk_id for chunk_id in wanted if chunk_id not in present]
+            usable = access.usable_chunks(session, actor, wanted)
+        return [chunk_id for chunk_id in wanted if chunk_id not in usable]
+
+    def chunk_access(self, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, bool]:
+        """Of these ids, those the organisation holds, each with whether the actor may use it
+        (for the upload path: store the absent ones, check and record the others)."""
+        _organisation_of(actor)
+        with self._database.transaction() as session:
+            return access.chunk_access(session, actor, chunk_ids)
 
     def check_room(self, actor: Actor, incoming_bytes: int) -> None:
         """Refuse before any byte is kept when the organisation's quota would be exceeded."""
@@ -167,10 +168,12 @@ class FileVersionService:
             )
 
     def record_chunks(self, actor: Actor, stored: Sequence[ChunkRow]) -> None:
-        """Remember where newly written chunks live (idempotent: known ids are left alone)."""
+        """Remember where newly written chunks live (idempotent: known ids are left alone), and
+        that the actor sent them."""
         organization_id = _organisation_of(actor)
         now = self._clock.now()
         with self._database.transaction() as session:
+            access.record_receipts(session, actor, [c.chunk_id for c in stored], now=now)
             known = set(
                 session.scalars(
                     select(Chunk.chunk_id).where(
@@ -195,26 +198,23 @@ class FileVersionService:
                     )
                 )
 
-    def locate(self, actor: Actor, chunk_id: str) -> ChunkRow:
-        organization_id = _organisation_of(actor)
+    def record_receipts(self, actor: Actor, chunk_ids: Sequence[str]) -> None:
+        """The actor sent these chunks, which the organisation held already (their bytes were
+        checked against their ids): they may now commit them, and nothing is stored twice."""
+        _organisation_of(actor)
+        now = self._clock.now()
         with self._database.transaction() as session:
-            row = session.get(Chunk, (organization_id, chunk_id))
-            if row is None:
-                raise NotFound("No such chunk.")
-            return _stored(row)
+            access.record_receipts(session, actor, chunk_ids, now=now)
+            access.refresh_chunks(session, actor, chunk_ids, now=now)
 
     def locate_many(self, actor: Actor, chunk_ids: Sequence[str]) -> list[ChunkRow]:
-        """Where each chunk lives, in the order asked; NotFound if any is unknown."""
-        organization_id = _organisation_of(actor)
+        """Where each chunk lives, in the order asked. NotFound if any is unknown *or not the
+        actor's to read*, with the same message: an id must not tell whether it exists."""
+        _organisation_of(actor)
         with self._database.transaction() as session:
             rows = {
-                row.chunk_id: _stored(row)
-                for row in session.scalars(
-                    select(Chunk).where(
-                        Chunk.organization_id == organization_id,
-                        Chunk.chunk_id.in_(list(set(chunk_ids))),
-                    )
-                )
+                chunk_id: _stored(row)
+                for chunk_id, row in access.usable_rows(session, actor, chunk_ids).items()
             }
         if len(rows) != len(set(chunk_ids)):
             raise NotFound("No such chunk.")
@@ -261,7 +261,9 @@ class FileVersionService:
             space = visible_space(session, actor, space_id)
             lock_for_commit(session, space)
             ids = [e.chunk_id for r in requests for e in r.manifest]
-            missing = set(ids) - present_chunks(session, space.organization_id, ids)
+            # Chunks the actor may not use count as not uploaded (the same refusal, so a commit
+            # never tells whether another member holds that content).
+            missing = set(ids) - access.usable_chunks(session, actor, ids, lock=True)
             results: list[NodeView | SfsError] = []
             complete: list[tuple[int, BulkEntry]] = []
             for index, request in enumerate(requests):
@@ -505,24 +507,6 @@ def _prune(session: Session, node: Node, space: Space, now: datetime) -> None:
     organisation = session.get(Organization, space.organization_id)
     assert organisation is not None
     prune_versions(session, node, organisation, now)
-
-
-def present_chunks(
-    session: Session, organization_id: uuid.UUID, chunk_ids: Sequence[str]
-) -> set[str]:
-    """Which of these chunks the organisation holds, share-locked until the commit ends
-    (PostgreSQL), so a concurrent garbage collection waits for this commit."""
-    wanted = list(set(chunk_ids))
-    present: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        query = select(Chunk.chunk_id).where(
-            Chunk.organization_id == organization_id,
-            Chunk.chunk_id.in_(wanted[start : start + 500]),
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
-        present.update(session.scalars(query))
-    return present
 
 
 def _missing_chunks_error(count: int) -> InvalidInput:

@@ -43,7 +43,7 @@ from sfs.blobs.packs import ChunkLocation, PackDamaged, pack_blob_name
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import CorruptChunk, MissingChunk
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
+from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock
 from sfs.services.files.nodes import path_of
@@ -80,6 +80,8 @@ class GcReport:
     chunks_restored: int = 0
     # Packs whose trailer could not be read to count their dead bytes (run fsck).
     unreadable_packs: list[str] = field(default_factory=list)
+    # Upload receipts older than the grace period (see `ChunkReceipt`).
+    receipts_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class StorageMaintenance:
         now = self._clock.now()
         cutoff = now - grace
         deleted = self._delete_unreferenced_rows(cutoff)
+        receipts = self._drop_old_receipts(cutoff)
         live = self._live_packs()
         packs_with_deleted_rows = {record.pack_id for record in deleted}
 
@@ -190,6 +193,7 @@ class StorageMaintenance:
             reclaimable_bytes=reclaimable,
             chunks_restored=len(restored),
             unreadable_packs=unreadable,
+            receipts_dropped=receipts,
         )
 
     def _delete_unreferenced_rows(self, cutoff: datetime) -> list[_ChunkRecord]:
@@ -227,6 +231,18 @@ class StorageMaintenance:
                     )
                     deleted += [record for record in batch if record.chunk_id not in remaining]
         return deleted
+
+    def _drop_old_receipts(self, cutoff: datetime) -> int:
+        """Receipts bridge an upload and its commit: once the grace period is over, the chunk is
+        referenced by the actor's version (which is what lets them read it) or was never
+        committed (and its row goes like any unreferenced chunk's)."""
+        with self._database.transaction() as session:
+            dropped = session.execute(
+                delete(ChunkReceipt)
+                .where(ChunkReceipt.received_at < cutoff)
+                .execution_options(synchronize_session=False)
+            )
+            return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
 
     def _restore_referenced(self, deleted: Sequence[_ChunkRecord]) -> list[_ChunkRecord]:
         """Put back deleted rows that a version references now (a commit raced the deletion)."""

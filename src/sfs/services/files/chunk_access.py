@@ -1,0 +1,148 @@
+"""Who may use which chunk: knowing a chunk id is not a right to it.
+
+Chunk ids are keyed per organisation, and every member holds the key (the sync client hashes
+locally), so any member can compute the id of a guessed content (a door code, a salary line).
+An id alone must therefore neither read a chunk nor confirm that it exists nor let a commit link
+it. A chunk is *usable* by an actor when its row exists and either
+
+- a version in a space the actor may read references it (`readable_space_ids`, the one place
+  that says which spaces those are), or
+- its bytes were received from this actor (a `ChunkReceipt`, written once the server has
+  checked that the bytes hash to the id): an upload may then commit chunks that no version of
+  the actor's references yet, and a member uploading content another member already stored
+  costs no storage (the bytes are checked, not kept twice).
+
+Every question is one query per 500 ids, answered from primary keys and the
+(organization_id, chunk_id) index of `version_chunks`, so a first sync of thousands of files
+stays a handful of statements per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor
+from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Version, VersionChunk
+from sfs.services.files.spaces import readable_space_ids
+
+_BATCH = 500
+
+
+def usable_by(actor: Actor) -> ColumnElement[bool]:
+    """A condition on a `Chunk` row: the actor may read it, or commit it into their spaces."""
+    received = exists().where(
+        ChunkReceipt.organization_id == Chunk.organization_id,
+        ChunkReceipt.chunk_id == Chunk.chunk_id,
+        ChunkReceipt.user_id == actor.user_id,
+    )
+    referenced = exists().where(
+        VersionChunk.organization_id == Chunk.organization_id,
+        VersionChunk.chunk_id == Chunk.chunk_id,
+        Version.id == VersionChunk.version_id,
+        Node.id == Version.node_id,
+        Node.space_id.in_(readable_space_ids(actor)),
+    )
+    return or_(received, referenced)
+
+
+def chunk_access(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, bool]:
+    """Of these ids, those the actor's organisation holds, each with whether the actor may use
+    it. Only for deciding what to store: what an actor is *told* must not go beyond `usable`."""
+    wanted = list(dict.fromkeys(chunk_ids))
+    access: dict[str, bool] = {}
+    usable = usable_by(actor).label("usable")
+    for start in range(0, len(wanted), _BATCH):
+        rows = session.execute(
+            select(Chunk.chunk_id, usable).where(
+                Chunk.organization_id == actor.organization_id,
+                Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+            )
+        )
+        access.update((chunk_id, bool(may)) for chunk_id, may in rows)
+    return access
+
+
+def usable_chunks(
+    session: Session, actor: Actor, chunk_ids: Sequence[str], *, lock: bool = False
+) -> set[str]:
+    """Which of these chunks the actor may use; with `lock`, their rows are share-locked until
+    the transaction ends (PostgreSQL), so a concurrent garbage collection waits for a commit."""
+    wanted = list(set(chunk_ids))
+    usable: set[str] = set()
+    for start in range(0, len(wanted), _BATCH):
+        query = select(Chunk.chunk_id).where(
+            Chunk.organization_id == actor.organization_id,
+            Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+            usable_by(actor),
+        )
+        if lock and session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(read=True, of=Chunk)
+        usable.update(session.scalars(query))
+    return usable
+
+
+def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+    """The index rows of the chunks among these that the actor may use, by id."""
+    wanted = list(set(chunk_ids))
+    rows: dict[str, Chunk] = {}
+    for start in range(0, len(wanted), _BATCH):
+        for row in session.scalars(
+            select(Chunk).where(
+                Chunk.organization_id == actor.organization_id,
+                Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+                usable_by(actor),
+            )
+        ):
+            rows[row.chunk_id] = row
+    return rows
+
+
+def record_receipts(
+    session: Session, actor: Actor, chunk_ids: Sequence[str], *, now: datetime
+) -> None:
+    """Remember that the actor sent these chunks' bytes (checked against their ids)."""
+    wanted = list(dict.fromkeys(chunk_ids))
+    if not wanted:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ChunkReceipt)
+    statement = statement.on_conflict_do_update(
+        index_elements=["organization_id", "chunk_id", "user_id"],
+        set_={"received_at": statement.excluded.received_at},
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "organization_id": actor.organization_id,
+                "chunk_id": chunk_id,
+                "user_id": actor.user_id,
+                "received_at": now,
+            }
+            for chunk_id in wanted
+        ],
+    )
+
+
+def refresh_chunks(
+    session: Session, actor: Actor, chunk_ids: Sequence[str], *, now: datetime
+) -> None:
+    """Chunks sent again count as just uploaded: the garbage collector's grace period starts
+    over, so a chunk nobody references cannot vanish between this upload and its commit."""
+    wanted = list(set(chunk_ids))
+    for start in range(0, len(wanted), _BATCH):
+        session.execute(
+            update(Chunk)
+            .where(
+                Chunk.organization_id == actor.organization_id,
+                Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+            )
+            .values(created_at=now)
+            .execution_options(synchronize_session=False)
+        )
