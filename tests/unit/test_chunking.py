@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfs.protocol.chunk_ids import chunk_id, derive_seed, is_chunk_id
-from sfs.protocol.chunking import CHUNK_PARAMS, ChunkParams, iter_chunks
+from sfs.protocol.chunking import CHUNK_PARAMS, ChunkFeeder, ChunkParams, iter_chunks
 
 # Small parameters so that hypothesis-sized inputs span many chunks.
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096)
@@ -89,3 +89,27 @@ def test_chunk_ids_are_keyed_hex_digests() -> None:
     assert chunk_id(KEY, b"same content") != chunk_id(other_key, b"same content")
     assert not is_chunk_id("A" * 64)
     assert not is_chunk_id("a" * 63)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.sampled_from([0, 1, 20_000, 200_000, 700_000, 2_500_000]),
+    seed=st.integers(min_value=0, max_value=2**40),
+    steps=st.lists(st.integers(min_value=1, max_value=3_000_000), min_size=1, max_size=8),
+    segment=st.sampled_from([1, 300_000, 1 << 20]),
+    repetitive=st.booleans(),
+)
+def test_pushed_bytes_are_cut_exactly_as_a_stream_is(
+    size: int, seed: int, steps: list[int], segment: int, repetitive: bool
+) -> None:
+    """An upload fed block by block (a web door between awaits) dedups with everything else."""
+    data = b"\0" * size if repetitive else random_bytes(size, seed % 1000)
+    feeder = ChunkFeeder(seed=seed, segment_size=segment)
+    pushed: list[bytes] = []
+    position, turn = 0, 0
+    while position < size:
+        step = steps[turn % len(steps)]
+        pushed += feeder.feed(data[position : position + step])
+        position, turn = position + step, turn + 1
+    pushed += feeder.finish()
+    assert pushed == list(iter_chunks(io.BytesIO(data), seed=seed))

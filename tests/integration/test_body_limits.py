@@ -1,0 +1,109 @@
+"""Commit bodies: capped near a real manifest's size (413, nothing changed), parsed off the event
+loop, and a full 1,000-file commit-batch of real manifests still fits."""
+
+import json
+import os
+from collections.abc import Iterator
+
+from fastapi.testclient import TestClient
+
+from sfs.app import Services
+from sfs.protocol.chunk_ids import chunk_id
+from tests.integration.test_sync_api import batch_body, chunk_key, login
+
+MIB = 1024 * 1024
+
+
+def manifest_entries(count: int) -> list[dict[str, object]]:
+    """A new file's manifest as the client sends it (~97 bytes of JSON a chunk)."""
+    return [{"chunk_id": os.urandom(32).hex(), "size": 24576} for _ in range(count)]
+
+
+def node_status(client: TestClient, auth: dict[str, str], path: str) -> int:
+    return client.get("/api/v1/spaces/me/node", params={"path": path}, headers=auth).status_code
+
+
+def test_an_oversized_commit_is_refused_413_and_changes_nothing(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    cap = services.settings.commit_body_max_bytes
+    entries = manifest_entries(cap // 97 + 1000)  # a new file of ~8 GiB: past the cap
+    body = json.dumps(
+        {"path": "/huge.bin", "manifest": entries, "modified_at": "2026-11-20T10:00:00Z"}
+    ).encode()
+    assert len(body) > cap
+    headers = {**auth, "content-type": "application/json"}
+    answer = client.post("/api/v1/spaces/me/commit", content=body, headers=headers)
+    assert answer.status_code == 413
+    assert answer.json() == {
+        "code": "request_too_large",
+        "message": f"Request body over {cap} bytes.",
+    }
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for start in range(0, len(body), MIB):
+            yield body[start : start + MIB]
+
+    batch = json.dumps({"commits": [json.loads(body)]}).encode()
+    for url, content in [
+        ("/api/v1/spaces/me/commit", chunked()),
+        ("/api/v1/spaces/me/commit-batch", batch),
+    ]:
+        refused = client.post(url, content=content, headers=headers)
+        assert refused.status_code == 413, url
+        assert refused.json()["code"] == "request_too_large"
+    assert node_status(client, auth, "/huge.bin") == 404
+
+
+def test_a_commit_batch_of_a_thousand_files_of_real_manifests_is_accepted(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    pieces = [os.urandom(24576) for _ in range(43)]  # ~1 MiB of chunks
+    ids = [chunk_id(key, piece) for piece in pieces]
+    stored = client.post(
+        "/api/v1/chunks/batch",
+        content=batch_body(list(zip(ids, pieces, strict=True))),
+        headers=auth,
+    )
+    assert stored.status_code == 200, stored.text
+    manifest = [{"chunk_id": i, "size": 24576} for i in ids]
+    commits = [
+        {"path": f"/f{n:04}.bin", "manifest": manifest, "modified_at": "2026-11-20T10:00:00Z"}
+        for n in range(1000)
+    ]
+    body = json.dumps({"commits": commits}).encode()
+    assert len(body) > 4 * MIB  # 1,000 files of 1 MiB each: well under the cap
+    answer = client.post(
+        "/api/v1/spaces/me/commit-batch",
+        content=body,
+        headers={**auth, "content-type": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text[:500]
+    results = answer.json()["results"]
+    assert len(results) == 1000 and all(r["error"] is None for r in results)
+    assert node_status(client, auth, "/f0999.bin") == 200
+
+
+def test_a_malformed_commit_body_is_a_clear_4xx(client: TestClient, services: Services) -> None:
+    auth = login(client, services)
+    headers = {**auth, "content-type": "application/json"}
+    broken = client.post("/api/v1/spaces/me/commit", content=b'{"path": "/a"', headers=headers)
+    # Parsed in a thread, answered as FastAPI's own parsing is (the JSON error's status is the
+    # API error mapping's to choose).
+    assert broken.status_code in (400, 422) and "JSON" in broken.json()["message"]
+    short = client.post(
+        "/api/v1/spaces/me/commit",
+        json={
+            "path": "/a",
+            "manifest": [{"chunk_id": "ab", "size": 1}],
+            "modified_at": "2026-11-20T10:00:00Z",
+        },
+        headers=auth,
+    )
+    assert short.status_code == 422, short.text
+    assert short.json()["code"] == "invalid_input"
+    assert short.json()["field"].startswith("manifest.0")
+    assert node_status(client, auth, "/a") == 404
