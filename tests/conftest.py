@@ -119,6 +119,7 @@ def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
         master_key=bytes(range(32)),
     )
     yield built
+    built.notifier.background.close()
     database.dispose()
 
 

@@ -152,10 +152,20 @@ def build_services(
         accounts=AccountService(database, audit, clock, hasher),
         login=LoginService(database, audit, clock, hasher, limiters),
         web_sessions=WebSessionService(database, audit, clock, randomness),
-        device_tokens=DeviceTokenService(database, audit, clock, randomness),
+        device_tokens=DeviceTokenService(
+            database, audit, clock, randomness, idle_days=settings.device_token_idle_days
+        ),
         account_admin=AccountAdministration(database, audit, clock, hasher, notifier),
         invitations=invitations,
-        my_account=MyAccountService(database, audit, clock, hasher, limiters, notifier),
+        my_account=MyAccountService(
+            database,
+            audit,
+            clock,
+            hasher,
+            limiters,
+            notifier,
+            device_idle_days=settings.device_token_idle_days,
+        ),
         email_codes=email_codes,
         spaces=SpaceService(database, clock),
         file_tree=FileTreeService(database, clock),

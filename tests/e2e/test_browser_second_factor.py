@@ -152,5 +152,5 @@ def test_a_wrong_code_says_so_and_keeps_the_login_pending(
     page.get_by_label("Authentication Code").fill(code)
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("alert")).to_contain_text("Wrong code")
-    page.goto("/account")
-    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/account")  # still pending: sent back to set up the second factor
+    expect(page).to_have_url(re.compile(r"/enrol$"))

@@ -10,6 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
+from sfs.mail.background import BackgroundMailer
 from sfs.mail.outbox import OutboxMailer
 from sfs.mail.smtp import SmtpMailer, SmtpTarget
 
@@ -57,6 +58,20 @@ def test_the_smtp_mailer_delivers_to_a_server(smtp_sink: tuple[Collector, int]) 
     received = message_from_bytes(collector.messages[0])
     assert received["To"] == "jan@acme.example.com"
     assert "123456" in received.get_payload()
+
+
+def test_the_background_mailer_delivers_to_a_server_off_the_callers_thread(
+    smtp_sink: tuple[Collector, int],
+) -> None:
+    collector, port = smtp_sink
+    background = BackgroundMailer(SmtpMailer(SmtpTarget.from_url(f"smtp://127.0.0.1:{port}")))
+    try:
+        background.send(a_message())
+        background.flush()
+    finally:
+        background.close()
+    assert len(collector.messages) == 1
+    assert "123456" in message_from_bytes(collector.messages[0]).get_payload()
 
 
 def test_the_outbox_mailer_writes_whole_eml_files(tmp_path: Path) -> None:

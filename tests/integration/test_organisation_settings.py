@@ -9,7 +9,9 @@ from sfs.app import Services
 from sfs.domain.actor import operator
 from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.services.audit import AuditFilter
+from tests.integration.test_second_factor import enrol_totp
 from tests.signed_in import log_in, make_provider_admin, page_csrf_token
+from tests.support import FakeClock
 from tests.world import CLIENT, actor, make_tenant
 
 
@@ -149,9 +151,13 @@ def test_another_organisations_admin_cannot_reach_the_policy(services: Services)
     )
 
 
-def test_the_settings_page_saves_the_form(client: TestClient, services: Services) -> None:
+def test_the_settings_page_saves_the_form(
+    client: TestClient, services: Services, clock: FakeClock
+) -> None:
     acme = make_tenant(services, "Acme")
     log_in(client, acme.admin.email)
+    # Without a second factor of their own, requiring one would send them to set it up first.
+    enrol_totp(services, actor(services, acme.admin), clock)
     home = client.get("/")
     assert '<a href="/organisation">Organisation settings</a>' in home.text
     token = page_csrf_token(client, "/organisation")

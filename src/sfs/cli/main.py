@@ -58,6 +58,7 @@ def serve(host: str | None, port: int | None) -> None:
         log_level="info",
         server_header=False,
     )
+    services.notifier.background.close()  # mail queued by the last requests still goes out
 
 
 @main.group()

@@ -13,6 +13,7 @@ class AuditEventType(StrEnum):
     SESSION_EXPIRED = "session.expired"
     DEVICE_TOKEN_ISSUED = "device_token.issued"  # noqa: S105 (an event name)
     DEVICE_TOKEN_REVOKED = "device_token.revoked"  # noqa: S105 (an event name)
+    DEVICE_TOKEN_EXPIRED = "device_token.expired"  # noqa: S105 (an event name)
     ORGANISATION_CREATED = "organisation.created"
     ORGANISATION_POLICY_CHANGED = "organisation.policy_changed"
     ORGANISATION_SUSPENDED = "organisation.suspended"

@@ -117,6 +117,21 @@ class EnrolmentRequired(SfsError):
     code = "second_factor_enrolment_required"
 
 
+class PasswordChangeRequired(SfsError):
+    """An administrator set a temporary password: until it is replaced, nothing else is allowed."""
+
+    code = "password_change_required"
+
+    def __init__(
+        self,
+        message: str = (
+            "Your administrator requires you to choose a new password. Change it in the web "
+            "portal (My account), then log in again."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
 class ResendTooSoon(SfsError):
     code = "too_many_attempts"
 

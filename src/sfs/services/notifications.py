@@ -5,12 +5,14 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from sfs.mail.background import BackgroundMailer
 from sfs.ports import Mailer
 
 
 class Notifier:
     def __init__(self, mailer: Mailer, *, sender: str, base_url: str) -> None:
         self._mailer = mailer
+        self.background = BackgroundMailer(mailer)
         self.sender = sender
         self.base_url = base_url
 
@@ -19,6 +21,14 @@ class Notifier:
         return f"{self.base_url}{path}"
 
     def send(self, *, to: str, subject: str, body: str) -> None:
+        """Send now: the caller learns whether the mail server took it."""
+        self._mailer.send(self._compose(to=to, subject=subject, body=body))
+
+    def send_later(self, *, to: str, subject: str, body: str) -> None:
+        """Queue for the background sender: returns at once, whatever the mail server does."""
+        self.background.send(self._compose(to=to, subject=subject, body=body))
+
+    def _compose(self, *, to: str, subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
@@ -27,4 +37,4 @@ class Notifier:
         message["Message-ID"] = make_msgid(domain="sfs")
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(body)
-        self._mailer.send(message)
+        return message

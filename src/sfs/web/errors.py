@@ -18,6 +18,7 @@ from sfs.domain.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    PasswordChangeRequired,
     PermissionDenied,
     QuotaExceeded,
     ResendTooSoon,
@@ -40,6 +41,7 @@ _STATUS: list[tuple[type[SfsError], int]] = [
     (ResendTooSoon, 429),
     (InvalidCode, 401),
     (EnrolmentRequired, 403),
+    (PasswordChangeRequired, 403),
 ]
 
 _HTTP_CODES = {

@@ -33,7 +33,7 @@ from sfs.web.portal import (
     routes_second_factor,
 )
 from sfs.web.portal.rendering import render
-from sfs.web.portal.session import current_session
+from sfs.web.portal.session import detour, shown_session
 
 STATIC = Path(__file__).parent / "portal" / "static"
 # Forms and JSON calls are small; file content streams through with flat memory; a commit
@@ -84,6 +84,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_file_history.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
+        redirect = detour(exc)
+        if redirect is not None:
+            return redirect
         if isinstance(exc, SfsError):
             status, message, headers = status_for(exc), exc.message, headers_for(exc)
         else:
@@ -94,7 +97,7 @@ def create_app(services: Services) -> FastAPI:
             request,
             "error.html",
             {
-                "session": current_session(request),
+                "session": shown_session(request),
                 "title": titles.get(status, N_("Something went wrong")),
                 "message": message,
             },

@@ -21,7 +21,7 @@ from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
 from sfs.metadata.db import Database
-from sfs.metadata.models import User
+from sfs.metadata.models import DeviceToken, User
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
 from sfs.ports import Clock
 from sfs.services.audit import AuditLog
@@ -37,7 +37,11 @@ from sfs.services.identity.account_rules import (
     require_administrator,
     second_factor_label,
 )
-from sfs.services.identity.credentials import clear_second_factor, sign_out_everywhere
+from sfs.services.identity.credentials import (
+    clear_second_factor,
+    revoke_device_tokens,
+    sign_out_everywhere,
+)
 from sfs.services.notifications import Notifier
 
 PAGE_SIZE = 50
@@ -243,7 +247,10 @@ class AccountAdministration:
         )
 
     def reset_second_factor(self, actor: Actor, user_id: uuid.UUID, *, client: ClientInfo) -> None:
-        """Forget the user's second factor; they set up a new one at their next login."""
+        """Forget the user's second factor; they set up a new one at their next login.
+
+        Whatever the old factor let in is signed out: browsers and devices alike.
+        """
         now = self._clock.now()
         with self._database.transaction() as session:
             row = administered_user(session, actor, user_id)
@@ -251,6 +258,15 @@ class AccountAdministration:
             previous = row.second_factor_method
             clear_second_factor(session, row, now)
             end_web_sessions(session, row.id)
+            revoke_device_tokens(
+                session,
+                self._audit,
+                DeviceToken.user_id == row.id,
+                now=now,
+                client=client,
+                actor=actor,
+                reason="second_factor_reset",
+            )
             self._audit.record(
                 session,
                 AuditEventType.SECOND_FACTOR_RESET,
@@ -269,8 +285,9 @@ class AccountAdministration:
                 f"Hello {name},\n\n"
                 f"{actor.display_name} ({actor.email}), an administrator of your organisation, "
                 "reset the two-factor authentication of your Secure File Sync account. Your "
-                "authenticator app entry and backup key no longer work. At your next login you "
-                "will set up two-factor authentication again.\n\n"
+                "authenticator app entry and backup key no longer work, and your devices were "
+                "signed out. At your next login you will set up two-factor authentication "
+                "again.\n\n"
                 "If you did not ask for this, contact your administrator.\n"
             ),
         )

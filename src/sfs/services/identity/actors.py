@@ -1,9 +1,10 @@
-"""Turning a stored account into the Actor that service calls run as."""
+"""Turning a stored account into the Actor that service calls run as, and the rules checked on
+every request, whatever the door: a browser session, a device token, a login."""
 
 from __future__ import annotations
 
 from sfs.domain.actor import Actor
-from sfs.domain.errors import AccountUnavailable
+from sfs.domain.errors import AccountUnavailable, PasswordChangeRequired
 from sfs.domain.roles import Role, UserStatus
 from sfs.metadata.models import User
 
@@ -28,3 +29,15 @@ def require_may_log_in(row: User) -> None:
         raise AccountUnavailable(
             "Your organisation's access is suspended. Contact your service provider."
         )
+
+
+def require_password_current(row: User) -> None:
+    """A temporary password set by an administrator opens one door only: changing it."""
+    if row.must_change_password:
+        raise PasswordChangeRequired()
+
+
+def second_factor_due(row: User) -> bool:
+    """The organisation requires a second factor and this account has none (yet, or any more)."""
+    required = row.organization is not None and row.organization.require_second_factor
+    return required and row.second_factor_method is None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
+from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.audit import AuditEventType
 from sfs.metadata.models import DeviceToken, EmailCode, User, WebSession
+from sfs.services.audit import AuditLog
 
 
 def sign_out_everywhere(
@@ -24,6 +27,40 @@ def sign_out_everywhere(
         .where(DeviceToken.user_id == user_id, DeviceToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def revoke_device_tokens(
+    session: Session,
+    audit: AuditLog,
+    which: ColumnElement[bool],
+    *,
+    now: datetime,
+    client: ClientInfo,
+    actor: Actor | None,
+    reason: str,
+) -> int:
+    """Revoke every working token `which` selects, each with an audit event saying why."""
+    found = session.execute(
+        select(DeviceToken, User.email)
+        .join(User, User.id == DeviceToken.user_id)
+        .where(which, DeviceToken.revoked_at.is_(None))
+        .order_by(DeviceToken.created_at)
+    ).all()
+    for token, email in found:
+        token.revoked_at = now
+        audit.record(
+            session,
+            AuditEventType.DEVICE_TOKEN_REVOKED,
+            organization_id=token.organization_id,
+            client=client,
+            actor=actor,
+            target_user_id=token.user_id,
+            target_email=email,
+            device=token.name,
+            token_id=str(token.id),
+            reason=reason,
+        )
+    return len(found)
 
 
 def clear_second_factor(session: Session, user: User, now: datetime) -> None:

@@ -1,6 +1,7 @@
 """Bearer tokens for API clients, one per device, each revocable on its own.
 
-The secret is shown once when issued; only its digest is stored.
+The secret is shown once when issued; only its digest is stored. A token not used for the idle
+period (90 days by default) stops working, whatever kind of device holds it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from sfs.auth.secrets import digest, new_secret
 from sfs.domain.actor import Actor, ClientInfo
@@ -20,9 +23,16 @@ from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User
 from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
-from sfs.services.identity.actors import actor_of, require_may_log_in
+from sfs.services.identity.actors import (
+    actor_of,
+    require_may_log_in,
+    require_password_current,
+)
 
 TOKEN_PREFIX = "sfs_"  # noqa: S105 (a prefix, not a secret)
+DEFAULT_IDLE_DAYS = 90
+# Writing last_used_at on every request would make every API call a write; the idle period
+# is counted in days, so five minutes of slack does not matter.
 _TOUCH_INTERVAL = timedelta(minutes=5)
 
 
@@ -43,12 +53,28 @@ class DeviceTokenView:
 
 class DeviceTokenService:
     def __init__(
-        self, database: Database, audit: AuditLog, clock: Clock, randomness: Randomness
+        self,
+        database: Database,
+        audit: AuditLog,
+        clock: Clock,
+        randomness: Randomness,
+        *,
+        idle_days: int = DEFAULT_IDLE_DAYS,
     ) -> None:
         self._database = database
         self._audit = audit
         self._clock = clock
         self._randomness = randomness
+        self._idle_days = idle_days
+
+    @property
+    def idle_lifetime(self) -> timedelta:
+        return timedelta(days=self._idle_days)
+
+    def require_may_issue(self, actor: Actor) -> None:
+        """Refuse before a login goes further when no token could be issued at its end."""
+        with self._database.transaction() as session:
+            _issuable(session, actor)
 
     def issue(self, actor: Actor, *, device_name: str, client: ClientInfo) -> IssuedToken:
         name = clean_label(
@@ -57,6 +83,7 @@ class DeviceTokenService:
         secret = new_secret(self._randomness, prefix=TOKEN_PREFIX)
         token_id = uuid.uuid4()
         with self._database.transaction() as session:
+            _issuable(session, actor)
             session.add(
                 DeviceToken(
                     id=token_id,
@@ -85,27 +112,59 @@ class DeviceTokenService:
         """The actor a bearer token stands for, and the token's id."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             raise NotAuthenticated("The access token is not valid.")
+        return self.resolve_stored(DeviceToken.token_hash == digest(secret))
+
+    def resolve_stored(self, which: ColumnElement[bool]) -> tuple[Actor, uuid.UUID]:
+        """As `resolve`, for the stored credential `which` selects (an app password, found by
+        its owner and digest): every rule of device tokens applies to every kind."""
         now = self._clock.now()
         with self._database.transaction() as session:
-            token = session.scalars(
-                select(DeviceToken).where(DeviceToken.token_hash == digest(secret))
-            ).one_or_none()
-            if token is None or token.revoked_at is not None:
+            token = session.scalars(select(DeviceToken).where(which)).one_or_none()
+            if token is None:
+                raise NotAuthenticated("The access token is not valid or was revoked.")
+            idle = now - (token.last_used_at or token.created_at) > self.idle_lifetime
+            if token.revoked_at is not None and not idle:
                 raise NotAuthenticated("The access token is not valid or was revoked.")
             user = session.get(User, token.user_id)
             assert user is not None  # tokens are deleted with their user
-            try:
-                require_may_log_in(user)
-            except AccountUnavailable as exc:
-                raise NotAuthenticated(exc.message) from None
-            if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
-                token.last_used_at = now
-            return actor_of(user), token.id
+            if idle:
+                if token.revoked_at is not None:  # said so before: say it again
+                    raise NotAuthenticated(self._idle_message)
+                token.revoked_at = now
+                self._audit.record(
+                    session,
+                    AuditEventType.DEVICE_TOKEN_EXPIRED,
+                    organization_id=user.organization_id,
+                    client=ClientInfo(),
+                    target_user_id=user.id,
+                    target_email=user.email,
+                    device=token.name,
+                    token_id=str(token.id),
+                    idle_days=self._idle_days,
+                )
+            else:
+                try:
+                    require_may_log_in(user)
+                except AccountUnavailable as exc:
+                    raise NotAuthenticated(exc.message) from None
+                require_password_current(user)
+                if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
+                    token.last_used_at = now
+                return actor_of(user), token.id
+        # Raised once the expiry is committed, so the token is revoked and audited.
+        raise NotAuthenticated(self._idle_message)
+
+    @property
+    def _idle_message(self) -> str:
+        return f"This device has not been used for {self._idle_days} days; log in again."
 
     def list_own(self, actor: Actor) -> list[DeviceTokenView]:
         query = (
             select(DeviceToken)
-            .where(DeviceToken.user_id == actor.user_id, DeviceToken.revoked_at.is_(None))
+            .where(
+                DeviceToken.user_id == actor.user_id,
+                live_tokens(self._clock.now(), self.idle_lifetime),
+            )
             .order_by(DeviceToken.created_at)
         )
         with self._database.transaction() as session:
@@ -140,3 +199,20 @@ class DeviceTokenService:
                 device=token.name,
                 token_id=str(token.id),
             )
+
+
+def live_tokens(now: datetime, idle_lifetime: timedelta) -> ColumnElement[bool]:
+    """Tokens that still work: not revoked, and used (or issued) within the idle period."""
+    return and_(
+        DeviceToken.revoked_at.is_(None),
+        func.coalesce(DeviceToken.last_used_at, DeviceToken.created_at) >= now - idle_lifetime,
+    )
+
+
+def _issuable(session: Session, actor: Actor) -> None:
+    """Refuse unless the account may hold a new token now (not while a password change is due)."""
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotAuthenticated()
+    require_may_log_in(user)
+    require_password_current(user)

@@ -33,6 +33,7 @@ from sfs.services.identity.account_rules import (
     second_factor_label,
 )
 from sfs.services.identity.credentials import sign_out_everywhere
+from sfs.services.identity.device_tokens import DEFAULT_IDLE_DAYS, live_tokens
 from sfs.services.identity.web_sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE
 from sfs.services.notifications import Notifier
 
@@ -81,6 +82,8 @@ class MyAccountService:
         hasher: PasswordHasher,
         limiters: RateLimiters,
         notifier: Notifier,
+        *,
+        device_idle_days: int = DEFAULT_IDLE_DAYS,
     ) -> None:
         self._database = database
         self._audit = audit
@@ -88,6 +91,7 @@ class MyAccountService:
         self._hasher = hasher
         self._limiters = limiters
         self._notifier = notifier
+        self._device_idle = timedelta(days=device_idle_days)
 
     def overview(self, actor: Actor, *, current_session_cookie: str | None = None) -> MyAccount:
         current_hash = digest(current_session_cookie) if current_session_cookie else None
@@ -120,7 +124,7 @@ class MyAccountService:
                 )
                 for row in session.scalars(
                     select(DeviceToken)
-                    .where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
+                    .where(DeviceToken.user_id == user.id, live_tokens(now, self._device_idle))
                     .order_by(DeviceToken.created_at)
                 )
             ]

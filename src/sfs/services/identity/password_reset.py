@@ -63,7 +63,12 @@ class PasswordResetService:
         self._second_factor = second_factor
 
     def request(self, *, email: str, client: ClientInfo) -> None:
-        """Mail a reset link if the account exists and may log in; answer the same either way."""
+        """Mail a reset link if the account exists and may log in; answer the same either way.
+
+        The answer must not take longer for a real account, so the work is the same: a link is
+        made and hashed and one event audited either way, and the mail is only queued for the
+        background sender, never sent while the browser waits.
+        """
         account_key = email.strip().casefold()[:254]
         address_key = client.address or "unknown"
         if not self._limiters.password_reset_address.hit(address_key):
@@ -74,56 +79,61 @@ class PasswordResetService:
             return  # silently: a visible refusal would confirm the account exists
         now = self._clock.now()
         secret = new_secret(self._randomness)
+        token_hash = digest(secret)
         with self._database.transaction() as session:
             user = session.scalars(select(User).where(User.email == account_key)).one_or_none()
-            if user is None or user.status != UserStatus.ACTIVE.value:
-                return
-            # A new link replaces any earlier one.
-            session.execute(
-                update(AccountToken)
-                .where(
-                    AccountToken.user_id == user.id,
-                    AccountToken.purpose == PURPOSE,
-                    AccountToken.used_at.is_(None),
+            if user is not None and user.status != UserStatus.ACTIVE.value:
+                user = None
+            if user is not None:
+                # A new link replaces any earlier one.
+                session.execute(
+                    update(AccountToken)
+                    .where(
+                        AccountToken.user_id == user.id,
+                        AccountToken.purpose == PURPOSE,
+                        AccountToken.used_at.is_(None),
+                    )
+                    .values(used_at=now)
                 )
-                .values(used_at=now)
-            )
-            session.add(
-                AccountToken(
-                    id=uuid.uuid4(),
-                    user_id=user.id,
-                    organization_id=user.organization_id,
-                    purpose=PURPOSE,
-                    token_hash=digest(secret),
-                    created_at=now,
-                    expires_at=now + LINK_LIFETIME,
+                session.add(
+                    AccountToken(
+                        id=uuid.uuid4(),
+                        user_id=user.id,
+                        organization_id=user.organization_id,
+                        purpose=PURPOSE,
+                        token_hash=token_hash,
+                        created_at=now,
+                        expires_at=now + LINK_LIFETIME,
+                    )
                 )
-            )
             self._audit.record(
                 session,
                 AuditEventType.PASSWORD_RESET_REQUESTED,
-                organization_id=user.organization_id,
+                organization_id=user.organization_id if user else None,
                 client=client,
-                target_user_id=user.id,
-                target_email=user.email,
+                target_user_id=user.id if user else None,
+                target_email=account_key,
+                account_found=user is not None,
             )
-            needs_key = user.second_factor_method is not None
-            link = self._notifier.link(f"/password/reset/{secret}")
-            self._notifier.send(
-                to=user.email,
-                subject="Set a new Secure File Sync password",
-                body=(
-                    "Someone (hopefully you) asked to set a new password for your account.\n\n"
-                    f"Open this link within 30 minutes: {link}\n\n"
-                    + (
-                        "You will also need your Backup Key, because your account uses "
-                        "two-factor authentication.\n"
-                        if needs_key
-                        else ""
-                    )
-                    + "If you did not ask for this, ignore this message: your password stays.\n"
-                ),
-            )
+            needs_key = user is not None and user.second_factor_method is not None
+        if user is None:
+            return
+        link = self._notifier.link(f"/password/reset/{secret}")
+        self._notifier.send_later(
+            to=user.email,
+            subject="Set a new Secure File Sync password",
+            body=(
+                "Someone (hopefully you) asked to set a new password for your account.\n\n"
+                f"Open this link within 30 minutes: {link}\n\n"
+                + (
+                    "You will also need your Backup Key, because your account uses "
+                    "two-factor authentication.\n"
+                    if needs_key
+                    else ""
+                )
+                + "If you did not ask for this, ignore this message: your password stays.\n"
+            ),
+        )
 
     def inspect(self, token: str) -> ResetTicket:
         with self._database.transaction() as session:
@@ -165,8 +175,15 @@ class PasswordResetService:
         password_hash = self._hasher.hash(new_password)
         now = self._clock.now()
         with self._database.transaction() as session:
-            row, user = self._valid_token(session, token)  # still valid: checked again, atomically
-            row.used_at = now
+            row, user = self._valid_token(session, token)
+            # Claim the link; a concurrent submission that claimed it first makes this one fail.
+            claimed = session.execute(
+                update(AccountToken)
+                .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise InvalidCode(_LINK_GONE)
             user.password_hash = password_hash
             user.password_changed_at = now
             user.must_change_password = False

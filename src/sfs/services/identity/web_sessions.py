@@ -8,13 +8,18 @@ from datetime import timedelta
 from sfs.auth.secrets import digest, new_secret
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
-from sfs.domain.errors import AccountUnavailable, NotAuthenticated
+from sfs.domain.errors import AccountUnavailable, EnrolmentRequired, NotAuthenticated
 from sfs.domain.stages import PENDING_LOGIN_LIFETIME, LoginStage
 from sfs.metadata.db import Database
 from sfs.metadata.models import User, WebSession
 from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
-from sfs.services.identity.actors import actor_of, require_may_log_in
+from sfs.services.identity.actors import (
+    actor_of,
+    require_may_log_in,
+    require_password_current,
+    second_factor_due,
+)
 
 # Provider admins have no organisation policy; these are theirs.
 DEFAULT_IDLE = timedelta(minutes=30)
@@ -90,9 +95,20 @@ class WebSessionService:
         return self.start(current.actor, client=client, replaces=cookie_value, stage=stage)
 
     def resolve(
-        self, cookie_value: str, *, client: ClientInfo, allow_pending: bool = False
+        self,
+        cookie_value: str,
+        *,
+        client: ClientInfo,
+        allow_pending: bool = False,
+        allow_password_change: bool = False,
     ) -> ActiveSession:
-        """The session behind a cookie; pending logins only when `allow_pending`."""
+        """The session behind a cookie; pending logins only when `allow_pending`.
+
+        A signed-in session whose user owes a second factor (the organisation began requiring
+        one, or it was reset) is at the enrolment stage again: EnrolmentRequired unless
+        `allow_pending`. One whose user must replace a temporary password raises
+        PasswordChangeRequired unless `allow_password_change` (the change-password page).
+        """
         now = self._clock.now()
         with self._database.transaction() as session:
             row = session.get(WebSession, digest(cookie_value))
@@ -108,6 +124,7 @@ class WebSessionService:
                 require_may_log_in(user)
             except AccountUnavailable:
                 expired = True
+            owes_second_factor = second_factor_due(user)
             if expired:
                 session.delete(row)
                 self._audit.record(
@@ -121,8 +138,14 @@ class WebSessionService:
         if expired:
             raise NotAuthenticated("Your session has ended. Please log in again.")
         stage = LoginStage(row.stage)
+        if stage is LoginStage.ACTIVE and owes_second_factor:
+            stage = LoginStage.ENROLMENT
+        if stage is LoginStage.ENROLMENT and not allow_pending:
+            raise EnrolmentRequired("Set up two-factor authentication first.")
         if stage is not LoginStage.ACTIVE and not allow_pending:
             raise NotAuthenticated("Finish logging in first.")
+        if stage is LoginStage.ACTIVE and not allow_password_change:
+            require_password_current(user)
         if now - row.last_seen_at > _TOUCH_INTERVAL:
             with self._database.transaction() as session:
                 current = session.get(WebSession, row.id_hash)

@@ -24,9 +24,10 @@ from sfs.domain.regions import clean_region
 from sfs.domain.validation import clean_organisation_name
 from sfs.i18n import N_
 from sfs.metadata.db import Database
-from sfs.metadata.models import Organization, User
+from sfs.metadata.models import DeviceToken, Organization, User
 from sfs.ports import Clock
 from sfs.services.audit import AuditLog
+from sfs.services.identity.credentials import revoke_device_tokens
 
 T = TypeVar("T")
 
@@ -141,6 +142,8 @@ class OrganisationService:
                 old=before,
                 new=required,
             )
+            if required and not before:
+                self._end_devices_without_second_factor(session, row, actor, client)
             return OrganisationView.of(row)
 
     def update_policy(
@@ -198,7 +201,28 @@ class OrganisationService:
                     old=old,
                     new=new,
                 )
+            if after.require_second_factor and not before.require_second_factor:
+                self._end_devices_without_second_factor(session, row, actor, client)
             return OrganisationView.of(row)
+
+    def _end_devices_without_second_factor(
+        self, session: Session, row: Organization, actor: Actor, client: ClientInfo
+    ) -> None:
+        """The new requirement reaches what is already signed in: members without a second
+        factor lose their devices now, and their browsers are sent to enrolment at their next
+        page (see `WebSessionService.resolve`)."""
+        without_factor = select(User.id).where(
+            User.organization_id == row.id, User.second_factor_method.is_(None)
+        )
+        revoke_device_tokens(
+            session,
+            self._audit,
+            DeviceToken.user_id.in_(without_factor),
+            now=self._clock.now(),
+            client=client,
+            actor=actor,
+            reason="second_factor_required",
+        )
 
     def own_settings(self, actor: Actor) -> OrganisationView:
         """The Organization Admin's own organisation, for its settings page."""

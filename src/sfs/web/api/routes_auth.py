@@ -37,11 +37,14 @@ def login(body: LoginRequest, services: ServicesDep, client: ClientDep) -> Login
     """Exchange email and password for a device token, or for a second-factor challenge.
 
     The password is never stored by a client. An account that must still set up a second factor
-    gets 403 `second_factor_enrolment_required`: enrolment happens in the web portal.
+    gets 403 `second_factor_enrolment_required`, and one whose administrator set a temporary
+    password gets 403 `password_change_required`: both are done in the web portal first.
     """
     actor = services.login.authenticate(
         email=body.email, password=body.password, client=client, channel="api"
     )
+    # Before any challenge is mailed: no token could be issued at the end of it.
+    services.device_tokens.require_may_issue(actor)
     stage = services.second_factor.stage_after_password(actor, client=client)
     if stage is LoginStage.ENROLMENT:
         raise EnrolmentRequired(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
 import anyio.to_thread
@@ -275,11 +276,24 @@ def fetch_chunks(body: ChunkIds, actor: ActorDep, services: ServicesDep) -> Stre
     Streamed: every id is checked before the first byte (a refusal is a whole 404 or 422), then
     the chunks are read from the store as they are sent, not gathered in memory first."""
     chunks = services.file_content.get_chunks(actor, body.chunk_ids)
-    framed = (
-        bytes.fromhex(chunk_id) + len(data).to_bytes(_LENGTH_BYTES, "big") + data
-        for chunk_id, data in chunks
-    )
-    return StreamingResponse(framed, media_type="application/octet-stream")
+    return StreamingResponse(_framed(chunks), media_type="application/octet-stream")
+
+
+# Framed chunks are sent in blocks of about this size: one send (and one worker-thread hop) per
+# 4 KiB chunk made a fetch of small files 2.5 times slower than building the answer whole.
+_SEND_BLOCK = 1 << 20
+
+
+def _framed(chunks: Iterator[tuple[str, bytes]]) -> Iterator[bytes]:
+    block = bytearray()
+    for chunk_id, data in chunks:
+        block += bytes.fromhex(chunk_id) + len(data).to_bytes(_LENGTH_BYTES, "big")
+        block += data
+        if len(block) >= _SEND_BLOCK:
+            yield bytes(block)
+            block.clear()
+    if block:
+        yield bytes(block)
 
 
 def _expanded(

@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sfs.domain.errors import AccountUnavailable, AuthenticationFailed, TooManyAttempts
+from sfs.domain.errors import (
+    AccountUnavailable,
+    AuthenticationFailed,
+    EnrolmentRequired,
+    TooManyAttempts,
+)
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
@@ -19,6 +24,7 @@ from sfs.web.portal.session import (
     clear_session_cookie,
     client_of,
     current_session,
+    password_changing_session,
     services_of,
     set_anonymous_csrf_cookie,
     set_session_cookie,
@@ -103,7 +109,10 @@ def login_submit(
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
-    active = current_session(request)
+    try:
+        active = password_changing_session(request)
+    except EnrolmentRequired:
+        active = None  # like any login not finished: the browser forgets it
     cookie = request.cookies.get(SESSION_COOKIE)
     if active is None or cookie is None:
         response = _to_login()

@@ -14,9 +14,9 @@ from sfs.web.portal.session import (
     ANONYMOUS_CSRF_COOKIE,
     anonymous_csrf_token,
     client_of,
-    current_session,
     services_of,
     set_anonymous_csrf_cookie,
+    shown_session,
     tokens_match,
 )
 
@@ -57,7 +57,7 @@ def accept_invitation(
     except InvalidInput as exc:
         return _invitation_page(request, token, error=exc.message, status_code=status_for(exc))
     return render(
-        request, "invitation_done.html", {"session": current_session(request), "email": email}
+        request, "invitation_done.html", {"session": shown_session(request), "email": email}
     )
 
 
@@ -73,7 +73,7 @@ def _invitation_page(
         request,
         "invitation.html",
         {
-            "session": current_session(request),
+            "session": shown_session(request),
             "invitation": found,
             "token": token,
             "csrf_token": csrf,
@@ -91,7 +91,7 @@ def _link_error(request: Request, exc: InvalidLink) -> Response:
         request,
         "error.html",
         {
-            "session": current_session(request),
+            "session": shown_session(request),
             "title": "This link does not work",
             "message": exc.message,
         },

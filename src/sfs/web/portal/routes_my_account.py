@@ -14,7 +14,13 @@ from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render
-from sfs.web.portal.session import SESSION_COOKIE, client_of, current_session, services_of
+from sfs.web.portal.session import (
+    SESSION_COOKIE,
+    client_of,
+    current_session,
+    password_changing_session,
+    services_of,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +54,7 @@ def my_account(request: Request, done: str = "") -> Response:
 
 @router.get("/account/password")
 def change_password_form(request: Request) -> Response:
-    active = current_session(request)
+    active = password_changing_session(request)
     if active is None:
         return to_login()
     return _password_page(request, active, sign_out_others=True)
@@ -63,7 +69,7 @@ def change_password(
     confirm_password: Annotated[str, Form(max_length=PASSWORD_LIMIT)] = "",
     sign_out_others: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    active = current_session(request)
+    active = password_changing_session(request)
     if active is None:
         return to_login()
     require_fresh_form(active, csrf_token)
@@ -98,10 +104,16 @@ def _password_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    required = services_of(request).login.password_change_required(active.actor)
     return render(
         request,
         "account_password.html",
-        {"session": active, "sign_out_others": sign_out_others, "error": error},
+        {
+            "session": active,
+            "sign_out_others": sign_out_others,
+            "error": error,
+            "required": required,
+        },
         status_code=status_code,
     )
 

@@ -6,11 +6,11 @@ import hmac
 import secrets
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from sfs.app import Services
 from sfs.domain.actor import ClientInfo
-from sfs.domain.errors import NotAuthenticated
+from sfs.domain.errors import EnrolmentRequired, NotAuthenticated, PasswordChangeRequired
 from sfs.services.identity.web_sessions import ActiveSession
 
 SESSION_COOKIE = "sfs_session"
@@ -30,14 +30,45 @@ def client_of(request: Request) -> ClientInfo:
     )
 
 
-def current_session(request: Request) -> ActiveSession | None:
+def current_session(
+    request: Request, *, allow_password_change: bool = False
+) -> ActiveSession | None:
+    """The signed-in browser's session, or None.
+
+    A session that owes a second factor or a new password raises EnrolmentRequired or
+    PasswordChangeRequired, which the page error handler turns into a visit to that page.
+    """
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     try:
-        return services_of(request).web_sessions.resolve(cookie, client=client_of(request))
+        return services_of(request).web_sessions.resolve(
+            cookie, client=client_of(request), allow_password_change=allow_password_change
+        )
     except NotAuthenticated:
         return None
+
+
+def password_changing_session(request: Request) -> ActiveSession | None:
+    """For the change-password page and logging out: open to a user who must change it."""
+    return current_session(request, allow_password_change=True)
+
+
+def shown_session(request: Request) -> ActiveSession | None:
+    """For the top bar of pages anyone may open (errors, invitations): never sends elsewhere."""
+    try:
+        return current_session(request)
+    except (EnrolmentRequired, PasswordChangeRequired):
+        return None
+
+
+def detour(problem: Exception) -> RedirectResponse | None:
+    """Where a browser goes when its session owes something before any other page."""
+    if isinstance(problem, PasswordChangeRequired):
+        return RedirectResponse("/account/password", status_code=303)
+    if isinstance(problem, EnrolmentRequired):
+        return RedirectResponse("/enrol", status_code=303)
+    return None
 
 
 def set_session_cookie(response: Response, request: Request, value: str) -> None:
