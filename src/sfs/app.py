@@ -28,6 +28,8 @@ from sfs.services.files.upload_slots import InProcessGauge, UploadSlots
 from sfs.services.files.versions import FileVersionService
 from sfs.services.identity.account_admin import AccountAdministration
 from sfs.services.identity.accounts import AccountService
+from sfs.services.identity.app_passwords import AppPasswordService
+from sfs.services.identity.client_passwords import ClientPasswordService
 from sfs.services.identity.device_tokens import DeviceTokenService
 from sfs.services.identity.email_codes import EmailCodeService
 from sfs.services.identity.invitations import InvitationService
@@ -78,6 +80,8 @@ class Services:
     retention: RetentionService
     provider: ProviderConsole
     languages: LanguagePreferences
+    app_passwords: AppPasswordService
+    client_passwords: ClientPasswordService
     upload_slots: UploadSlots
 
 
@@ -139,6 +143,11 @@ def build_services(
         SecretBox.for_purpose(master_key, "totp-secrets"),
         deployment_region=settings.region,
     )
+    device_tokens = DeviceTokenService(
+        database, audit, clock, randomness, idle_days=settings.device_token_idle_days
+    )
+    login = LoginService(database, audit, clock, hasher, limiters)
+    app_passwords = AppPasswordService(database, audit, clock, randomness, device_tokens)
     return Services(
         settings=settings,
         master_key=master_key,
@@ -150,11 +159,9 @@ def build_services(
         audit=audit,
         organisations=organisations,
         accounts=AccountService(database, audit, clock, hasher),
-        login=LoginService(database, audit, clock, hasher, limiters),
+        login=login,
         web_sessions=WebSessionService(database, audit, clock, randomness),
-        device_tokens=DeviceTokenService(
-            database, audit, clock, randomness, idle_days=settings.device_token_idle_days
-        ),
+        device_tokens=device_tokens,
         account_admin=AccountAdministration(database, audit, clock, hasher, notifier),
         invitations=invitations,
         my_account=MyAccountService(
@@ -186,6 +193,10 @@ def build_services(
         ),
         provider=ProviderConsole(database, audit, organisations, invitations),
         languages=LanguagePreferences(database),
+        app_passwords=app_passwords,
+        client_passwords=ClientPasswordService(
+            database, audit, hasher, limiters, login, app_passwords
+        ),
     )
 
 

@@ -13,6 +13,9 @@ class AuditEventType(StrEnum):
     SESSION_EXPIRED = "session.expired"
     DEVICE_TOKEN_ISSUED = "device_token.issued"  # noqa: S105 (an event name)
     DEVICE_TOKEN_REVOKED = "device_token.revoked"  # noqa: S105 (an event name)
+    APP_PASSWORD_CREATED = "app_password.created"  # noqa: S105 (an event name)
+    APP_PASSWORD_REVOKED = "app_password.revoked"  # noqa: S105 (an event name)
+    APP_PASSWORD_USED_FROM_NEW_ADDRESS = "app_password.used_from_new_address"  # noqa: S105
     DEVICE_TOKEN_EXPIRED = "device_token.expired"  # noqa: S105 (an event name)
     ORGANISATION_CREATED = "organisation.created"
     ORGANISATION_POLICY_CHANGED = "organisation.policy_changed"

@@ -28,6 +28,9 @@ class OrganisationPolicy:
     min_password_length: int
     session_idle_minutes: int
     session_absolute_minutes: int
+    # Members without a second factor may give WebDAV and Nextcloud clients their account
+    # password instead of an app password.
+    allow_account_password_clients: bool = False
 
 
 def parse_second_factor_methods(stored: str) -> tuple[str, ...]:
@@ -81,6 +84,7 @@ def check_policy(policy: OrganisationPolicy) -> OrganisationPolicy:
         min_password_length=policy.min_password_length,
         session_idle_minutes=policy.session_idle_minutes,
         session_absolute_minutes=policy.session_absolute_minutes,
+        allow_account_password_clients=policy.allow_account_password_clients,
     )
 
 

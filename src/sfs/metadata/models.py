@@ -55,6 +55,11 @@ class Organization(Base):
     # older versions only this many days. None: no limit.
     keep_versions: Mapped[int | None] = mapped_column(Integer, nullable=True)
     keep_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Whether members without a second factor may give their account password to WebDAV and
+    # Nextcloud clients (Basic auth); app passwords always work. Off: app passwords only.
+    allow_account_password_clients: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
@@ -162,9 +167,13 @@ class AccountToken(Base):
 
 
 class DeviceToken(Base):
-    """A revocable bearer token for one API client (sync client, script, WebDAV app)."""
+    """A revocable credential for one device: a bearer token of the sync client or a script
+    (`kind` 'sync'), or an app password that WebDAV and Nextcloud clients send as their Basic
+    password (`kind` 'app_password'). Both end the same ways (revoked, account disabled,
+    password reset, second factor reset)."""
 
     __tablename__ = "device_tokens"
+    __table_args__ = (CheckConstraint("kind IN ('sync', 'app_password')", name="known_kind"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -177,6 +186,9 @@ class DeviceToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="sync", server_default="sync")
+    # Where it was last used from: a use from another address is audited.
+    last_used_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditEvent(Base):

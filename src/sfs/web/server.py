@@ -22,6 +22,7 @@ from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
     routes_accounts,
     routes_audit,
+    routes_devices,
     routes_file_history,
     routes_file_uploads,
     routes_files,
@@ -75,6 +76,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_password_reset.router)
     app.include_router(routes_accounts.router)
     app.include_router(routes_my_account.router)
+    app.include_router(routes_devices.router)
     app.include_router(routes_invitation.router)
     app.include_router(routes_organisation.router)
     app.include_router(routes_audit.router)

@@ -41,7 +41,7 @@ class LoginService:
         """Check email and password; `channel` ("web", "api") is recorded in the audit log."""
         account_key = email.strip().casefold()[:254]
         address_key = client.address or "unknown"
-        self._refuse_when_throttled(account_key, address_key, client)
+        self.refuse_when_throttled(account_key, address_key, client)
 
         with self._database.transaction() as session:
             row = session.scalars(select(User).where(User.email == account_key)).one_or_none()
@@ -107,7 +107,7 @@ class LoginService:
         """Re-check the password of someone mid-login or signed in, under the same throttling."""
         account_key = actor.email
         address_key = client.address or "unknown"
-        self._refuse_when_throttled(account_key, address_key, client)
+        self.refuse_when_throttled(account_key, address_key, client)
         with self._database.transaction() as session:
             user = session.get(User, actor.user_id)
             stored_hash = user.password_hash if user is not None else None
@@ -131,9 +131,7 @@ class LoginService:
             )
         raise AuthenticationFailed(N_("The password is not right."))
 
-    def _refuse_when_throttled(
-        self, account_key: str, address_key: str, client: ClientInfo
-    ) -> None:
+    def refuse_when_throttled(self, account_key: str, address_key: str, client: ClientInfo) -> None:
         limiters = self._limiters
         blocked = [
             (limiter, key)

@@ -44,6 +44,7 @@ class OrganisationView:
     session_absolute_minutes: int
     user_count: int = 0
     allowed_second_factors: tuple[str, ...] = SECOND_FACTOR_METHODS
+    allow_account_password_clients: bool = False
 
     @classmethod
     def of(cls, row: Organization, user_count: int = 0) -> OrganisationView:
@@ -58,6 +59,7 @@ class OrganisationView:
             session_absolute_minutes=row.session_absolute_minutes,
             user_count=user_count,
             allowed_second_factors=parse_second_factor_methods(row.allowed_second_factors),
+            allow_account_password_clients=row.allow_account_password_clients,
         )
 
     @property
@@ -68,6 +70,7 @@ class OrganisationView:
             min_password_length=self.min_password_length,
             session_idle_minutes=self.session_idle_minutes,
             session_absolute_minutes=self.session_absolute_minutes,
+            allow_account_password_clients=self.allow_account_password_clients,
         )
 
 
@@ -157,6 +160,7 @@ class OrganisationService:
         min_password_length: int | None = None,
         session_idle_minutes: int | None = None,
         session_absolute_minutes: int | None = None,
+        allow_account_password_clients: bool | None = None,
     ) -> OrganisationView:
         """Change any of the policy settings (None keeps one); one audit event per change.
 
@@ -179,6 +183,9 @@ class OrganisationService:
                     session_idle_minutes=_keep(session_idle_minutes, before.session_idle_minutes),
                     session_absolute_minutes=_keep(
                         session_absolute_minutes, before.session_absolute_minutes
+                    ),
+                    allow_account_password_clients=_keep(
+                        allow_account_password_clients, before.allow_account_password_clients
                     ),
                 )
             )

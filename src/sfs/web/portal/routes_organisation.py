@@ -45,6 +45,7 @@ def save_organisation_settings(
     min_password_length: Annotated[str, Form(max_length=NUMBER_LIMIT)] = "",
     session_idle_minutes: Annotated[str, Form(max_length=NUMBER_LIMIT)] = "",
     session_absolute_minutes: Annotated[str, Form(max_length=NUMBER_LIMIT)] = "",
+    allow_account_password_clients: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     active = current_session(request)
     if active is None:
@@ -58,6 +59,7 @@ def save_organisation_settings(
         "min_password_length": min_password_length,
         "session_idle_minutes": session_idle_minutes,
         "session_absolute_minutes": session_absolute_minutes,
+        "allow_account_password_clients": bool(allow_account_password_clients),
     }
     try:
         services.organisations.update_policy(
@@ -71,6 +73,7 @@ def save_organisation_settings(
             session_absolute_minutes=_whole_number(
                 session_absolute_minutes, "session_absolute_minutes"
             ),
+            allow_account_password_clients=bool(allow_account_password_clients),
         )
     except InvalidInput as exc:
         return _page(
@@ -93,6 +96,7 @@ def _form_of(organisation: OrganisationView) -> dict[str, object]:
         "min_password_length": str(organisation.min_password_length),
         "session_idle_minutes": str(organisation.session_idle_minutes),
         "session_absolute_minutes": str(organisation.session_absolute_minutes),
+        "allow_account_password_clients": organisation.allow_account_password_clients,
     }
 
 
