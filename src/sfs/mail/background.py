@@ -1,7 +1,8 @@
 """Sends mail on a worker thread, so a request neither waits for the mail server nor is timed by it.
 
 Used where the time to answer must not tell anything (`Forgot password?` answers alike whether
-or not the account exists). A message that cannot be sent is logged; the user can ask again.
+or not the account exists): the work that decides whether there is a message at all runs on the
+worker too. A message that cannot be made or sent is logged; the user can ask again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from email.message import EmailMessage
 
 from sfs.ports import Mailer
@@ -19,14 +21,19 @@ _log = logging.getLogger(__name__)
 class BackgroundMailer:
     def __init__(self, mailer: Mailer) -> None:
         self._mailer = mailer
-        self._queue: queue.Queue[EmailMessage | None] = queue.Queue()
+        self._queue: queue.Queue[Callable[[], EmailMessage | None] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
 
     def send(self, message: EmailMessage) -> None:
         """Queue the message and return at once."""
+        self.submit(lambda: message)
+
+    def submit(self, prepare: Callable[[], EmailMessage | None]) -> None:
+        """Queue work that makes a message (or finds there is none to send), and return at once:
+        the worker runs it and sends the result. Even composing a message takes milliseconds."""
         self._start()
-        self._queue.put(message)
+        self._queue.put(prepare)
 
     def flush(self) -> None:
         """Wait until every message queued so far was handed to the mailer (or failed)."""
@@ -49,12 +56,14 @@ class BackgroundMailer:
 
     def _run(self) -> None:
         while True:
-            message = self._queue.get()
+            prepare = self._queue.get()
             try:
-                if message is None:
+                if prepare is None:
                     return
-                self._mailer.send(message)
+                message = prepare()
+                if message is not None:
+                    self._mailer.send(message)
             except Exception:  # a failed message must not stop the ones behind it
-                _log.exception("Could not send mail to %s", message["To"] if message else "?")
+                _log.exception("Could not send a queued message")
             finally:
                 self._queue.task_done()

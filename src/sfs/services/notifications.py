@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -22,13 +23,16 @@ class Notifier:
 
     def send(self, *, to: str, subject: str, body: str) -> None:
         """Send now: the caller learns whether the mail server took it."""
-        self._mailer.send(self._compose(to=to, subject=subject, body=body))
+        self._mailer.send(self.compose(to=to, subject=subject, body=body))
 
-    def send_later(self, *, to: str, subject: str, body: str) -> None:
-        """Queue for the background sender: returns at once, whatever the mail server does."""
-        self.background.send(self._compose(to=to, subject=subject, body=body))
+    def send_later(self, prepare: Callable[[], EmailMessage | None]) -> None:
+        """Run `prepare` on the background sender and send what it returns (None: nothing).
 
-    def _compose(self, *, to: str, subject: str, body: str) -> EmailMessage:
+        Returns at once: whatever `prepare` looks up or writes, and whatever the mail server
+        does, takes no time of the caller's (see `PasswordResetService.request`)."""
+        self.background.submit(prepare)
+
+    def compose(self, *, to: str, subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -65,9 +67,9 @@ class PasswordResetService:
     def request(self, *, email: str, client: ClientInfo) -> None:
         """Mail a reset link if the account exists and may log in; answer the same either way.
 
-        The answer must not take longer for a real account, so the work is the same: a link is
-        made and hashed and one event audited either way, and the mail is only queued for the
-        background sender, never sent while the browser waits.
+        The answer must not come sooner or later for a real account, so the request does the
+        same work either way: it is throttled, then handed to the background sender, which looks
+        the account up, makes the link and mails it while the browser already has its answer.
         """
         account_key = email.strip().casefold()[:254]
         address_key = client.address or "unknown"
@@ -77,9 +79,15 @@ class PasswordResetService:
             )
         if not self._limiters.password_reset_account.hit(account_key):
             return  # silently: a visible refusal would confirm the account exists
-        now = self._clock.now()
+        self._notifier.send_later(
+            partial(self._link_mail, account_key, client=client, now=self._clock.now())
+        )
+
+    def _link_mail(
+        self, account_key: str, *, client: ClientInfo, now: datetime
+    ) -> EmailMessage | None:
+        """On the background sender: a new link for an account that may log in, and its mail."""
         secret = new_secret(self._randomness)
-        token_hash = digest(secret)
         with self._database.transaction() as session:
             user = session.scalars(select(User).where(User.email == account_key)).one_or_none()
             if user is not None and user.status != UserStatus.ACTIVE.value:
@@ -101,7 +109,7 @@ class PasswordResetService:
                         user_id=user.id,
                         organization_id=user.organization_id,
                         purpose=PURPOSE,
-                        token_hash=token_hash,
+                        token_hash=digest(secret),
                         created_at=now,
                         expires_at=now + LINK_LIFETIME,
                     )
@@ -117,9 +125,9 @@ class PasswordResetService:
             )
             needs_key = user is not None and user.second_factor_method is not None
         if user is None:
-            return
+            return None
         link = self._notifier.link(f"/password/reset/{secret}")
-        self._notifier.send_later(
+        return self._notifier.compose(
             to=user.email,
             subject="Set a new Secure File Sync password",
             body=(
