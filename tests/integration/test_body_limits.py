@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from sfs.app import Services
 from sfs.protocol.chunk_ids import chunk_id
+from sfs.web.server import MAX_MANIFEST_BODY
 from tests.integration.test_sync_api import batch_body, chunk_key, login
 
 MIB = 1024 * 1024
@@ -27,32 +28,37 @@ def test_an_oversized_commit_is_refused_413_and_changes_nothing(
     client: TestClient, services: Services
 ) -> None:
     auth = login(client, services)
-    cap = services.settings.commit_body_max_bytes
-    entries = manifest_entries(cap // 97 + 1000)  # a new file of ~8 GiB: past the cap
-    body = json.dumps(
-        {"path": "/huge.bin", "manifest": entries, "modified_at": "2026-11-20T10:00:00Z"}
-    ).encode()
-    assert len(body) > cap
     headers = {**auth, "content-type": "application/json"}
+    one = {"path": "/huge.bin", "modified_at": "2026-11-20T10:00:00Z"}
+    single_cap = MAX_MANIFEST_BODY  # one file's manifest: a new file of about 24 GB
+    body = json.dumps({**one, "manifest": manifest_entries(single_cap // 97 + 1000)}).encode()
+    assert len(body) > single_cap
     answer = client.post("/api/v1/spaces/me/commit", content=body, headers=headers)
     assert answer.status_code == 413
     assert answer.json() == {
         "code": "request_too_large",
-        "message": f"Request body over {cap} bytes.",
+        "message": f"Request body over {single_cap} bytes.",
     }
 
     def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         for start in range(0, len(body), MIB):
             yield body[start : start + MIB]
 
-    batch = json.dumps({"commits": [json.loads(body)]}).encode()
-    for url, content in [
-        ("/api/v1/spaces/me/commit", chunked()),
-        ("/api/v1/spaces/me/commit-batch", batch),
-    ]:
-        refused = client.post(url, content=content, headers=headers)
-        assert refused.status_code == 413, url
-        assert refused.json()["code"] == "request_too_large"
+    refused = client.post("/api/v1/spaces/me/commit", content=chunked(), headers=headers)
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "request_too_large"
+
+    batch_cap = services.settings.commit_body_max_bytes  # many files' manifests together
+    entries = manifest_entries(batch_cap // 97 + 1000)
+    batch = json.dumps({"commits": [{**one, "manifest": entries}]}).encode()
+    assert batch_cap < len(batch) < single_cap
+    refused = client.post("/api/v1/spaces/me/commit-batch", content=batch, headers=headers)
+    assert refused.status_code == 413
+    assert refused.json()["message"] == f"Request body over {batch_cap} bytes."
+    # The same manifest in a commit of its own is within that commit's ceiling: it is parsed
+    # and refused only for what it names (chunks nobody uploaded), not for its size.
+    alone = client.post("/api/v1/spaces/me/commit", json={**one, "manifest": entries}, headers=auth)
+    assert alone.status_code == 422, alone.text[:300]
     assert node_status(client, auth, "/huge.bin") == 404
 
 

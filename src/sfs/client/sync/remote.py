@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
+from sfs.client.sync.errors import ends_the_pass
 from sfs.client.sync.reconcile import RemoteEntry
 
 _ID_BYTES = 32
@@ -175,6 +176,17 @@ class SyncApi(ApiClient):
     def commit_batch(self, commits: Sequence[dict[str, Any]]) -> list[CommitOutcome]:
         data = self._object("POST", self._space("/commit-batch"), json={"commits": list(commits)})
         return [_outcome(result) for result in data["results"]]
+
+    def commit_one(self, commit: dict[str, Any]) -> CommitOutcome:
+        """A commit on its own (a manifest too big for a batch): refused alone, like in one."""
+        path = str(commit["path"])
+        try:
+            node = RemoteNode.of(self._object("POST", self._space("/commit"), json=commit))
+        except ApiError as problem:
+            if ends_the_pass(problem):
+                raise
+            return CommitOutcome(path=path, node=None, error=problem)
+        return CommitOutcome(path=path, node=node, error=None)
 
     def create_folders(self, paths: Sequence[str]) -> list[CommitOutcome]:
         """Many folders in one call; one that exists already is answered as it is."""

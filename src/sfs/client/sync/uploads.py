@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,9 @@ from sfs.client.sync.workspace import Workspace, as_base, mtime_of
 
 RUNS_FROM = 64  # chunks: below this the manifest is sent whole
 COMMIT_BATCH = 1000
+# JSON per commit-batch call: well under the server's cap (32 MiB), so 1,000 big files go in
+# several calls; a single manifest larger than this goes alone to /commit (its cap is higher).
+COMMIT_BATCH_BYTES = 16 * 1024 * 1024
 FOLDER_BATCH = 1000
 
 
@@ -145,20 +149,12 @@ class Uploader:
 
     def _commit_batches(self, uploads: list[_PendingUpload], report: Report) -> None:
         index = self._ws.index
-        for start in range(0, len(uploads), COMMIT_BATCH):
-            group = uploads[start : start + COMMIT_BATCH]
-            commits = [
-                {
-                    "path": u.path,
-                    "manifest": manifest_items(u),
-                    "modified_at": u.modified_at.isoformat(),
-                    "base_version": u.base_version,
-                    "device_name": self._ws.device,
-                }
-                for u in group
-            ]
-            report.bytes_sent_total += len(json.dumps({"commits": commits}))
-            outcomes = self._ws.api.commit_batch(commits)
+        for group, commits, size in self._commit_groups(uploads):
+            report.bytes_sent_total += size
+            if size > COMMIT_BATCH_BYTES:  # one file with a manifest too big for a batch
+                outcomes = [self._ws.api.commit_one(commits[0])]
+            else:
+                outcomes = self._ws.api.commit_batch(commits)
             with index.batch():
                 for upload, outcome in zip(group, outcomes, strict=True):
                     if outcome.node is None:
@@ -174,6 +170,31 @@ class Uploader:
                     report.uploaded += 1
                     self._ws.progress.advance(files=1)
                     self._ws.event("uploaded", upload.path, size=upload.local.size)
+
+    def _commit_groups(
+        self, uploads: list[_PendingUpload]
+    ) -> Iterator[tuple[list[_PendingUpload], list[dict[str, Any]], int]]:
+        """Uploads in calls of at most COMMIT_BATCH files and COMMIT_BATCH_BYTES of JSON."""
+        group: list[_PendingUpload] = []
+        commits: list[dict[str, Any]] = []
+        size = 0
+        for upload in uploads:
+            commit = {
+                "path": upload.path,
+                "manifest": manifest_items(upload),
+                "modified_at": upload.modified_at.isoformat(),
+                "base_version": upload.base_version,
+                "device_name": self._ws.device,
+            }
+            length = len(json.dumps(commit)) + 2
+            if group and (len(group) == COMMIT_BATCH or size + length > COMMIT_BATCH_BYTES):
+                yield group, commits, size
+                group, commits, size = [], [], 0
+            group.append(upload)
+            commits.append(commit)
+            size += length
+        if group:
+            yield group, commits, size
 
     def make_remote_folders(self, paths: list[str], folder: Scan, report: Report) -> None:
         """New local folders, made on the server in a few calls (a tree has hundreds)."""
