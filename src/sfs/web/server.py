@@ -39,9 +39,12 @@ from sfs.web.portal.session import detour, shown_session
 STATIC = Path(__file__).parent / "portal" / "static"
 # Forms and JSON calls are small; file content streams through with flat memory; a commit
 # carries manifests (about 4 KiB of JSON per MiB of new file, ~97 bytes per ~24 KiB chunk; a
-# run of the base version's chunks is one entry): SFS_COMMIT_BODY_MAX_BYTES, 32 MiB by default,
-# holds a 7 GiB new file or a 1,000-file batch of 7 MiB files, ~7x that in memory while parsed.
+# run of the base version's chunks is one entry). A commit-batch: SFS_COMMIT_BODY_MAX_BYTES,
+# 32 MiB by default, 1,000 files of 7 MiB (the client sends bigger ones in several calls). One
+# file's commit: up to MAX_MANIFEST_BODY, a new file of about 24 GB (1,000,000 entries). Bodies
+# over 8 MiB are parsed one at a time (web/api/threaded_body.py), ~7x their size in memory.
 MAX_BODY_BYTES = 256 * 1024
+MAX_MANIFEST_BODY = 100 * 1024 * 1024
 
 
 def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
@@ -49,7 +52,11 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
     return [
         (re.compile(r"^PUT /api/v1/spaces/[^/]+/content$"), None),
         (
-            re.compile(r"^POST /api/v1/spaces/[^/]+/commit(-batch)?$"),
+            re.compile(r"^POST /api/v1/spaces/[^/]+/commit$"),
+            max(MAX_MANIFEST_BODY, settings.commit_body_max_bytes),
+        ),
+        (
+            re.compile(r"^POST /api/v1/spaces/[^/]+/commit-batch$"),
             settings.commit_body_max_bytes,
         ),
         (re.compile(r"^[A-Z]+ /api/v1/chunks/"), 8 * 1024 * 1024),
