@@ -38,6 +38,7 @@ class AuditEventType(StrEnum):
     LANGUAGE_CHANGED = "user.language_changed"
     EMAIL_CODE_SENT = "second_factor.email_code_sent"
     SECOND_FACTOR_ENROLLED = "second_factor.enrolled"
+    MAILBOX_PROVEN = "second_factor.mailbox_proven"
     SECOND_FACTOR_VERIFIED = "second_factor.verified"
     SECOND_FACTOR_FAILED = "second_factor.failed"
     BACKUP_KEY_USED = "second_factor.backup_key_used"

@@ -103,6 +103,9 @@ class User(Base):
     # The last accepted TOTP time step: a code's step is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     backup_key_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Set when the second factor was reset or its Backup Key spent: a new authenticator app is
+    # set up only after an emailed code proves the mailbox (the password alone is not enough).
+    mailbox_proof_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bytes of the user's own files (after deduplication within them); None means no limit.
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

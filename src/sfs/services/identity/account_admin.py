@@ -286,8 +286,8 @@ class AccountAdministration:
                 f"{actor.display_name} ({actor.email}), an administrator of your organisation, "
                 "reset the two-factor authentication of your Secure File Sync account. Your "
                 "authenticator app entry and backup key no longer work, and your devices were "
-                "signed out. At your next login you will set up two-factor authentication "
-                "again.\n\n"
+                "signed out. At your next login you will set up two-factor authentication again, "
+                "after entering a code we email you.\n\n"
                 "If you did not ask for this, contact your administrator.\n"
             ),
         )

@@ -64,7 +64,12 @@ def revoke_device_tokens(
 
 
 def clear_second_factor(session: Session, user: User, now: datetime) -> None:
-    """Forget the user's second factor entirely; they enrol again at their next login."""
+    """Forget the user's second factor entirely; they enrol again at their next login.
+
+    Whoever enrols next must first prove the mailbox with an emailed code: the password alone
+    would let someone who knows it put their own authenticator on the account.
+    """
+    user.mailbox_proof_due = True
     user.second_factor_method = None
     user.second_factor_enrolled_at = None
     user.totp_secret_sealed = None

@@ -149,6 +149,42 @@ class SecondFactorService:
 
     # -- enrolment ----------------------------------------------------------------------------
 
+    def mailbox_proof_due(self, actor: Actor) -> bool:
+        """After a reset or a spent Backup Key, an emailed code comes before a new authenticator.
+
+        (Enrolling Email proves the mailbox by itself: its first code is the proof.)
+        """
+        with self._database.transaction() as session:
+            return _user(session, actor).mailbox_proof_due
+
+    def send_mailbox_code(self, actor: Actor, *, client: ClientInfo) -> None:
+        if self.mailbox_proof_due(actor):
+            self._send_code_if_allowed(actor.user_id, client)
+
+    def prove_mailbox(self, actor: Actor, *, code: str, client: ClientInfo) -> None:
+        """Accept the emailed code as proof that the account's owner reads its mail."""
+        self._refuse_when_throttled(actor)
+        if not self.mailbox_proof_due(actor):
+            # Nothing to prove: the caller must not treat this as a way past the password step.
+            raise InvalidInput(N_("Start setting up two-factor authentication again."))
+        try:
+            self._email_codes.verify(actor.user_id, code)
+        except InvalidCode as problem:
+            self._record_failure(actor, client, problem, stage="mailbox")
+            raise
+        with self._database.transaction() as session:
+            user = _user(session, actor)
+            user.mailbox_proof_due = False
+            self._audit.record(
+                session,
+                AuditEventType.MAILBOX_PROVEN,
+                organization_id=user.organization_id,
+                client=client,
+                actor=actor,
+                target_user_id=user.id,
+                target_email=user.email,
+            )
+
     def begin_totp(self, actor: Actor, *, client: ClientInfo) -> TotpSetup:
         """A new secret and backup key; the password must have been re-entered just before."""
         secret = totp.new_secret(self._randomness.token_bytes(totp.SECRET_BYTES))
@@ -156,6 +192,8 @@ class SecondFactorService:
         backup_hash = self._hasher.hash(backup_key)
         with self._database.transaction() as session:
             user = self._enrollable(session, actor, TOTP)
+            if user.mailbox_proof_due:
+                raise PermissionDenied(N_("First enter the code we emailed you."))
             user.totp_secret_sealed = self._box.seal(secret.encode(), associated=user.id.bytes)
             user.totp_last_step = None
             user.backup_key_hash = backup_hash
@@ -206,6 +244,7 @@ class SecondFactorService:
                     self._check_totp(session, user, code, now)
                 user.second_factor_method = method
                 user.second_factor_enrolled_at = now
+                user.mailbox_proof_due = False  # an email code or a proven mailbox got here
                 self._audit.record(
                     session,
                     AuditEventType.SECOND_FACTOR_ENROLLED,
@@ -266,7 +305,8 @@ class SecondFactorService:
             enrolling_by_email = (
                 user.second_factor_method is None and user.backup_key_hash is not None
             )
-            if user.second_factor_method != EMAIL and not enrolling_by_email:
+            proving_mailbox = user.second_factor_method is None and user.mailbox_proof_due
+            if user.second_factor_method != EMAIL and not (enrolling_by_email or proving_mailbox):
                 raise InvalidInput(N_("Codes are sent by email only when Email is your method."))
         self._email_codes.send(actor.user_id, client=client)
 

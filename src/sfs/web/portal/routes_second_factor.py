@@ -168,6 +168,9 @@ def begin_enrolment(
     client = client_of(request)
     try:
         services.login.confirm_password(current.actor, password=password, client=client)
+        if method == TOTP and services.second_factor.mailbox_proof_due(current.actor):
+            services.second_factor.send_mailbox_code(current.actor, client=client)
+            return _mailbox_page(request, current)
         if method == TOTP:
             return _totp_page(
                 request, current, services.second_factor.begin_totp(current.actor, client=client)
@@ -186,6 +189,57 @@ def begin_enrolment(
     return _page(
         request, "second_factor_email.html", current, backup_key=setup.backup_key, email=setup.email
     )
+
+
+def _mailbox_page(
+    request: Request, current: ActiveSession, *, status_code: int = 200, **context: Any
+) -> Response:
+    return _page(
+        request,
+        "second_factor_mailbox.html",
+        current,
+        status_code=status_code,
+        email=current.actor.email,
+        **context,
+    )
+
+
+@router.post("/enrol/totp/mailbox")
+def prove_mailbox(
+    request: Request,
+    code: Annotated[str, Form(max_length=CODE_LIMIT)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """After a reset or a spent Backup Key: the emailed code first, then the app's QR code."""
+    current = _enrolling(request)
+    if current is None:
+        return _to_login()
+    if not _csrf_ok(current, csrf_token):
+        return _expired_form(request, current)
+    services = services_of(request)
+    client = client_of(request)
+    if not services.second_factor.mailbox_proof_due(current.actor):
+        return RedirectResponse("/enrol/totp", status_code=303)  # the password step comes first
+    try:
+        services.second_factor.prove_mailbox(current.actor, code=code, client=client)
+        setup = services.second_factor.begin_totp(current.actor, client=client)
+    except (*_USER_ERRORS, PermissionDenied) as problem:
+        return _mailbox_page(
+            request, current, status_code=status_for(problem), error=problem.message
+        )
+    return _totp_page(request, current, setup)
+
+
+@router.post("/enrol/totp/mailbox/resend")
+def resend_mailbox_code(
+    request: Request, csrf_token: Annotated[str, Form(max_length=128)] = ""
+) -> Response:
+    current = _enrolling(request)
+    if current is None:
+        return _to_login()
+    if not _csrf_ok(current, csrf_token):
+        return _expired_form(request, current)
+    return _resend(request, current, "second_factor_mailbox.html", email=current.actor.email)
 
 
 def _totp_page(
