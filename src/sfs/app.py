@@ -21,6 +21,9 @@ from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
 from sfs.services.audit import AuditLog
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
 from sfs.services.files.content import FileContentService
+from sfs.services.files.listing import FolderListingService
+from sfs.services.files.locks import LockService
+from sfs.services.files.properties import PropertyService
 from sfs.services.files.retention import RetentionService
 from sfs.services.files.spaces import TOUCHED_SPACES, SpaceService
 from sfs.services.files.tree import FileTreeService
@@ -82,6 +85,9 @@ class Services:
     languages: LanguagePreferences
     app_passwords: AppPasswordService
     client_passwords: ClientPasswordService
+    listing: FolderListingService
+    properties: PropertyService
+    locks: LockService
     upload_slots: UploadSlots
 
 
@@ -197,6 +203,9 @@ def build_services(
         client_passwords=ClientPasswordService(
             database, audit, hasher, limiters, login, app_passwords
         ),
+        listing=FolderListingService(database),
+        properties=PropertyService(database, clock),
+        locks=LockService(database, clock, randomness),
     )
 
 

@@ -151,6 +151,18 @@ class Conflict(SfsError):
     code = "conflict"
 
 
+class Locked(SfsError):
+    """A WebDAV lock held by someone else (or not submitted) forbids this change."""
+
+    code = "locked"
+
+
+class PreconditionFailed(SfsError):
+    """A condition the client set (If-Match, If, Overwrite: F) does not hold: nothing changed."""
+
+    code = "precondition_failed"
+
+
 class QuotaExceeded(SfsError):
     code = "quota_exceeded"
 

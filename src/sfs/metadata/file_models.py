@@ -102,6 +102,9 @@ class Node(Base):
     modified_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The journal number of the last change at or below this node: a folder's ETag, which
+    # changes whenever anything inside it does (WebDAV and Nextcloud clients descend on it).
+    tree_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Version(Base):

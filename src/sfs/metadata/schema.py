@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfs.metadata import file_models, models
+from sfs.metadata import dav_models, file_models, models
 
 Base = models.Base
-__all__ = ["Base", "file_models", "models"]
+__all__ = ["Base", "dav_models", "file_models", "models"]

@@ -16,6 +16,8 @@ from sfs.config import Settings
 from sfs.domain.errors import SfsError
 from sfs.i18n import N_
 from sfs.web.api.app import create_api
+from sfs.web.dav.app import DavDoor
+from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
 from sfs.web.middleware import BodyGuard, SecurityHeaders
 from sfs.web.portal import routes as portal_routes
@@ -62,6 +64,8 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
         (re.compile(r"^[A-Z]+ /api/v1/chunks/"), 8 * 1024 * 1024),
         (re.compile(r"^PUT /file/upload/"), None),
         (re.compile(r"^POST /file/upload(/|$)"), settings.form_upload_max_bytes),
+        (re.compile(r"^PUT /(dav|remote\.php/dav)(/|$)"), None),
+        (re.compile(r"^[A-Z]+ /(dav|remote\.php/dav)(/|$)"), MAX_XML_BYTES),
     ]
 
 
@@ -118,6 +122,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, page_error)
     app.add_exception_handler(SfsError, page_error)
     settings = services.settings
+    # WebDAV answers its own paths; the guard and the security headers wrap it too.
+    app.add_middleware(DavDoor, services=services)
     app.add_middleware(
         BodyGuard,
         max_bytes=MAX_BODY_BYTES,

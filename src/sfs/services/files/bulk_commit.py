@@ -22,7 +22,14 @@ from sfs.domain.errors import Conflict, InvalidInput, SfsError
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.protocol.paths import join_path, name_key
-from sfs.services.files.nodes import FILE, NodeView, folder_at, live_children, parse_path
+from sfs.services.files.nodes import (
+    FILE,
+    NodeView,
+    folder_at,
+    live_children,
+    parse_path,
+    stamp_changed,
+)
 from sfs.services.files.retention import prune_versions
 from sfs.services.files.spaces import TOUCHED_SPACES
 
@@ -204,6 +211,7 @@ def _write(
     ):
         if rows:
             session.execute(insert(model), rows)
+    stamp_changed(session, {item.parent.id for item in accepted}, int(last))
     replaced = [item.node for item in accepted if item.node is not None]
     if replaced:
         organisation = session.get(Organization, space.organization_id)

@@ -28,6 +28,7 @@ from sfs.services.files.nodes import (
     node_view,
     parse_path,
     path_of,
+    stamp_changed,
 )
 from sfs.services.files.spaces import TOUCHED_SPACES
 
@@ -140,6 +141,7 @@ def _journal(session: Session, space: Space, made: list[tuple[Node, str]], now: 
             for offset, (node, path) in enumerate(made)
         ],
     )
+    stamp_changed(session, [node.id for node, _ in made], int(last))
 
 
 def _view(node: Node, path: str) -> NodeView:

@@ -6,10 +6,11 @@ It sits a floor below them so that none of them imports another to reach these h
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,17 @@ class NodeView:
     version: int | None
     content_digest: str | None
     deleted_at: datetime | None = None
+    tree_seq: int = 0
+
+    @property
+    def etag(self) -> str:
+        """Changes with a file's content, and with anything at or below a folder (both the
+        old and the new parent of a move): clients descend only into folders whose ETag moved."""
+        if self.kind == FOLDER:
+            return f"{self.id.hex[:12]}-{self.tree_seq}"
+        # 128 bits of the manifest digest: short enough for clients that keep ETags in small
+        # buffers (litmus builds its If header in 200 bytes).
+        return (self.content_digest or "")[:32] or "empty"
 
 
 def parse_path(path: str) -> list[str]:
@@ -96,6 +108,7 @@ def node_view(session: Session, node: Node, path: str) -> NodeView:
         version=version.number if version else None,
         content_digest=version.content_digest if version else None,
         deleted_at=node.deleted_at,
+        tree_seq=node.tree_seq or 0,
     )
 
 
@@ -171,3 +184,21 @@ def live_children(
             if key in keys:
                 found[key] = node
     return found
+
+
+def stamp_changed(session: Session, node_ids: Collection[uuid.UUID], seq: int) -> None:
+    """Mark these nodes and every folder above them as changed at journal number `seq`."""
+    if not node_ids:
+        return
+    above = (
+        select(Node.id, Node.parent_id)
+        .where(Node.id.in_(list(node_ids)))
+        .cte("above", recursive=True)
+    )
+    above = above.union(select(Node.id, Node.parent_id).join(above, Node.id == above.c.parent_id))
+    session.execute(
+        update(Node)
+        .where(Node.id.in_(select(above.c.id)))
+        .values(tree_seq=seq)
+        .execution_options(synchronize_session=False)
+    )

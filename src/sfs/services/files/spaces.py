@@ -15,6 +15,7 @@ from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
+from sfs.services.files.nodes import stamp_changed
 
 PERSONAL = "personal"
 # `session.info` key: spaces whose journal grew in this unit of work (for change notification).
@@ -154,8 +155,10 @@ def append_journal(
     now: datetime,
     old_path: str | None = None,
     version_id: uuid.UUID | None = None,
+    old_parent_id: uuid.UUID | None = None,
 ) -> int:
-    """Give the change the space's next sequence number (row-locked, so without gaps)."""
+    """Give the change the space's next sequence number (row-locked, so without gaps), and
+    stamp it on the node and the folders above it (and above its old place, after a move)."""
     session.info.setdefault(TOUCHED_SPACES, set()).add(space.id)
     seq = session.execute(
         update(Space)
@@ -178,6 +181,7 @@ def append_journal(
             occurred_at=now,
         )
     )
+    stamp_changed(session, [node.id] + ([old_parent_id] if old_parent_id else []), int(seq))
     return int(seq)
 
 

@@ -33,6 +33,7 @@ from sfs.services.files.nodes import (
     resolve,
     resolve_folder,
 )
+from sfs.services.files.properties import copy_properties
 from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space
 
 MAX_FOLDER_BATCH = 1000
@@ -138,9 +139,17 @@ class FileTreeService:
             return node_view(session, node, join_path(parts))
 
     def move(
-        self, actor: Actor, *, space_id: uuid.UUID, source: str, target: str, client: ClientInfo
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        source: str,
+        target: str,
+        client: ClientInfo,
+        replace: bool = False,
     ) -> NodeView:
-        """Move or rename; the target path must not exist. A move is one journal entry."""
+        """Move or rename; the target path must not exist, unless `replace` sends what is there
+        to the trash first, in the same transaction. A move is one journal entry."""
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
@@ -153,7 +162,10 @@ class FileTreeService:
                 raise Conflict("A folder cannot be moved into itself.")
             clash = live_child(session, new_parent.id, to_parts[-1])
             if clash is not None and clash.id != node.id:  # a case-only rename is no clash
-                raise Conflict(f"{join_path(to_parts)} already exists.")
+                if not replace:
+                    raise Conflict(f"{join_path(to_parts)} already exists.")
+                _to_trash(session, space, clash, join_path(to_parts), now)
+            old_parent_id = node.parent_id
             node.parent_id, node.name, node.name_key = (
                 new_parent.id,
                 to_parts[-1],
@@ -168,13 +180,24 @@ class FileTreeService:
                 path=join_path(to_parts),
                 old_path=join_path(from_parts),
                 now=now,
+                old_parent_id=old_parent_id,
             )
             return node_view(session, node, join_path(to_parts))
 
     def copy(
-        self, actor: Actor, *, space_id: uuid.UUID, source: str, target: str, client: ClientInfo
+        self,
+        actor: Actor,
+        *,
+        space_id: uuid.UUID,
+        source: str,
+        target: str,
+        client: ClientInfo,
+        replace: bool = False,
+        with_contents: bool = True,
     ) -> NodeView:
-        """Copy a file or a whole folder; content is shared (no chunk is stored twice)."""
+        """Copy a file or a whole folder (without what is inside when not `with_contents`);
+        content is shared (no chunk is stored twice). The target must not exist, unless
+        `replace` sends what is there to the trash first, in the same transaction."""
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
@@ -185,7 +208,14 @@ class FileTreeService:
             parent = resolve_folder(session, space, to_parts[:-1])
             if original.kind == FOLDER and _is_within(session, parent, original):
                 raise Conflict("A folder cannot be copied into itself.")
-            copy = self._copy_subtree(session, space, actor, original, parent, to_parts, now)
+            clash = live_child(session, parent.id, to_parts[-1])
+            if clash is not None:
+                if not replace or clash.id == original.id:
+                    raise Conflict(f"{join_path(to_parts)} already exists.")
+                _to_trash(session, space, clash, join_path(to_parts), now)
+            copy = self._copy_subtree(
+                session, space, actor, original, parent, to_parts, now, deep=with_contents
+            )
             return node_view(session, copy, join_path(to_parts))
 
     def _copy_subtree(
@@ -197,9 +227,12 @@ class FileTreeService:
         parent: Node,
         parts: list[str],
         now: datetime,
+        *,
+        deep: bool = True,
     ) -> Node:
         copy = new_node(session, space, parent, parts[-1], original.kind, now)
         copy.modified_at = original.modified_at
+        copy_properties(session, original.id, copy.id)
         if original.kind == FILE and original.current_version_id is not None:
             source_version = session.get(Version, original.current_version_id)
             assert source_version is not None
@@ -214,7 +247,7 @@ class FileTreeService:
             version_id=copy.current_version_id,
             now=now,
         )
-        if original.kind == FOLDER:
+        if original.kind == FOLDER and deep:
             for child in _live_children(session, original.id):
                 self._copy_subtree(session, space, actor, child, copy, [*parts, child.name], now)
         return copy
@@ -227,11 +260,7 @@ class FileTreeService:
             parts = parse_path(path)
             if not parts:
                 raise InvalidInput("The top folder cannot be deleted.")
-            node = resolve(session, space, parts)
-            node.deleted_at = now
-            append_journal(
-                session, space, node=node, operation="delete", path=join_path(parts), now=now
-            )
+            _to_trash(session, space, resolve(session, space, parts), join_path(parts), now)
 
     def trash(self, actor: Actor, *, space_id: uuid.UUID) -> list[NodeView]:
         with self._database.transaction() as session:
@@ -327,6 +356,12 @@ def duplicate_version(
             )
         )
     return version
+
+
+def _to_trash(session: Session, space: Space, node: Node, path: str, now: datetime) -> None:
+    node.deleted_at = now
+    session.flush()  # out of the live names before another node takes its name
+    append_journal(session, space, node=node, operation="delete", path=path, now=now)
 
 
 def _live_children(session: Session, parent_id: uuid.UUID) -> list[Node]:

@@ -120,52 +120,35 @@ class FileVersionService:
             return access.chunk_access(session, actor, chunk_ids)
 
     def check_room(self, actor: Actor, incoming_bytes: int) -> None:
-        """Refuse before any byte is kept when the organisation's quota would be exceeded."""
+        """Refuse before any byte is kept when the user's or the organisation's quota would be
+        exceeded."""
         organization_id = _organisation_of(actor)
         with self._database.transaction() as session:
-            organisation = session.get(Organization, organization_id)
-            assert organisation is not None
-            self._check_user_quota(session, actor, organization_id, incoming_bytes)
-            if organisation.quota_bytes is None:
-                return
-            used = session.scalar(
-                select(func.coalesce(func.sum(Chunk.length), 0)).where(
-                    Chunk.organization_id == organization_id
-                )
-            )
-            if int(used or 0) + incoming_bytes > organisation.quota_bytes:
+            mine = _user_room(session, actor.user_id, organization_id)
+            if mine is not None and mine.used + incoming_bytes > mine.quota:
                 raise QuotaExceeded(
-                    f"Quota exceeded: the organisation may store {organisation.quota_bytes} bytes "
-                    f"and holds {int(used or 0)}."
+                    f"Quota exceeded: you may store {mine.quota} bytes and hold {mine.used}."
+                )
+            ours = _organisation_room(session, organization_id)
+            if ours is not None and ours.used + incoming_bytes > ours.quota:
+                raise QuotaExceeded(
+                    f"Quota exceeded: the organisation may store {ours.quota} bytes "
+                    f"and holds {ours.used}."
                 )
 
-    def _check_user_quota(
-        self, session: Session, actor: Actor, organization_id: uuid.UUID, incoming_bytes: int
-    ) -> None:
-        user = session.get(User, actor.user_id)
-        if user is None or user.quota_bytes is None:
-            return
-        # The user's own files, each chunk counted once however many versions share it.
-        referenced = (
-            select(VersionChunk.chunk_id)
-            .join(Version, Version.id == VersionChunk.version_id)
-            .join(Node, Node.id == Version.node_id)
-            .join(Space, Space.id == Node.space_id)
-            .where(Space.owner_user_id == user.id, VersionChunk.organization_id == organization_id)
-            .distinct()
-        )
-        used = int(
-            session.scalar(
-                select(func.coalesce(func.sum(Chunk.length), 0)).where(
-                    Chunk.organization_id == organization_id, Chunk.chunk_id.in_(referenced)
+    def room_left(self, actor: Actor) -> int | None:
+        """Bytes that may still be stored before a quota is reached; None when none applies."""
+        organization_id = _organisation_of(actor)
+        with self._database.transaction() as session:
+            rooms = [
+                room
+                for room in (
+                    _user_room(session, actor.user_id, organization_id),
+                    _organisation_room(session, organization_id),
                 )
-            )
-            or 0
-        )
-        if used + incoming_bytes > user.quota_bytes:
-            raise QuotaExceeded(
-                f"Quota exceeded: you may store {user.quota_bytes} bytes and hold {used}."
-            )
+                if room is not None
+            ]
+        return min((max(room.quota - room.used, 0) for room in rooms), default=None)
 
     def record_chunks(self, actor: Actor, stored: Sequence[ChunkRow]) -> None:
         """Remember where newly written chunks live (idempotent: known ids are left alone), and
@@ -475,6 +458,46 @@ class FileVersionService:
             return ReadPlan(
                 node=node_view(session, node, join_path(parts)), number=version.number, chunks=plan
             )
+
+
+@dataclass(frozen=True)
+class _Room:
+    quota: int
+    used: int
+
+
+def _organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | None:
+    organisation = session.get(Organization, organization_id)
+    assert organisation is not None
+    if organisation.quota_bytes is None:
+        return None
+    used = session.scalar(
+        select(func.coalesce(func.sum(Chunk.length), 0)).where(
+            Chunk.organization_id == organization_id
+        )
+    )
+    return _Room(organisation.quota_bytes, int(used or 0))
+
+
+def _user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> _Room | None:
+    user = session.get(User, user_id)
+    if user is None or user.quota_bytes is None:
+        return None
+    # The user's own files, each chunk counted once however many versions share it.
+    referenced = (
+        select(VersionChunk.chunk_id)
+        .join(Version, Version.id == VersionChunk.version_id)
+        .join(Node, Node.id == Version.node_id)
+        .join(Space, Space.id == Node.space_id)
+        .where(Space.owner_user_id == user.id, VersionChunk.organization_id == organization_id)
+        .distinct()
+    )
+    used = session.scalar(
+        select(func.coalesce(func.sum(Chunk.length), 0)).where(
+            Chunk.organization_id == organization_id, Chunk.chunk_id.in_(referenced)
+        )
+    )
+    return _Room(user.quota_bytes, int(used or 0))
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:

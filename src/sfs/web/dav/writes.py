@@ -1,0 +1,131 @@
+"""PUT (streamed in, any size, chunked transfer encoding too), MKCOL and DELETE (to the trash).
+
+Every write goes through the file services: a new version in the same journal the sync clients
+follow, with the same name rules and quotas. A write first checks the If header, then that the
+caller holds every lock on what it touches.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.responses import Response
+
+from sfs.domain.errors import Conflict, PreconditionFailed
+from sfs.services.files.content_upload import UploadTarget
+from sfs.services.files.locks import LockTarget
+from sfs.services.files.nodes import FOLDER, NodeView
+from sfs.web.dav.conditions import etag_matches
+from sfs.web.dav.context import DavContext, DavError
+from sfs.web.streamed_uploads import receive_into
+
+DEVICE = "WebDAV"
+
+
+async def put(context: DavContext) -> Response:
+    request = context.request
+    if not context.where.parts:
+        raise DavError(405, "The top folder is a folder: put files inside it.")
+    if request.headers.get("content-range"):
+        raise DavError(400, "A PUT of part of a file (Content-Range) is not supported.")
+    mtime = _client_mtime(request.headers.get("x-oc-mtime"))
+    existing = await context.call(_before_put, context)
+    declared = request.headers.get("content-length")
+    target = UploadTarget(
+        space_id=context.space_id,
+        path=context.where.path,
+        modified_at=mtime or context.services.clock.now(),
+        base_version=existing.version if existing is not None else None,
+        client=context.client,
+        device_name=DEVICE,
+    )
+    services = context.services
+    with services.upload_slots.hold(context.actor, context.client):
+        upload = await context.call(
+            services.file_content.start_upload,
+            context.actor,
+            target,
+            declared_size=int(declared) if declared and declared.isdigit() else None,
+        )
+        node = await receive_into(request, upload)
+    etag = f'"{node.etag}"'
+    headers = {"ETag": etag, "OC-ETag": etag, "OC-FileId": node.id.hex}
+    if mtime is not None:
+        headers["X-OC-MTime"] = "accepted"
+    return Response(status_code=201 if existing is None else 204, headers=headers)
+
+
+def _before_put(context: DavContext) -> NodeView | None:
+    context.require_conditions()
+    request, where = context.request, context.where
+    existing = context.stat(where.path)
+    if existing is not None and existing.kind == FOLDER:
+        raise DavError(405, f"{where.path} is a folder.")
+    etag = f'"{existing.etag}"' if existing is not None else None
+    if_match = request.headers.get("if-match")
+    if if_match is not None and not etag_matches(if_match, etag):
+        raise PreconditionFailed(f"{where.path} changed: its ETag is not {if_match}.")
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        raise PreconditionFailed(f"{where.path} exists already.")
+    if existing is None:
+        _require_parent_folder(context)
+        context.require_unlocked(LockTarget(where.path), LockTarget(where.parent))
+    else:
+        context.require_unlocked(LockTarget(where.path))
+    return existing
+
+
+async def mkcol(context: DavContext) -> Response:
+    if await context.request.body():
+        raise DavError(415, "MKCOL takes no body.")
+    if not context.where.parts:
+        raise DavError(405, "The top folder exists.")
+    await context.call(_mkcol, context)
+    return Response(status_code=201)
+
+
+def _mkcol(context: DavContext) -> None:
+    context.require_conditions()
+    where = context.where
+    if context.stat(where.path) is not None:
+        raise DavError(405, f"{where.path} exists already.")
+    _require_parent_folder(context)
+    context.require_unlocked(LockTarget(where.path), LockTarget(where.parent))
+    context.services.file_tree.create_folder(
+        context.actor, space_id=context.space_id, path=where.path, client=context.client
+    )
+
+
+async def delete(context: DavContext) -> Response:
+    if not context.where.parts:
+        raise DavError(403, "The top folder cannot be deleted.")
+    await context.call(_delete, context)
+    return Response(status_code=204)
+
+
+def _delete(context: DavContext) -> None:
+    context.require_conditions()
+    where = context.where
+    node = context.listing(where.path, with_children=False).node  # NotFound: 404
+    context.require_unlocked(LockTarget(node.path, deep=True), LockTarget(where.parent))
+    context.services.file_tree.delete(
+        context.actor, space_id=context.space_id, path=node.path, client=context.client
+    )
+    context.services.locks.release(context.actor, space_id=context.space_id, path=node.path)
+
+
+def _require_parent_folder(context: DavContext) -> None:
+    parent = context.stat(context.where.parent)
+    if parent is None or parent.kind != FOLDER:
+        raise Conflict(f"{context.where.parent} is not a folder that exists.")
+
+
+def _client_mtime(header: str | None) -> datetime | None:
+    """X-OC-Mtime: the file's modification time in Unix seconds (Nextcloud clients, rclone)."""
+    if header is None:
+        return None
+    try:
+        moment = datetime.fromtimestamp(float(header.strip()), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise DavError(400, "X-OC-Mtime must be Unix seconds.") from None
+    return moment
