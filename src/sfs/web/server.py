@@ -20,6 +20,7 @@ from sfs.web.dav.app import DavDoor
 from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
 from sfs.web.middleware import BodyGuard, SecurityHeaders
+from sfs.web.ocs import routes as ocs_routes
 from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
     routes_accounts,
@@ -82,6 +83,7 @@ def create_app(services: Services) -> FastAPI:
     api.state.services = services
     app.mount("/api/v1", api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ocs_routes.router)
     app.include_router(portal_routes.router)
     app.include_router(routes_second_factor.router)
     app.include_router(routes_password_reset.router)
