@@ -1,12 +1,23 @@
-"""Input rules shared by every adapter: emails, display names, organisation names."""
+"""Input rules shared by every adapter: emails, display names, organisation names, and the
+ranges of numbers and times (`sfs.protocol.limits`) the services refuse to go beyond."""
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, date, datetime
 
 from email_validator import EmailNotValidError, validate_email
 
 from sfs.domain.errors import InvalidInput
+from sfs.protocol.limits import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    MAX_SEQUENCE,
+    MAX_VERSION,
+    TIME_WINDOW_TEXT,
+    in_day_window,
+    in_time_window,
+)
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 100
@@ -48,3 +59,36 @@ def clean_label(raw: str, *, what: str, field: str, limit: int) -> str:
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise InvalidInput(f"{what} must not contain control characters.", field=field)
     return text
+
+
+def check_time(value: datetime, *, field: str) -> datetime:
+    """A file's modification time inside the window, as aware UTC; else InvalidInput."""
+    if value.utcoffset() is None:
+        raise InvalidInput(
+            f"{field} needs a time zone offset (as in 2026-01-31T12:00:00Z).", field=field
+        )
+    if not in_time_window(value):
+        raise InvalidInput(f"{field} must lie {TIME_WINDOW_TEXT}.", field=field)
+    return value.astimezone(UTC)
+
+
+def check_day(day: date, *, field: str) -> date:
+    if not in_day_window(day):
+        raise InvalidInput(
+            f"{field} must lie from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}.",
+            field=field,
+        )
+    return day
+
+
+def check_version_number(number: int, *, field: str) -> int:
+    if not 1 <= number <= MAX_VERSION:
+        raise InvalidInput(f"{field} must be a version number, 1 to {MAX_VERSION}.", field=field)
+    return number
+
+
+def check_sequence(number: int, *, field: str, least: int = 0) -> int:
+    """A cursor, an id or an offset: a whole number from `least` up to 2^63 - 1."""
+    if not least <= number <= MAX_SEQUENCE:
+        raise InvalidInput(f"{field} must be {least} to {MAX_SEQUENCE}.", field=field)
+    return number

@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import OPERATOR_USER_ID, Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidInput, PermissionDenied
+from sfs.domain.validation import check_sequence
 from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import AuditEvent, Organization
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
 from sfs.ports import Clock
+from sfs.protocol.limits import in_day_window
 
 MAX_PAGE_SIZE = 500
 _Query = Select[AuditEvent, str]
@@ -62,6 +64,9 @@ class AuditFilter:
         event_type = self.event_type.strip()
         if event_type and event_type not in set(AuditEventType):
             raise InvalidInput(f"Unknown event type {event_type!r}.", field="event_type")
+        for field, day in (("date_from", self.date_from), ("date_to", self.date_to)):
+            if day is not None and not in_day_window(day):  # the range of sfs.protocol.limits
+                raise InvalidInput(N_("Give dates from 1970-01-01 to 2199-12-31."), field=field)
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InvalidInput(N_("The start date is after the end date."), field="date_from")
         return AuditFilter(user, event_type, self.date_from, self.date_to)
@@ -154,7 +159,7 @@ class AuditLog:
             raise InvalidInput(f"Page size must be 1 to {MAX_PAGE_SIZE}.", field="limit")
         query = _scoped(actor, (where or AuditFilter()).checked())
         if before is not None:
-            query = query.where(AuditEvent.id < before)
+            query = query.where(AuditEvent.id < check_sequence(before, field="before", least=1))
         with self._database.transaction() as session:
             rows = session.execute(query.limit(limit + 1)).all()
         entries = [_entry(row.AuditEvent, row.name) for row in rows[:limit]]

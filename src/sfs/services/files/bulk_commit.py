@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
+from sfs.domain.validation import check_time, check_version_number
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.protocol.paths import join_path, name_key
@@ -67,6 +68,9 @@ def commit_bulk(
             parts = parse_path(entry.path)  # every part already checked and NFC-normalised
             if not parts:
                 raise InvalidInput("Give the file a name.", field="path")
+            check_time(entry.modified_at, field="modified_at")
+            if entry.base_version is not None:
+                check_version_number(entry.base_version, field="base_version")
         except InvalidInput as refused:
             results[index] = refused
             continue

@@ -18,6 +18,7 @@ from sfs.blobs.packs import StoredChunk as PackedChunk
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import CorruptChunk, DamagedFile, InvalidInput, MissingChunk, NotFound
+from sfs.domain.validation import check_time
 from sfs.protocol.chunk_ids import is_chunk_id
 from sfs.protocol.chunking import SupportsRead
 from sfs.services.files.content_upload import (
@@ -60,6 +61,8 @@ class FileContentService:
         self, actor: Actor, target: UploadTarget, *, declared_size: int | None = None
     ) -> ContentUpload:
         """An upload the caller pushes block by block (a web door, between awaits)."""
+        # Refused before a byte is read; the commit at the end checks it again.
+        check_time(target.modified_at, field="modified_at")
         if declared_size is not None:
             self._versions.check_room(actor, declared_size)
         return ContentUpload(self._store, self._versions, self._keys(actor), actor, target)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, SfsError
+from sfs.domain.validation import check_version_number
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
@@ -335,6 +336,7 @@ class FileVersionService:
         self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int, client: ClientInfo
     ) -> NodeView:
         """Make an older version current again, as a new version (history is never rewritten)."""
+        check_version_number(number, field="number")
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
@@ -421,6 +423,8 @@ class FileVersionService:
     def read_plan(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, number: int | None = None
     ) -> ReadPlan:
+        if number is not None:
+            check_version_number(number, field="version")
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             parts = parse_path(path)

@@ -16,7 +16,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
-from sfs.domain.validation import clean_display_name, normalize_email
+from sfs.domain.validation import check_sequence, clean_display_name, normalize_email
 from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
@@ -174,8 +174,9 @@ class AccountService:
         """An Organization Admin lists their own organisation; a provider admin any or all."""
         if not (actor.is_provider_admin or actor.is_org_admin):
             raise PermissionDenied("Only administrators may list accounts.")
-        if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-            raise InvalidInput(f"Page size must be 1 to {MAX_PAGE_SIZE}, offset at least 0.")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"Page size must be 1 to {MAX_PAGE_SIZE}.", field="limit")
+        check_sequence(offset, field="offset")
         if organization_id is None and not actor.is_provider_admin:
             organization_id = actor.organization_id
         query = select(User).order_by(User.display_name, User.email).limit(limit).offset(offset)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.audit import MAX_PAGE_SIZE, AuditEntry, AuditFilter
 from sfs.web.api.deps import ActorDep, ServicesDep
+from sfs.web.api.ranges import DayQuery
 from sfs.web.api.schemas import Problem
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -63,9 +65,11 @@ def list_audit_events(
         str, Query(max_length=254, description="part of an actor or target email")
     ] = "",
     event_type: Annotated[str, Query(max_length=64)] = "",
-    date_from: Annotated[date | None, Query(description="first day, UTC, included")] = None,
-    date_to: Annotated[date | None, Query(description="last day, UTC, included")] = None,
-    before: Annotated[int | None, Query(ge=1, description="only events older than this id")] = None,
+    date_from: Annotated[DayQuery, Query(description="first day, UTC, included")] = None,
+    date_to: Annotated[DayQuery, Query(description="last day, UTC, included")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_SEQUENCE, description="only events older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> AuditPageOut:
     """Newest first. Organization Admins see their organisation's events; provider admins all."""

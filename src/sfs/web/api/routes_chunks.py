@@ -15,9 +15,11 @@ from starlette.responses import StreamingResponse
 from sfs.app import Services
 from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, SfsError
+from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import BaseRun, CommitRequest, ManifestEntry
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
+from sfs.web.api.ranges import VersionQuery
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
     BaseRunIn,
@@ -80,9 +82,7 @@ async def put_chunk(
     """Store one chunk; its content must hash to its id. Storing a known chunk is a no-op."""
     with services.upload_slots.hold(actor, client):
         data = await request.body()
-        await anyio.to_thread.run_sync(
-            services.file_content.put_chunks, actor, [(chunk_id, data)]
-        )
+        await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, [(chunk_id, data)])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -192,7 +192,9 @@ async def changes(
     space: str,
     actor: ActorDep,
     services: ServicesDep,
-    cursor: Annotated[int, Query(ge=0, description="the last sequence number you have")] = 0,
+    cursor: Annotated[
+        int, Query(ge=0, le=MAX_SEQUENCE, description="the last sequence number you have")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     wait: Annotated[
         float, Query(ge=0, le=60, description="seconds to wait for a change when none is new")
@@ -225,7 +227,7 @@ def manifest(
     path: Annotated[str, Query(max_length=4096)],
     actor: ActorDep,
     services: ServicesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: VersionQuery = None,
 ) -> ManifestOut:
     """A version's chunk ids and sizes, in order (the current version by default)."""
     space_id = services.spaces.resolve_reference(actor, space)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -18,9 +17,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from sfs.domain.errors import InvalidInput, SfsError
+from sfs.protocol.limits import MAX_VERSION
 from sfs.services.files.content import ByteRange
 from sfs.services.files.content_upload import ContentUpload, UploadTarget
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
+from sfs.web.api.ranges import FileTimeQuery, VersionQuery
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
     FolderResult,
@@ -104,8 +105,10 @@ async def upload(
     actor: ActorDep,
     services: ServicesDep,
     client: ClientDep,
-    base_version: Annotated[int | None, Query(ge=1, description="the version replaced")] = None,
-    modified_at: Annotated[datetime | None, Query(description="the file's mtime")] = None,
+    base_version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="the version replaced")
+    ] = None,
+    modified_at: FileTimeQuery = None,
     device_name: Annotated[str | None, Query(max_length=100)] = None,
 ) -> NodeOut:
     """Upload a whole file as the request body (streamed; any size; memory stays flat).
@@ -146,7 +149,7 @@ def download(
     request: Request,
     actor: ActorDep,
     services: ServicesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: VersionQuery = None,
 ) -> Response:
     """Download a file (or one of its versions); supports `Range` and `If-None-Match`."""
     space_id = services.spaces.resolve_reference(actor, space)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from sfs.domain.errors import InvalidInput
+from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.identity.accounts import MAX_PAGE_SIZE
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.schemas import CreateUserRequest, Problem, UserOut
@@ -28,7 +29,7 @@ def list_users(
     services: ServicesDep,
     search: Annotated[str, Query(max_length=254)] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
 ) -> list[UserOut]:
     users = services.accounts.list_users(actor, search=search, limit=limit, offset=offset)
     return [UserOut.of(user) for user in users]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.spaces import SpaceView
 from sfs.services.files.versions import VersionView
+from sfs.web.api.ranges import FileTime, VersionNumber
 from sfs.web.api.schemas import Problem
 
 PATH = Field(max_length=4096, description="'/' separated, from the space's top folder")
@@ -104,7 +105,7 @@ class MoveBody(BaseModel):
 class RestoreVersionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = PATH
-    number: int = Field(ge=1)
+    number: VersionNumber
 
 
 class ChunkIds(BaseModel):
@@ -137,8 +138,8 @@ class CommitBody(BaseModel):
         max_length=1_000_000,
         description="chunks in order; runs of the base version's chunks may stand for many",
     )
-    modified_at: datetime
-    base_version: int | None = Field(
+    modified_at: FileTime
+    base_version: VersionNumber | None = Field(
         default=None, description="the version this content replaces; null for a new file"
     )
     device_name: str | None = Field(default=None, max_length=100)
@@ -204,7 +205,7 @@ class ManifestEntryOut(BaseModel):
 class FileWanted(BaseModel):
     model_config = ConfigDict(extra="forbid")
     node_id: uuid.UUID
-    version: int | None = Field(default=None, ge=1, description="the current one when absent")
+    version: VersionNumber | None = Field(default=None, description="the current one when absent")
 
 
 class ManifestsBody(BaseModel):

@@ -25,6 +25,7 @@ from sfs.domain.errors import (
     SfsError,
 )
 from sfs.i18n import N_, translations
+from sfs.protocol.limits import clamp_timestamp
 from sfs.services.files.content_upload import ContentUpload, UploadTarget, pour
 from sfs.services.files.nodes import FOLDER, NodeView
 from sfs.services.identity.web_sessions import ActiveSession
@@ -211,10 +212,11 @@ async def upload_one(request: Request, path: str) -> Response:
 
 
 def _modified_at(header: str | None) -> datetime | None:
-    """The file's own modification time, in milliseconds since 1970, as browsers report it."""
+    """The file's own modification time, in milliseconds since 1970, as browsers report it;
+    brought into the plausible window as the sync client does with a local file's mtime."""
     if not header or not header.isdigit() or len(header) > 15:
         return None
-    return datetime.fromtimestamp(int(header) / 1000, tz=UTC)
+    return datetime.fromtimestamp(clamp_timestamp(int(header) / 1000), tz=UTC)
 
 
 def _json_error(request: Request, active: ActiveSession | None, error: SfsError) -> JSONResponse:
