@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from sfs.app import Services, build_services
 from sfs.auth import totp
@@ -20,6 +21,8 @@ from sfs.client.credentials import CONFIG_DIR_VARIABLE, CREDENTIALS_FILE
 from sfs.config import load_settings
 from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import operator
+from sfs.metadata.file_models import Node
+from sfs.protocol.paths import name_key
 from sfs.services.identity.accounts import UserView
 from tests.e2e.test_quick_start import SFS, RunningServer, free_port
 from tests.support import FAST_HASH, GOOD_PASSWORD
@@ -347,3 +350,28 @@ def test_login_to_something_that_is_not_a_url_is_exit_code_2(cli: Cli) -> None:
     )
     assert result.returncode == 2
     one_line_error(result)
+
+
+def test_ls_and_get_show_a_hostile_name_escaped_and_keep_it_out_of_the_folder(
+    logged_in: Cli, file_server: FileServer
+) -> None:
+    # Names the server refuses now, planted in its database as an older server may hold them.
+    (logged_in.work_dir / "a.txt").write_bytes(b"bait")
+    for remote in ("/title.txt", "/upside.txt"):
+        logged_in.ok("put", "a.txt", remote)
+    planted = {"title.txt": "x\x1b]0;owned\x07.txt", "upside.txt": "gpj\u202eexe.txt"}
+    with file_server.services.database.transaction() as session:
+        for old, new in planted.items():
+            session.execute(
+                update(Node)
+                .where(Node.name == old, Node.kind == "file")
+                .values(name=new, name_key=name_key(new))
+            )
+
+    listing = logged_in.ok("ls", "/")
+
+    assert "x\\x1b]0;owned\\x07.txt" in listing and "gpj\\u202eexe.txt" in listing
+    assert "\x1b" not in listing and "\u202e" not in listing and "\x07" not in listing
+    refused = logged_in("get", "/gpj\u202eexe.txt")
+    assert refused.returncode == 2 and "text direction controls" in one_line_error(refused)
+    assert sorted(p.name for p in logged_in.work_dir.iterdir()) == ["a.txt"]

@@ -22,6 +22,8 @@ import click
 from sfs.client import credentials
 from sfs.client.api import ApiClient, ApiError, LoginOutcome, RemoteNode
 from sfs.client.credentials import Credentials, CredentialsError
+from sfs.client.local_paths import UnsafePath, local_path
+from sfs.client.printable import printable
 from sfs.client.progress import TerminalProgress
 from sfs.client.transfer import RemoteChanged, TransferError, download_file, upload_file
 from sfs.protocol.paths import BadName, join_path, split_path
@@ -40,8 +42,13 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"sfs: {message}", err=True)
+    say(f"sfs: {message}", err=True)
     sys.exit(code)
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """A line for people: names in it (from the server, or a folder) printed safely."""
+    click.echo(printable(line), err=err)
 
 
 # --- login -------------------------------------------------------------------------------------
@@ -93,7 +100,7 @@ def login(
     )
     if previous is not None and previous.server_url == server_url:
         _revoke_quietly(previous)
-    click.echo(f"Logged in to {server_url} as {email} (device {device!r}); token in {path}.")
+    say(f"Logged in to {server_url} as {email} (device {device!r}); token in {path}.")
 
 
 def _server_url(url: str) -> str:
@@ -101,7 +108,7 @@ def _server_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         fail(f"{url!r} is not a server address such as https://files.example.com", EXIT_INVALID)
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        click.echo(
+        say(
             "sfs: warning: plain http sends your password and token unencrypted; use https",
             err=True,
         )
@@ -125,7 +132,7 @@ def _second_factor(
     assert outcome.challenge is not None
     interactive = code is None and sys.stdin.isatty()
     if outcome.method == "email":
-        click.echo("A code was sent to your email.", err=True)
+        say("A code was sent to your email.", err=True)
         ask = "Code from the email (r to send a new one)"
     else:
         ask = "Code from your authenticator app (or your backup key)"
@@ -133,7 +140,7 @@ def _second_factor(
         answer = code if code is not None else _read_code(ask, interactive)
         if interactive and outcome.method == "email" and answer.lower() == "r":
             api.resend_email_code(challenge=outcome.challenge)
-            click.echo("A new code was sent.", err=True)
+            say("A new code was sent.", err=True)
             continue
         try:
             return api.answer_second_factor(
@@ -142,7 +149,7 @@ def _second_factor(
         except ApiError as exc:
             if not interactive or exc.code != "invalid_code" or attempt == 2:
                 raise
-            click.echo(f"sfs: {exc.message}", err=True)
+            say(f"sfs: {exc.message}", err=True)
     fail("no valid second-factor code", EXIT_DENIED)
 
 
@@ -170,7 +177,7 @@ def logout() -> None:
     saved = _load_credentials()
     folder = credentials.config_dir()
     if saved is None:
-        click.echo("Not logged in.")
+        say("Not logged in.")
         return
     with ApiClient(saved.server_url, token=saved.token, user_agent=USER_AGENT) as api:
         try:
@@ -184,7 +191,7 @@ def logout() -> None:
                     EXIT_FAILURE,
                 )
     credentials.remove(folder)
-    click.echo(f"Logged out of {saved.server_url}.")
+    say(f"Logged out of {saved.server_url}.")
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -205,7 +212,7 @@ def list_files(path: str, as_json: bool) -> None:
     for n in nodes:
         name = f"{n.name}/" if n.is_folder else n.name
         size = "-" if n.is_folder else _human_size(n.size)
-        click.echo(f"{size:>10}  {_when(n.modified_at)}  {name}")
+        say(f"{size:>10}  {_when(n.modified_at)}  {name}")
 
 
 @click.command()
@@ -248,7 +255,7 @@ def put(local: Path, remote: str | None, as_json: bool) -> None:
         }
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(
+    say(
         f"Uploaded {result.node.path} (version {result.node.version}, "
         f"{_human_size(result.size)}): sent {result.chunks_sent} of {result.chunks} chunks, "
         f"{_human_size(result.bytes_sent)}."
@@ -264,10 +271,11 @@ def get(remote: str, local: Path | None, version: int | None) -> None:
     source = _remote_path(remote)
     if source == "/":
         fail("give a file to download, not the top folder", EXIT_INVALID)
-    name = split_path(source)[-1]
-    destination = Path.cwd() / name if local is None else local
+    name = "/" + split_path(source)[-1]
+    # The file's own name is written only where it is proven to stay inside the folder.
+    destination = _inside(Path.cwd(), name) if local is None else local
     if destination.is_dir():
-        destination = destination / name
+        destination = _inside(destination, name)
     if not destination.parent.is_dir():
         fail(f"{destination.parent}: no such folder", EXIT_INVALID)
     with logged_in() as api:
@@ -275,9 +283,7 @@ def get(remote: str, local: Path | None, version: int | None) -> None:
             api, source, destination, version=version, progress=TerminalProgress()
         )
     which = f" version {version}" if version else ""
-    click.echo(
-        f"Downloaded {result.node.path}{which} to {result.path} ({_human_size(result.size)})."
-    )
+    say(f"Downloaded {result.node.path}{which} to {result.path} ({_human_size(result.size)}).")
 
 
 @click.command()
@@ -300,7 +306,7 @@ def mkdir(path: str, parents: bool) -> None:
                     fail(f"{prefix} is a file", EXIT_EXISTS)
         else:
             api.create_folder(remote)
-    click.echo(f"Created {remote}/")
+    say(f"Created {remote}/")
 
 
 @click.command()
@@ -314,7 +320,7 @@ def mv(source: str, target: str) -> None:
         if existing is not None and existing.is_folder:
             destination = _child(destination, split_path(origin)[-1] if origin != "/" else "")
         node = api.move(origin, destination)
-    click.echo(f"Moved {origin} to {node.path}.")
+    say(f"Moved {origin} to {node.path}.")
 
 
 @click.command()
@@ -326,7 +332,7 @@ def rm(path: str) -> None:
         fail("the top folder cannot be removed", EXIT_INVALID)
     with logged_in() as api:
         api.delete(remote)
-    click.echo(f"Moved {remote} to the trash.")
+    say(f"Moved {remote} to the trash.")
 
 
 @click.command()
@@ -354,9 +360,7 @@ def versions(path: str, as_json: bool) -> None:
     for v in found:
         mark = "current" if v.current else ""
         device = v.device_name or "-"
-        click.echo(
-            f"{v.number:>5}  {_human_size(v.size):>10}  {_when(v.created_at)}  {device}  {mark}"
-        )
+        say(f"{v.number:>5}  {_human_size(v.size):>10}  {_when(v.created_at)}  {device}  {mark}")
 
 
 @click.command()
@@ -377,7 +381,7 @@ def restore(path: str, number: int | None) -> None:
                 fail(f"{remote} is neither in My Files nor in the trash", EXIT_NOT_FOUND)
             latest = max(trashed, key=lambda n: n.deleted_at or n.modified_at)
             restored = api.restore_from_trash(latest.id)
-            click.echo(f"Restored {restored.path} from the trash.")
+            say(f"Restored {restored.path} from the trash.")
             return
         if number is None:
             older = [v.number for v in api.versions(remote) if not v.current]
@@ -385,7 +389,7 @@ def restore(path: str, number: int | None) -> None:
                 fail(f"{remote} has no older version", EXIT_NOT_FOUND)
             number = max(older)
         restored = api.restore_version(remote, number)
-    click.echo(f"Restored version {number} of {restored.path} (now version {restored.version}).")
+    say(f"Restored version {number} of {restored.path} (now version {restored.version}).")
 
 
 COMMANDS = [login, logout, list_files, put, get, mkdir, mv, rm, versions, restore]
@@ -451,6 +455,13 @@ def _remote_path(raw: str) -> str:
         fail(str(exc), EXIT_INVALID)
 
 
+def _inside(folder: Path, name: str) -> Path:
+    try:
+        return local_path(folder, name)
+    except UnsafePath as refused:
+        fail(str(refused), EXIT_INVALID)
+
+
 def _child(folder: str, name: str) -> str:
     return folder.rstrip("/") + "/" + name
 
@@ -477,4 +488,6 @@ def _human_size(size: int) -> str:
 
 
 def _when(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    with suppress(OverflowError, ValueError):  # at the very ends of the calendar: UTC
+        moment = moment.astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M")

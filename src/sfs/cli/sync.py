@@ -12,6 +12,7 @@ import click
 
 from sfs.client.api import MY_FILES, ApiError
 from sfs.client.credentials import CredentialsError, config_dir, load
+from sfs.client.printable import printable
 from sfs.client.progress import JsonProgress, SyncProgressDisplay
 from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.errors import BoundElsewhere
@@ -56,7 +57,7 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
             click.echo(json.dumps(event))
         elif not quiet:
             details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "path"))
-            click.echo(f"{event['event']:>14}  {event['path']}  {details}".rstrip())
+            click.echo(printable(f"{event['event']:>14}  {event['path']}  {details}".rstrip()))
 
     progress: PassProgress | None = None
     if as_json:
@@ -71,7 +72,7 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
         if exc.status == 401:
             click.echo(REVOKED, err=True)
             sys.exit(EXIT_NOT_LOGGED_IN)
-        click.echo(f"sfs: {exc.message}", err=True)
+        click.echo(printable(f"sfs: {exc.message}"), err=True)
         sys.exit(EXIT_INVALID if exc.status == 404 else EXIT_FAILED)
     engine = SyncEngine(folder, api, on_event=on_event, progress=progress)
     try:
@@ -80,12 +81,12 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
                 report = _pass(engine, as_json=as_json, quiet=quiet)
             except (ApiError, OSError) as exc:  # server away, or the folder itself unreadable
                 reason = exc.message if isinstance(exc, ApiError) else _unreadable(exc)
-                click.echo(f"sfs: {reason}", err=True)
+                click.echo(printable(f"sfs: {reason}"), err=True)
                 sys.exit(EXIT_FAILED)
             sys.exit(EXIT_FAILED if report.failed else 0)
         _run(engine, api, as_json=as_json, quiet=quiet)
     except BoundElsewhere as exc:
-        click.echo(f"sfs: {exc}", err=True)
+        click.echo(printable(f"sfs: {exc}"), err=True)
         sys.exit(EXIT_INVALID)
     finally:
         engine.close()
@@ -101,7 +102,7 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
             sys.exit(EXIT_NOT_LOGGED_IN)
         raise
     for path, warning in report.warnings:
-        click.echo(f"sfs: warning: {path}: {warning}", err=True)
+        click.echo(printable(f"sfs: warning: {path}: {warning}"), err=True)
     summary = {
         "event": "pass",
         "uploaded": report.uploaded,
@@ -123,7 +124,7 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
             f"{summary['deleted']} deleted, {report.moved} moved, {report.conflicts} conflicts"
         )
     for path, reason in report.failed:
-        click.echo(f"sfs: not synced: {path}: {reason}", err=True)
+        click.echo(printable(f"sfs: not synced: {path}: {reason}"), err=True)
     return report
 
 
@@ -145,7 +146,7 @@ def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> Non
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
                 reason = exc.message if isinstance(exc, ApiError) else _unreadable(exc)
-                click.echo(f"sfs: {reason}; trying again in {delay} s", err=True)
+                click.echo(printable(f"sfs: {reason}; trying again in {delay} s"), err=True)
                 wakeup.wait(delay)
     except KeyboardInterrupt:
         pass
@@ -164,7 +165,9 @@ def status(folder: Path) -> None:
     """What is waiting to be synced in FOLDER, and what failed and why."""
     index_file = folder / ".sfs" / "index.db"
     if not index_file.exists():
-        click.echo(f"sfs: {folder} has not been synced yet: run sfs sync {folder}", err=True)
+        click.echo(
+            printable(f"sfs: {folder} has not been synced yet: run sfs sync {folder}"), err=True
+        )
         sys.exit(EXIT_INVALID)
     index = LocalIndex(index_file)
     try:
@@ -181,9 +184,9 @@ def status(folder: Path) -> None:
             key=lambda item: item[1],
         )
         for kind, path in pending:
-            click.echo(f"pending  {kind:<8} {path}")
+            click.echo(printable(f"pending  {kind:<8} {path}"))
         for path, reason, at in index.failures():
-            click.echo(f"failed   {path}: {reason} ({at})")
+            click.echo(printable(f"failed   {path}: {reason} ({at})"))
         if not pending and not index.failures():
             click.echo(f"up to date (cursor {index.setting('cursor') or 0})")
     finally:

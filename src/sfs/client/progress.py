@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,6 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+
+from sfs.client.printable import printable
 
 SHOW_AFTER_SECONDS = 1.0
 
@@ -40,7 +43,8 @@ class TerminalProgress:
 
     def start(self, description: str, total: int | None) -> None:
         self.finish()
-        self._description, self._total, self._done = description, total, 0
+        # A file name in it is shown as it is, never as rich markup or terminal escapes.
+        self._description, self._total, self._done = escape(printable(description)), total, 0
         self._started = time.monotonic()
 
     def advance(self, amount: int) -> None:

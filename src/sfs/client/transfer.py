@@ -24,6 +24,7 @@ from typing import Protocol
 from sfs.client.api import ApiClient, ApiError, Chunking, ManifestEntry, RemoteNode
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
+from sfs.protocol.limits import clamp_timestamp
 
 # Chunk uploads in flight at once.
 UPLOAD_WORKERS = 8
@@ -131,7 +132,7 @@ def upload_file(
         node = api.commit(
             remote,
             manifest,
-            modified_at=datetime.fromtimestamp(before.st_mtime, UTC),
+            modified_at=datetime.fromtimestamp(clamp_timestamp(before.st_mtime), UTC),
             base_version=base_version,
             device_name=device_name,
         )
@@ -230,7 +231,8 @@ def download_file(
             temp.flush()
             os.fsync(temp.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())
-        stamp = modified_at.timestamp()
+        # Whatever the server holds, the file gets a time every file system here can keep.
+        stamp = clamp_timestamp(modified_at.timestamp())
         os.utime(temp_name, (stamp, stamp))
         os.replace(temp_name, destination)
     except BaseException:

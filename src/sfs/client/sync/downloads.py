@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from sfs.client.api import ApiError, ManifestEntry
+from sfs.client.local_paths import UnsafePath, local_path
 from sfs.client.sync.errors import DiskFull, FileChanged, ends_the_pass, reason_of
 from sfs.client.sync.partials import Partials
 from sfs.client.sync.reconcile import FILE, RemoteEntry
@@ -236,7 +237,11 @@ class Downloader:
     def _local_chunk(self, entry: ManifestEntry, key: bytes) -> bytes | None:
         for path, offset, size in self._ws.index.chunk_sources(entry.chunk_id):
             try:
-                with self._ws.fs.open_read(self._ws.root / path.lstrip("/")) as handle:
+                source = local_path(self._ws.root, path)
+            except UnsafePath:
+                continue  # never read from outside the folder either
+            try:
+                with self._ws.fs.open_read(source) as handle:
                     handle.seek(offset)
                     data = handle.read(size)
             except OSError:

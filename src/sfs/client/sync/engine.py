@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from sfs.client.api import ApiError, ManifestEntry
+from sfs.client.local_paths import UnsafePath, checked_relative, local_path
 from sfs.client.sync.downloads import Downloader
 from sfs.client.sync.errors import BoundElsewhere, FileChanged
 from sfs.client.sync.folder_fs import FolderFS
@@ -113,6 +114,7 @@ class SyncEngine(Workspace):
         self.index.clear_failures()
         cursor, server = self._server_state()
         base, remote_state = self._narrow(folder, server)
+        self._leave_refused_alone(folder, base, remote_state, report)
         held_back = self._leave_unreadable_alone(folder, base, remote_state)
         same: dict[str, bool] = {}
         hashed: dict[str, list[ManifestEntry]] = {}
@@ -213,6 +215,25 @@ class SyncEngine(Workspace):
             held_back = held_back or agreed != ((there.kind, there.etag) if there else None)
         return held_back
 
+    def _leave_refused_alone(
+        self,
+        folder: Scan,
+        base: dict[str, BaseEntry],
+        remote: dict[str, RemoteEntry],
+        report: Report,
+    ) -> None:
+        """Server paths that no folder could hold on every platform (a name from before the
+        rule, planted in the server's database, or sent by a server not ours): they stay on the
+        server, nothing is planned for them here, and each pass that sees them says why."""
+        for path in list(remote):
+            try:
+                checked_relative(path)
+            except UnsafePath as refused:
+                del remote[path]
+                base.pop(path, None)
+                folder.entries.pop(path, None)
+                report.warnings.append((path, str(refused)))
+
     def _server_state(self) -> tuple[int, RemoteTree | dict[str, RemoteEntry]]:
         """The server's tree and the cursor it is current at: on the first pass its full
         listing; after that the index with the change feed since the last pass applied, so a
@@ -308,7 +329,7 @@ class SyncEngine(Workspace):
             report.moved += 1
         elif action.do is Do.MOVE_LOCAL:
             assert action.target is not None
-            target = self.root / action.target.lstrip("/")
+            target = local_path(self.root, action.target)
             self._rename_here(self.disk(path, folder), target, action.target)
             self._moved(path, action.target, self.stat(target, FILE))
             report.moved += 1
@@ -334,9 +355,10 @@ class SyncEngine(Workspace):
         disk = self.disk(path, folder)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H%M%S")
         copy_name = conflicted_copy_name(disk.name, stamp=stamp, device=self.device)
+        copy_path = path.rsplit("/", 1)[0] + "/" + copy_name
+        checked_relative(copy_path)  # a device name may hold what no name may
         copy_disk = disk.with_name(copy_name)
         self.fs.rename(disk, copy_disk)
-        copy_path = path.rsplit("/", 1)[0] + "/" + copy_name
         local = folder.entries[path]
         moved = Scan(entries={copy_path: self.stat(copy_disk, local.kind)})
         if local.kind == FILE:

@@ -25,6 +25,7 @@ from sfs.client.sync.report import Report
 from sfs.client.sync.scanner import Scan
 from sfs.client.sync.workspace import Workspace
 from sfs.protocol.chunk_ids import chunk_id
+from sfs.protocol.limits import clamp_timestamp
 
 
 class Partials:
@@ -69,7 +70,8 @@ class Partials:
             fs.write_file(
                 temporary,
                 pieces(manifest[kept_chunks:]),
-                mtime=fetched.modified_at.timestamp(),
+                # Whatever the server holds, a time every file system here can keep.
+                mtime=clamp_timestamp(fetched.modified_at.timestamp()),
                 keep=kept,
                 durable=durable,
             )

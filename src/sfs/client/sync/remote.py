@@ -132,8 +132,11 @@ class SyncApi(ApiClient):
 
     def manifest(self, path: str) -> tuple[RemoteNode, int, list[ManifestEntry]]:
         data = self._object("GET", self._space("/manifest"), params={"path": path})
-        chunks = [ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in data["chunks"]]
-        return RemoteNode.of(data["node"]), int(data["version"]), chunks
+        try:
+            chunks = [ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in data["chunks"]]
+            return RemoteNode.of(data["node"]), int(data["version"]), chunks
+        except (KeyError, TypeError, ValueError) as problem:
+            raise _unreadable(problem) from None
 
     def manifests(
         self, wanted: Sequence[tuple[uuid.UUID, int | None]]
@@ -147,18 +150,21 @@ class SyncApi(ApiClient):
             if error:
                 results.append(ApiError(error["message"], status=404, code=error["code"]))
                 continue
-            results.append(
-                FileManifest(
-                    node_id=uuid.UUID(str(raw["node_id"])),
-                    version=int(raw["version"]),
-                    size=int(raw["size"]),
-                    modified_at=datetime.fromisoformat(raw["modified_at"]),
-                    etag=str(raw["content_digest"]),
-                    chunks=[
-                        ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in raw["chunks"]
-                    ],
+            try:
+                results.append(
+                    FileManifest(
+                        node_id=uuid.UUID(str(raw["node_id"])),
+                        version=int(raw["version"]),
+                        size=int(raw["size"]),
+                        modified_at=datetime.fromisoformat(raw["modified_at"]),
+                        etag=str(raw["content_digest"]),
+                        chunks=[
+                            ManifestEntry(str(c["chunk_id"]), int(c["size"])) for c in raw["chunks"]
+                        ],
+                    )
                 )
-            )
+            except (KeyError, TypeError, ValueError) as problem:  # that file alone fails
+                results.append(_unreadable(problem))
         return results
 
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
@@ -220,6 +226,15 @@ def unframe(body: bytes) -> list[tuple[str, bytes]]:
         chunks.append((body[position : position + _ID_BYTES].hex(), body[head : head + length]))
         position = head + length
     return chunks
+
+
+def _unreadable(problem: Exception) -> ApiError:
+    """A file's description the client cannot use: that file fails, not the pass."""
+    return ApiError(
+        f"the server described this file in a way the client cannot read ({problem!r})",
+        status=502,
+        code="bad_response",
+    )
 
 
 def _outcome(result: dict[str, Any]) -> CommitOutcome:

@@ -11,6 +11,8 @@ from pathlib import Path
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.ignore import TEMP_PREFIX, Ignorer
 from sfs.client.sync.reconcile import FILE, FOLDER, LocalEntry, is_within
+from sfs.protocol.limits import clamp_time_ns
+from sfs.protocol.paths import BadName, clean_name
 
 
 @dataclass
@@ -77,6 +79,14 @@ def scan(root: Path, ignorer: Ignorer, fs: FolderFS | None = None) -> Scan:
                 continue
             if ignorer.ignores(relative, is_folder=is_folder):
                 continue
+            try:
+                clean_name(name)
+            except BadName as refused:
+                # Refused by the server too. Left alone rather than taken for deleted: a file
+                # synced before the rule (or by an older client) must not vanish on the server.
+                result.refused.append((path, f"{refused} Rename it to sync it."))
+                result.unreadable.add(path)
+                continue
             renamed = renamed_above or name != disk_name
             if renamed:
                 result.disk_names[path] = disk_path.relative_to(root).as_posix()
@@ -84,10 +94,16 @@ def scan(root: Path, ignorer: Ignorer, fs: FolderFS | None = None) -> Scan:
                 result.entries[path] = LocalEntry(FOLDER, 0, 0, info.st_ino)
                 pending.append((relative, disk_path, renamed))
             elif stat.S_ISREG(info.st_mode):
-                result.entries[path] = LocalEntry(FILE, info.st_size, info.st_mtime_ns, info.st_ino)
+                result.entries[path] = LocalEntry(FILE, info.st_size, mtime_ns(info), info.st_ino)
             else:
                 result.warnings.append((path, "not a regular file: not synced"))
     return result
+
+
+def mtime_ns(info: os.stat_result) -> int:
+    """A file's mtime, brought into the window both sides hold: a file dated 2446 (ext4 stores
+    that much) would not fit the index's 64-bit nanoseconds, nor be taken by the server."""
+    return clamp_time_ns(info.st_mtime_ns)
 
 
 def _is_utf8(name: str) -> bool:

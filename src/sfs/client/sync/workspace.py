@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from sfs.client.api import ApiError, Chunking, ManifestEntry
+from sfs.client.local_paths import UnsafePath, local_path
 from sfs.client.sync.errors import FileChanged, ends_the_pass, reason_of
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.reconcile import FILE, FOLDER, BaseEntry, LocalEntry
 from sfs.client.sync.remote import SyncApi
 from sfs.client.sync.report import Event, PassProgress, Report
-from sfs.client.sync.scanner import Scan
+from sfs.client.sync.scanner import Scan, mtime_ns
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
 
@@ -75,7 +76,7 @@ class Workspace:
         pass for every path (the server unreachable, the device refused)."""
         try:
             work()
-        except (ApiError, OSError, FileChanged) as problem:
+        except (ApiError, OSError, FileChanged, UnsafePath) as problem:
             if isinstance(problem, ApiError) and ends_the_pass(problem):
                 raise
             self.failed(path, reason_of(problem), report)
@@ -84,10 +85,13 @@ class Workspace:
         info = self.fs.stat(disk)
         if kind == FOLDER:
             return LocalEntry(FOLDER, 0, 0, info.st_ino)
-        return LocalEntry(FILE, info.st_size, info.st_mtime_ns, info.st_ino)
+        return LocalEntry(FILE, info.st_size, mtime_ns(info), info.st_ino)
 
     def disk(self, path: str, folder: Scan) -> Path:
-        return self.root / folder.disk_names.get(path, path.lstrip("/"))
+        """Where `path` is in the folder: its name on disk when the scan found it under another
+        form (NFD); else proven inside the folder, or UnsafePath (`local_paths`)."""
+        found = folder.disk_names.get(path)
+        return self.root / found if found is not None else local_path(self.root, path)
 
     def failed(self, path: str, reason: str, report: Report) -> None:
         report.failed.append((path, reason))
@@ -114,6 +118,7 @@ def as_base(
 
 
 def mtime_of(local: LocalEntry) -> datetime:
+    """A local file's mtime, as the scan brought it into the window the server holds."""
     return datetime.fromtimestamp(local.mtime_ns / 1e9, UTC)
 
 
