@@ -38,6 +38,7 @@ from sfs.services.identity.email_codes import EmailCodeService
 from sfs.services.identity.invitations import InvitationService
 from sfs.services.identity.languages import LanguagePreferences
 from sfs.services.identity.login import LoginService
+from sfs.services.identity.login_flow import LoginFlowService
 from sfs.services.identity.my_account import MyAccountService
 from sfs.services.identity.password_reset import PasswordResetService
 from sfs.services.identity.second_factor import SecondFactorService
@@ -85,6 +86,7 @@ class Services:
     languages: LanguagePreferences
     app_passwords: AppPasswordService
     client_passwords: ClientPasswordService
+    login_flows: LoginFlowService
     listing: FolderListingService
     properties: PropertyService
     locks: LockService
@@ -203,6 +205,7 @@ def build_services(
         client_passwords=ClientPasswordService(
             database, audit, hasher, limiters, login, app_passwords
         ),
+        login_flows=LoginFlowService(database, clock, randomness, app_passwords),
         listing=FolderListingService(database),
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),

@@ -20,6 +20,7 @@ from sfs.web.dav.app import DavDoor
 from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
 from sfs.web.middleware import BodyGuard, SecurityHeaders
+from sfs.web.ocs import login_flow as ocs_login_flow
 from sfs.web.ocs import routes as ocs_routes
 from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
@@ -30,6 +31,7 @@ from sfs.web.portal import (
     routes_file_uploads,
     routes_files,
     routes_invitation,
+    routes_login_flow,
     routes_my_account,
     routes_organisation,
     routes_password_reset,
@@ -84,6 +86,8 @@ def create_app(services: Services) -> FastAPI:
     app.mount("/api/v1", api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ocs_routes.router)
+    app.include_router(ocs_login_flow.router)
+    app.include_router(routes_login_flow.router)
     app.include_router(portal_routes.router)
     app.include_router(routes_second_factor.router)
     app.include_router(routes_password_reset.router)

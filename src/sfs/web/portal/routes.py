@@ -16,6 +16,7 @@ from sfs.domain.errors import (
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
+from sfs.web.portal.return_to import forget_return, pending_return
 from sfs.web.portal.routes_second_factor import landing_page
 from sfs.web.portal.session import (
     ANONYMOUS_CSRF_COOKIE,
@@ -136,6 +137,11 @@ def home(request: Request) -> Response:
     active = current_session(request)
     if active is None:
         return _to_login()
+    back = pending_return(request)
+    if back is not None:  # a page sent the browser to log in, and waits for it
+        response = RedirectResponse(back, status_code=303)
+        forget_return(response)
+        return response
     services = services_of(request)
     organisation = None
     if active.actor.organization_id is not None:
