@@ -18,6 +18,7 @@ from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
 from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
+from sfs.private_files import make_private_folder
 from sfs.services.audit import AuditLog
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
 from sfs.services.files.content import FileContentService
@@ -106,8 +107,8 @@ def build_services(
     blob_backend: BlobBackend | None = None,
 ) -> Services:
     randomness = randomness or SystemRandomness()
+    make_private_folder(settings.data_dir)  # 0700, and tightened if an older start made it
     if master_key is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         master_key = load_or_create_master_key(settings.master_key_path, randomness)
     database = database or Database.from_url(settings.database_url)
     clock = clock or SystemClock()
@@ -220,7 +221,7 @@ def default_mailer(settings: Settings) -> Mailer:
 
 def prepare_first_start(services: Services) -> list[InitialCredentials]:
     """Everything a start needs beyond the services: the schema, and the first accounts."""
-    services.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(services.settings.data_dir)
     migrate.upgrade(services.database.engine)
     return create_initial_accounts(
         services.database, services.organisations, services.accounts, services.randomness

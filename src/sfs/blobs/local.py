@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sfs.blobs.backend import BlobNotFound, check_name, check_range
+from sfs.private_files import FOLDER_MODE, make_private_folder
 
 _TEMPORARY_PREFIX = ".tmp-"
 
@@ -30,7 +31,7 @@ def _fsync_folder(folder: Path) -> None:
 class LocalBackend:
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        make_private_folder(root)  # 0700: what lies below is no one else's to list or read
 
     def _path(self, name: str) -> Path:
         parent, _, base = check_name(name).rpartition("/")
@@ -43,13 +44,14 @@ class LocalBackend:
             missing.append(folder)
             folder = folder.parent
         for created in reversed(missing):
-            created.mkdir(exist_ok=True)
+            created.mkdir(mode=FOLDER_MODE, exist_ok=True)
             # A new folder is durable only once its parent's entry is.
             _fsync_folder(created.parent)
 
     def put(self, name: str, data: bytes) -> None:
         path = self._path(name)
         self._make_folders(path.parent)
+        # mkstemp creates the file 0600, whatever the umask.
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -5,6 +5,7 @@ It sits below `sfs.cli.main` and the command groups so that none of them imports
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,12 @@ def fail(message: str, code: int) -> None:
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
+    """The settings of a server-side command (serve, db, admin). Such a process works on the
+    data folder: from here on, what it or a library creates is its own alone (umask 077)."""
     from sfs.config import ConfigError, load_settings  # pydantic: for server commands only
+    from sfs.private_files import SERVER_UMASK
+
+    os.umask(SERVER_UMASK)
 
     try:
         return load_settings(**overrides)

@@ -19,7 +19,7 @@ class MasterKeyError(Exception):
 def load_or_create_master_key(path: Path, randomness: Randomness) -> bytes:
     if path.exists():
         return read_master_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = randomness.token_bytes(MASTER_KEY_BYTES)
     # O_EXCL: two instances starting at once must not both write (and disagree on) a key.
     try:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from sfs.private_files import keep_sqlite_private
 
 
 def engine_url(database_url: str) -> str:
@@ -20,6 +23,9 @@ def engine_url(database_url: str) -> str:
 def create_database_engine(database_url: str, **options: Any) -> Engine:
     url = engine_url(database_url)
     if url.startswith("sqlite"):
+        file = make_url(url).database
+        if file and file != ":memory:" and not file.startswith("file:"):
+            keep_sqlite_private(Path(file))  # its WAL holds file names and the audit log
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
