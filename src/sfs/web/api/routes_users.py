@@ -11,12 +11,16 @@ from sfs.domain.errors import InvalidInput
 from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.identity.accounts import MAX_PAGE_SIZE
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
-from sfs.web.api.responses import ADMIN, problems
-from sfs.web.api.schemas import CreateUserRequest, UserOut
+from sfs.web.api.schemas import CreateUserRequest, Problem, UserOut
 
 router = APIRouter(prefix="/users", tags=["accounts"])
 
-_ERRORS = ADMIN
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": Problem},
+    403: {"model": Problem},
+    404: {"model": Problem},
+    422: {"model": Problem},
+}
 
 
 @router.get("", response_model=list[UserOut], responses=_ERRORS)
@@ -35,7 +39,7 @@ def list_users(
     "",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, **problems(409)},
+    responses={**_ERRORS, 409: {"model": Problem}},
 )
 def create_user(
     body: CreateUserRequest, actor: ActorDep, services: ServicesDep, client: ClientDep
