@@ -202,6 +202,8 @@ def test_tree_operations_and_trash(client: TestClient, auth: dict[str, str]) -> 
         client.delete("/api/v1/spaces/me/node", params={"path": "/b.txt"}, headers=auth).status_code
         == 204
     )
+    gone = client.get("/api/v1/spaces/me/node", params={"path": "/b.txt"}, headers=auth)
+    assert gone.status_code == 404
     trash = client.get("/api/v1/spaces/me/trash", headers=auth).json()
     assert [t["path"] for t in trash] == ["/b.txt"]
     restored = client.post(f"/api/v1/spaces/me/trash/{trash[0]['id']}/restore", headers=auth)

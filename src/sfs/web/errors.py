@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sfs.domain.errors import (
     AccountUnavailable,
@@ -84,6 +85,22 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
     return body
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route at this path answers. Starlette's 405 names those of the first
+    route that matched the path alone, and FastAPI makes a route per method."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install_api_error_handlers(app: FastAPI) -> None:
     """JSON errors with a stable `code` and a human `message`."""
 
@@ -98,18 +115,26 @@ def install_api_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        errors = exc.errors()
+        if errors and errors[0].get("type") == "json_invalid":  # malformed, not invalid
+            reason = errors[0].get("ctx", {}).get("error", "")
+            return JSONResponse(
+                error_body("bad_request", f"The body is not valid JSON: {reason}."),
+                status_code=400,
+            )
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"] if part != "body")
         message = f"{where}: {first['msg']}" if where else str(first["msg"])
         return JSONResponse(error_body("invalid_input", message, where or None), status_code=422)
 
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse(
-            error_body(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=dict(exc.headers or {}),
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
     app.add_exception_handler(SfsError, domain_error)

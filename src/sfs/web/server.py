@@ -15,7 +15,7 @@ from sfs.app import Services
 from sfs.config import Settings
 from sfs.domain.errors import SfsError
 from sfs.i18n import N_
-from sfs.web.api.app import create_api
+from sfs.web.api.app import api_mount, create_api
 from sfs.web.dav.app import DavDoor
 from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
@@ -65,6 +65,8 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
             settings.commit_body_max_bytes,
         ),
         (re.compile(r"^[A-Z]+ /api/v1/chunks/"), 8 * 1024 * 1024),
+        # 1,000 paths (a client's batch, the schema's maxItems) of up to 4,096 bytes each.
+        (re.compile(r"^POST /api/v1/spaces/[^/]+/folders/batch$"), 8 * 1024 * 1024),
         (re.compile(r"^PUT /file/upload/"), None),
         (re.compile(r"^POST /file/upload(/|$)"), settings.form_upload_max_bytes),
         (re.compile(r"^PUT /(dav|remote\.php/dav)(/|$)"), None),
@@ -83,7 +85,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     api = create_api()
     api.state.services = services
-    app.mount("/api/v1", api)
+    app.router.routes.append(api_mount(api))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ocs_routes.router)
     app.include_router(ocs_login_flow.router)

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from sfs.domain.audit import AuditEventType
 from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.audit import MAX_PAGE_SIZE, AuditEntry, AuditFilter
 from sfs.web.api.deps import ActorDep, ServicesDep
 from sfs.web.api.ranges import DayQuery
-from sfs.web.api.schemas import Problem
+from sfs.web.api.responses import ADMIN
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": Problem},
-    403: {"model": Problem},
-    422: {"model": Problem},
-}
+_ERRORS = ADMIN
 
 
 class AuditEventOut(BaseModel):
@@ -64,7 +61,9 @@ def list_audit_events(
     user: Annotated[
         str, Query(max_length=254, description="part of an actor or target email")
     ] = "",
-    event_type: Annotated[str, Query(max_length=64)] = "",
+    event_type: Annotated[
+        AuditEventType | Literal[""], Query(description="one kind of event; empty: all")
+    ] = "",
     date_from: Annotated[DayQuery, Query(description="first day, UTC, included")] = None,
     date_to: Annotated[DayQuery, Query(description="last day, UTC, included")] = None,
     before: Annotated[

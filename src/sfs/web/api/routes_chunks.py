@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 
@@ -19,7 +19,9 @@ from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import BaseRun, CommitRequest, ManifestEntry
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
+from sfs.web.api.params import ChunkId, SpaceRef
 from sfs.web.api.ranges import VersionQuery
+from sfs.web.api.responses import CHUNK_UPLOAD, SPACE_READ, SPACE_WRITE, problems
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
     BaseRunIn,
@@ -32,6 +34,7 @@ from sfs.web.api.schemas_files import (
     CommitBatchOut,
     CommitBody,
     CommitResult,
+    FetchChunkIds,
     FileManifestOut,
     ManifestEntryOut,
     ManifestOut,
@@ -47,13 +50,15 @@ from sfs.web.errors import error_body
 # Bodies are parsed off the event loop: a commit may carry a large manifest.
 router = APIRouter(tags=["sync"], route_class=BodyParsedInThread)
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem} for code in (401, 404, 409, 413, 422, 507)
+# The chunk calls work in the caller's organisation: a provider administrator has none (404).
+_CHUNKS = problems(404, 422)
+_BINARY_BODY = {  # read from the request stream by the handler, so FastAPI cannot document it
+    "required": False,  # an empty chunk, or an empty batch, is one
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
-ChunkId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 
-@router.get("/chunking", response_model=ChunkingOut, responses=_ERRORS)
+@router.get("/chunking", response_model=ChunkingOut, responses=problems(422))
 def chunking(actor: ActorDep, services: ServicesDep) -> ChunkingOut:
     """How the caller's organisation cuts and names chunks, so a client can do it itself."""
     if actor.organization_id is None:
@@ -69,13 +74,18 @@ def chunking(actor: ActorDep, services: ServicesDep) -> ChunkingOut:
     )
 
 
-@router.post("/chunks/missing", response_model=MissingChunks, responses=_ERRORS)
+@router.post("/chunks/missing", response_model=MissingChunks, responses=_CHUNKS)
 def missing_chunks(body: ChunkIds, actor: ActorDep, services: ServicesDep) -> MissingChunks:
     """Which of these chunk ids the server lacks (send only those)."""
     return MissingChunks(missing=services.file_versions.missing_chunks(actor, body.chunk_ids))
 
 
-@router.put("/chunks/{chunk_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+@router.put(
+    "/chunks/{chunk_id:chunk_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_CHUNKS, **CHUNK_UPLOAD, **problems(507)},
+    openapi_extra={"requestBody": _BINARY_BODY},
+)
 async def put_chunk(
     chunk_id: ChunkId, request: Request, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> Response:
@@ -87,17 +97,17 @@ async def put_chunk(
 
 
 @router.get(
-    "/chunks/{chunk_id}",
-    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    "/chunks/{chunk_id:chunk_id}",
+    responses={**_CHUNKS, 200: {"content": {"application/octet-stream": {}}}},
 )
 def get_chunk(chunk_id: ChunkId, actor: ActorDep, services: ServicesDep) -> Response:
     data = services.file_content.get_chunk(actor, chunk_id)
     return Response(data, media_type="application/octet-stream")
 
 
-@router.post("/spaces/{space}/commit", response_model=NodeOut, responses=_ERRORS)
+@router.post("/spaces/{space}/commit", response_model=NodeOut, responses=SPACE_WRITE)
 def commit(
-    space: str, body: CommitBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, body: CommitBody, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> NodeOut:
     """Make a version from a manifest of stored chunks; a stale `base_version` is 409."""
     space_id = services.spaces.resolve_reference(actor, space)
@@ -114,7 +124,12 @@ def commit(
     return NodeOut.of(node)
 
 
-@router.post("/chunks/batch", response_model=ChunkBatchOut, responses=_ERRORS)
+@router.post(
+    "/chunks/batch",
+    response_model=ChunkBatchOut,
+    responses={**_CHUNKS, **CHUNK_UPLOAD, **problems(507)},
+    openapi_extra={"requestBody": _BINARY_BODY},
+)
 async def put_chunks(
     request: Request, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> ChunkBatchOut:
@@ -144,9 +159,13 @@ async def _put_chunks(request: Request, actor: Actor, services: Services) -> Chu
     return ChunkBatchOut(stored=stored)
 
 
-@router.post("/spaces/{space}/commit-batch", response_model=CommitBatchOut, responses=_ERRORS)
+@router.post("/spaces/{space}/commit-batch", response_model=CommitBatchOut, responses=SPACE_WRITE)
 def commit_batch(
-    space: str, body: CommitBatchBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef,
+    body: CommitBatchBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    client: ClientDep,
 ) -> CommitBatchOut:
     """Many commits in one round trip; each entry succeeds or fails on its own."""
     space_id = services.spaces.resolve_reference(actor, space)
@@ -187,9 +206,13 @@ def commit_batch(
 _COMMITTED_BELOW = SfsError("placeholder for an entry handed to commit_many")
 
 
-@router.get("/spaces/{space}/changes", response_model=ChangesOut, responses=_ERRORS)
+@router.get(
+    "/spaces/{space}/changes",
+    response_model=ChangesOut,
+    responses={**SPACE_READ, **problems(409)},  # 409: a cursor ahead of the space
+)
 async def changes(
-    space: str,
+    space: SpaceRef,
     actor: ActorDep,
     services: ServicesDep,
     cursor: Annotated[
@@ -213,17 +236,17 @@ async def changes(
     )
 
 
-@router.get("/spaces/{space}/snapshot", response_model=SnapshotOut, responses=_ERRORS)
-def snapshot(space: str, actor: ActorDep, services: ServicesDep) -> SnapshotOut:
+@router.get("/spaces/{space}/snapshot", response_model=SnapshotOut, responses=SPACE_READ)
+def snapshot(space: SpaceRef, actor: ActorDep, services: ServicesDep) -> SnapshotOut:
     """Every live file and folder with its path, and the cursor they are current at."""
     space_id = services.spaces.resolve_reference(actor, space)
     cursor, nodes = services.file_tree.snapshot(actor, space_id=space_id)
     return SnapshotOut(cursor=cursor, nodes=[NodeOut.of(node) for node in nodes])
 
 
-@router.get("/spaces/{space}/manifest", response_model=ManifestOut, responses=_ERRORS)
+@router.get("/spaces/{space}/manifest", response_model=ManifestOut, responses=SPACE_READ)
 def manifest(
-    space: str,
+    space: SpaceRef,
     path: Annotated[str, Query(max_length=4096)],
     actor: ActorDep,
     services: ServicesDep,
@@ -241,9 +264,9 @@ def manifest(
     )
 
 
-@router.post("/spaces/{space}/manifests", response_model=ManifestsOut, responses=_ERRORS)
+@router.post("/spaces/{space}/manifests", response_model=ManifestsOut, responses=SPACE_READ)
 def manifests(
-    space: str, body: ManifestsBody, actor: ActorDep, services: ServicesDep
+    space: SpaceRef, body: ManifestsBody, actor: ActorDep, services: ServicesDep
 ) -> ManifestsOut:
     """Many files' chunk lists in one round trip, by node id (and version, else the current
     one); each file is answered or refused on its own."""
@@ -270,9 +293,9 @@ def manifests(
 
 @router.post(
     "/chunks/fetch",
-    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    responses={**_CHUNKS, 200: {"content": {"application/octet-stream": {}}}},
 )
-def fetch_chunks(body: ChunkIds, actor: ActorDep, services: ServicesDep) -> StreamingResponse:
+def fetch_chunks(body: FetchChunkIds, actor: ActorDep, services: ServicesDep) -> StreamingResponse:
     """Several chunks in one answer, framed like `/chunks/batch` (id, 4-byte length, bytes).
 
     Streamed: every id is checked before the first byte (a refusal is a whole 404 or 422), then

@@ -21,7 +21,9 @@ from sfs.protocol.limits import MAX_VERSION
 from sfs.services.files.content import ByteRange
 from sfs.services.files.content_upload import ContentUpload, UploadTarget
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
+from sfs.web.api.params import SpaceRef
 from sfs.web.api.ranges import FileTimeQuery, VersionQuery
+from sfs.web.api.responses import CONTENT_UPLOAD, SPACE_READ, SPACE_WRITE, problems
 from sfs.web.api.schemas import Problem
 from sfs.web.api.schemas_files import (
     FolderResult,
@@ -39,21 +41,23 @@ from sfs.web.streamed_uploads import receive_into
 
 router = APIRouter(tags=["files"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem} for code in (401, 404, 409, 413, 416, 422, 507)
+# Read from the request stream by the handler, so FastAPI cannot see it to document it.
+_BINARY_BODY = {
+    "required": False,  # an empty file is a file
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
 PathQuery = Annotated[str, Query(max_length=4096, description="'/' separated path")]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-@router.get("/spaces", response_model=list[SpaceOut], responses=_ERRORS)
+@router.get("/spaces", response_model=list[SpaceOut], responses=problems(403))
 def list_spaces(actor: ActorDep, services: ServicesDep) -> list[SpaceOut]:
     return [SpaceOut.of(space) for space in services.spaces.list_spaces(actor)]
 
 
-@router.get("/spaces/{space}/children", response_model=list[NodeOut], responses=_ERRORS)
+@router.get("/spaces/{space}/children", response_model=list[NodeOut], responses=SPACE_READ)
 def list_folder(
-    space: str, actor: ActorDep, services: ServicesDep, path: PathQuery = "/"
+    space: SpaceRef, actor: ActorDep, services: ServicesDep, path: PathQuery = "/"
 ) -> list[NodeOut]:
     space_id = services.spaces.resolve_reference(actor, space)
     return [
@@ -61,15 +65,17 @@ def list_folder(
     ]
 
 
-@router.get("/spaces/{space}/node", response_model=NodeOut, responses=_ERRORS)
-def stat(space: str, path: PathQuery, actor: ActorDep, services: ServicesDep) -> NodeOut:
+@router.get("/spaces/{space}/node", response_model=NodeOut, responses=SPACE_READ)
+def stat(space: SpaceRef, path: PathQuery, actor: ActorDep, services: ServicesDep) -> NodeOut:
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(services.file_tree.stat(actor, space_id=space_id, path=path))
 
 
-@router.post("/spaces/{space}/folders", response_model=NodeOut, status_code=201, responses=_ERRORS)
+@router.post(
+    "/spaces/{space}/folders", response_model=NodeOut, status_code=201, responses=SPACE_WRITE
+)
 def create_folder(
-    space: str, body: PathBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, body: PathBody, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> NodeOut:
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(
@@ -77,9 +83,9 @@ def create_folder(
     )
 
 
-@router.post("/spaces/{space}/folders/batch", response_model=FoldersOut, responses=_ERRORS)
+@router.post("/spaces/{space}/folders/batch", response_model=FoldersOut, responses=SPACE_WRITE)
 def create_folders(
-    space: str, body: FoldersBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, body: FoldersBody, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> FoldersOut:
     """Many folders in one round trip (parents before children); each stands or falls alone,
     and one that exists already is answered as it is."""
@@ -97,9 +103,14 @@ def create_folders(
     )
 
 
-@router.put("/spaces/{space}/content", response_model=NodeOut, responses=_ERRORS)
+@router.put(
+    "/spaces/{space}/content",
+    response_model=NodeOut,
+    responses={**SPACE_WRITE, **CONTENT_UPLOAD},
+    openapi_extra={"requestBody": _BINARY_BODY},
+)
 async def upload(
-    space: str,
+    space: SpaceRef,
     path: PathQuery,
     request: Request,
     actor: ActorDep,
@@ -140,11 +151,11 @@ async def upload(
 
 @router.get(
     "/spaces/{space}/content",
-    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    responses={**SPACE_READ, **problems(416), 200: {"content": {"application/octet-stream": {}}}},
     response_class=StreamingResponse,
 )
 def download(
-    space: str,
+    space: SpaceRef,
     path: PathQuery,
     request: Request,
     actor: ActorDep,
@@ -195,9 +206,9 @@ def download(
     )
 
 
-@router.post("/spaces/{space}/move", response_model=NodeOut, responses=_ERRORS)
+@router.post("/spaces/{space}/move", response_model=NodeOut, responses=SPACE_WRITE)
 def move(
-    space: str, body: MoveBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, body: MoveBody, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> NodeOut:
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(
@@ -207,9 +218,9 @@ def move(
     )
 
 
-@router.post("/spaces/{space}/copy", response_model=NodeOut, status_code=201, responses=_ERRORS)
+@router.post("/spaces/{space}/copy", response_model=NodeOut, status_code=201, responses=SPACE_WRITE)
 def copy(
-    space: str, body: MoveBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, body: MoveBody, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> NodeOut:
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(
@@ -219,18 +230,18 @@ def copy(
     )
 
 
-@router.delete("/spaces/{space}/node", status_code=204, responses=_ERRORS)
+@router.delete("/spaces/{space}/node", status_code=204, responses=SPACE_WRITE)
 def delete(
-    space: str, path: PathQuery, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, path: PathQuery, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> None:
     """Move to the trash."""
     space_id = services.spaces.resolve_reference(actor, space)
     services.file_tree.delete(actor, space_id=space_id, path=path, client=client)
 
 
-@router.get("/spaces/{space}/versions", response_model=list[VersionOut], responses=_ERRORS)
+@router.get("/spaces/{space}/versions", response_model=list[VersionOut], responses=SPACE_READ)
 def list_versions(
-    space: str, path: PathQuery, actor: ActorDep, services: ServicesDep
+    space: SpaceRef, path: PathQuery, actor: ActorDep, services: ServicesDep
 ) -> list[VersionOut]:
     space_id = services.spaces.resolve_reference(actor, space)
     return [
@@ -239,9 +250,13 @@ def list_versions(
     ]
 
 
-@router.post("/spaces/{space}/versions/restore", response_model=NodeOut, responses=_ERRORS)
+@router.post("/spaces/{space}/versions/restore", response_model=NodeOut, responses=SPACE_WRITE)
 def restore_version(
-    space: str, body: RestoreVersionBody, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef,
+    body: RestoreVersionBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    client: ClientDep,
 ) -> NodeOut:
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(
@@ -251,15 +266,17 @@ def restore_version(
     )
 
 
-@router.get("/spaces/{space}/trash", response_model=list[NodeOut], responses=_ERRORS)
-def trash(space: str, actor: ActorDep, services: ServicesDep) -> list[NodeOut]:
+@router.get("/spaces/{space}/trash", response_model=list[NodeOut], responses=SPACE_READ)
+def trash(space: SpaceRef, actor: ActorDep, services: ServicesDep) -> list[NodeOut]:
     space_id = services.spaces.resolve_reference(actor, space)
     return [NodeOut.of(n) for n in services.file_tree.trash(actor, space_id=space_id)]
 
 
-@router.post("/spaces/{space}/trash/{node_id}/restore", response_model=NodeOut, responses=_ERRORS)
+@router.post(
+    "/spaces/{space}/trash/{node_id}/restore", response_model=NodeOut, responses=SPACE_WRITE
+)
 def restore_from_trash(
-    space: str, node_id: uuid.UUID, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, node_id: uuid.UUID, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> NodeOut:
     space_id = services.spaces.resolve_reference(actor, space)
     return NodeOut.of(
@@ -267,9 +284,9 @@ def restore_from_trash(
     )
 
 
-@router.delete("/spaces/{space}/trash/{node_id}", status_code=204, responses=_ERRORS)
+@router.delete("/spaces/{space}/trash/{node_id}", status_code=204, responses=SPACE_WRITE)
 def purge(
-    space: str, node_id: uuid.UUID, actor: ActorDep, services: ServicesDep, client: ClientDep
+    space: SpaceRef, node_id: uuid.UUID, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> None:
     """Delete from the trash for good."""
     space_id = services.spaces.resolve_reference(actor, space)

@@ -11,16 +11,12 @@ from sfs.domain.errors import InvalidInput
 from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.identity.accounts import MAX_PAGE_SIZE
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
-from sfs.web.api.schemas import CreateUserRequest, Problem, UserOut
+from sfs.web.api.responses import ADMIN, problems
+from sfs.web.api.schemas import CreateUserRequest, UserOut
 
 router = APIRouter(prefix="/users", tags=["accounts"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": Problem},
-    403: {"model": Problem},
-    404: {"model": Problem},
-    422: {"model": Problem},
-}
+_ERRORS = ADMIN
 
 
 @router.get("", response_model=list[UserOut], responses=_ERRORS)
@@ -39,7 +35,7 @@ def list_users(
     "",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, 409: {"model": Problem}},
+    responses={**_ERRORS, **problems(409)},
 )
 def create_user(
     body: CreateUserRequest, actor: ActorDep, services: ServicesDep, client: ClientDep

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from sfs.domain.roles import Role, UserStatus
 from sfs.services.identity.accounts import UserView
+
+
+def _integer_only(value: object) -> object:
+    """A JSON integer, as the schema says (2 and 2.0): pydantic alone also takes "2" and true."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "must be an integer")
+    return value
+
+
+# Put after any Field(ge=, le=) in an Annotated: before them, the schema loses their names.
+INTEGER_ONLY = BeforeValidator(_integer_only)
+JsonInt = Annotated[int, INTEGER_ONLY]
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
+def _text_only(value: object) -> object:
+    """ISO 8601 text, as the schema says (format date or date-time): pydantic alone also takes
+    a number (of seconds since 1970), in JSON or as a query string."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise PydanticCustomError("iso_text", "must be ISO 8601 text, not a number")
+    return value
+
+
+TEXT_ONLY = BeforeValidator(_text_only)
 
 
 class Problem(BaseModel):

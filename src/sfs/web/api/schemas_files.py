@@ -8,13 +8,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sfs.protocol.limits import MAX_VERSION
+from sfs.services.files.content import MAX_FETCH
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.spaces import SpaceView
 from sfs.services.files.versions import VersionView
+from sfs.web.api.params import CHUNK_ID_PATTERN
 from sfs.web.api.ranges import FileTime, VersionNumber
-from sfs.web.api.schemas import Problem
+from sfs.web.api.schemas import JsonInt, Problem
 
 PATH = Field(max_length=4096, description="'/' separated, from the space's top folder")
+ChunkIdText = Annotated[str, Field(pattern=CHUNK_ID_PATTERN)]
+# Positions in a manifest are 32-bit integers in the database, like version numbers.
+MAX_POSITION = MAX_VERSION
 
 
 class SpaceOut(BaseModel):
@@ -110,7 +116,12 @@ class RestoreVersionBody(BaseModel):
 
 class ChunkIds(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    chunk_ids: list[str] = Field(max_length=10_000)
+    chunk_ids: list[ChunkIdText] = Field(max_length=10_000)
+
+
+class FetchChunkIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chunk_ids: list[ChunkIdText] = Field(max_length=MAX_FETCH)
 
 
 class MissingChunks(BaseModel):
@@ -119,21 +130,22 @@ class MissingChunks(BaseModel):
 
 class ManifestEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    chunk_id: str = Field(min_length=64, max_length=64)
-    size: int = Field(ge=0, le=16 * 1024 * 1024)
+    chunk_id: ChunkIdText
+    size: JsonInt = Field(ge=0, le=16 * 1024 * 1024)
 
 
 class BaseRunIn(BaseModel):
     """`count` chunks of the base version's manifest from position `from_base` on."""
 
     model_config = ConfigDict(extra="forbid")
-    from_base: int = Field(ge=0)
-    count: int = Field(ge=1)
+    from_base: JsonInt = Field(ge=0, le=MAX_POSITION)
+    count: JsonInt = Field(ge=1, le=MAX_POSITION)
 
 
 class CommitBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = PATH
+    # 1,000,000 entries (a new file of about 24 GB) fit in /commit's body cap of 100 MiB.
     manifest: list[ManifestEntryIn | BaseRunIn] = Field(
         max_length=1_000_000,
         description="chunks in order; runs of the base version's chunks may stand for many",
@@ -210,7 +222,8 @@ class FileWanted(BaseModel):
 
 class ManifestsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    files: list[FileWanted] = Field(min_length=1, max_length=5000)
+    # 2,000 of the largest fit in the 256 KiB body cap (a client asks 1,000 at a time).
+    files: list[FileWanted] = Field(min_length=1, max_length=2000)
 
 
 class FileManifestOut(BaseModel):
