@@ -215,3 +215,21 @@ def test_nextcloud_upload_headers_and_properties(client: TestClient, alice: DavU
     stale = put(client, alice, "/n.txt", b"x", **{"If-Match": '"not-the-etag"'})
     assert stale.status_code == 412
     assert client.get("/dav/n.txt", headers=alice.headers).content == b"nn"
+
+
+def test_proppatch_refuses_a_modification_time_outside_the_window(
+    client: TestClient, alice: DavUser
+) -> None:
+    put(client, alice, "/w.txt", b"w")
+    asked = '<d:propfind xmlns:d="DAV:"><d:prop><d:getlastmodified/></d:prop></d:propfind>'
+    before = entries(propfind(client, "/dav/w.txt", alice.headers, depth="0", body=asked))
+    for far in ("Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 1900 00:00:00 GMT"):
+        body = (
+            '<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>'
+            f"<d:getlastmodified>{far}</d:getlastmodified></d:prop></d:set></d:propertyupdate>"
+        )
+        answer = client.request("PROPPATCH", "/dav/w.txt", headers=alice.headers, content=body)
+        assert answer.status_code == 400, answer.text
+        assert "modified_at must lie from 1970-01-01" in answer.text
+        after = entries(propfind(client, "/dav/w.txt", alice.headers, depth="0", body=asked))
+        assert after == before  # nothing changed

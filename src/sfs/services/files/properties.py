@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import InvalidInput
+from sfs.domain.validation import check_time
 from sfs.metadata.dav_models import NodeProperty
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Version
@@ -94,6 +95,8 @@ class PropertyService:
         when any part is refused, nothing."""
         for change in changes:
             _check(change)
+        if modified_at is not None:  # the same window as every other door's file times
+            modified_at = check_time(modified_at, field="modified_at")
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
