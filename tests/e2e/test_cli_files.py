@@ -236,7 +236,10 @@ def test_a_second_put_of_a_changed_file_sends_only_the_changed_chunks(logged_in:
     assert second["version"] == 2
     assert isinstance(second["bytes_sent"], int)
     assert 0 < second["bytes_sent"] <= 256 * 1024
-    assert second["chunks_sent"] in (1, 2, 3)
+    # A cut the edit moved can move the next few too (one within the minimum chunk size of a
+    # moved start is skipped), so a handful of the file's ~170 chunks, rarely more than three:
+    # 8 was seen once in a few hundred runs.
+    assert 1 <= second["chunks_sent"] <= 10
 
     unchanged = put_json(logged_in, "thesis.bin", "/thesis copy.bin")
     assert unchanged["bytes_sent"] == 0
