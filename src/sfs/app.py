@@ -28,6 +28,7 @@ from sfs.services.files.properties import PropertyService
 from sfs.services.files.retention import RetentionService
 from sfs.services.files.spaces import TOUCHED_SPACES, SpaceService
 from sfs.services.files.tree import FileTreeService
+from sfs.services.files.upload_sessions import UploadSessionService
 from sfs.services.files.upload_slots import InProcessGauge, UploadSlots
 from sfs.services.files.versions import FileVersionService
 from sfs.services.identity.account_admin import AccountAdministration
@@ -92,6 +93,7 @@ class Services:
     properties: PropertyService
     locks: LockService
     upload_slots: UploadSlots
+    upload_sessions: UploadSessionService
 
 
 def build_services(
@@ -191,6 +193,7 @@ def build_services(
         retention=RetentionService(database, audit, clock),
         changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
         file_content=FileContentService(chunk_store, keyring, file_versions),
+        upload_sessions=UploadSessionService(database, clock, chunk_store, keyring, file_versions),
         upload_slots=UploadSlots(
             InProcessGauge(),
             per_account=settings.uploads_per_account,

@@ -9,7 +9,7 @@ import base64
 import os
 import stat
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -243,3 +243,19 @@ def test_a_rotation_interrupted_before_the_rename_is_finished_by_the_next_run(
         assert download(restarted, user, "/keep.bin") == data
     finally:
         restarted.database.dispose()
+
+
+def test_gc_drops_chunked_uploads_idle_for_a_day(
+    run: Run, services: Services, user: Actor, clock: FakeClock
+) -> None:
+    space_id = services.spaces.my_files(user).id
+    # The command runs on the system clock: place the uploads around it.
+    clock.current = datetime.now(UTC) - timedelta(hours=25)
+    services.upload_sessions.open(user, space_id=space_id, transfer_id="abandoned")
+    clock.current = datetime.now(UTC) - timedelta(hours=1)
+    services.upload_sessions.open(user, space_id=space_id, transfer_id="recent")
+    result = run("admin", "gc")
+    assert result.exit_code == 0, result.output
+    assert "Dropped 1 chunked upload(s) nobody touched for a day." in result.output
+    clock.current = datetime.now(UTC)
+    assert [u.transfer_id for u in services.upload_sessions.uploads(user)] == ["recent"]

@@ -53,14 +53,18 @@ def _maintenance(services: Services) -> StorageMaintenance:
     "0 is safe only while the service is stopped.",
 )
 def gc(grace: str) -> None:
-    """Apply version retention, then delete chunks no file version references, and packs that
-    hold nothing live."""
+    """Apply version retention, drop chunked uploads idle for a day and expired login flows,
+    then delete chunks no file version references, and packs that hold nothing live."""
     period = parse_duration(grace)
     with admin_services() as services, domain_errors():
         pruned = services.retention.apply_everywhere()
+        abandoned = services.upload_sessions.drop_idle()
+        services.login_flows.drop_expired()
         report = _maintenance(services).collect_garbage(grace=period)
     if pruned:
         click.echo(f"Removed {pruned} old version(s) past the retention policy.")
+    if abandoned:
+        click.echo(f"Dropped {abandoned} chunked upload(s) nobody touched for a day.")
     click.echo(
         f"Deleted {report.chunks_deleted} unreferenced chunk(s) "
         f"({human_bytes(report.chunk_bytes_deleted)}) and {report.packs_deleted} pack(s) "

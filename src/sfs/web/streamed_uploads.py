@@ -7,17 +7,28 @@ costs a coroutine and its buffer, never one of the few worker threads every requ
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 import anyio.to_thread
 from starlette.requests import Request
 
-from sfs.services.files.content_upload import ContentUpload
-from sfs.services.files.nodes import NodeView
-
 SEGMENT_BYTES = 1 << 20
 
+T_co = TypeVar("T_co", covariant=True)
 
-async def receive_into(request: Request, upload: ContentUpload) -> NodeView:
-    """Feed the whole body to `upload` and commit it; on any failure it commits nothing."""
+
+class PushedUpload(Protocol[T_co]):
+    """What takes a body a block at a time: a file's `ContentUpload`, a chunked upload's part."""
+
+    def write(self, block: bytes) -> None: ...
+
+    def finish(self) -> T_co: ...
+
+    def abort(self) -> None: ...
+
+
+async def receive_into(request: Request, upload: PushedUpload[T_co]) -> T_co:
+    """Feed the whole body to `upload` and finish it; on any failure it keeps nothing."""
     buffer = bytearray()
     try:
         async for block in request.stream():

@@ -40,20 +40,22 @@ class UploadTarget:
     device_name: str | None = None
 
 
-class ContentUpload:
+class ChunkIntake:
+    """Bytes pushed a block at a time, cut, sealed and stored; `finish` answers the manifest
+    (the chunks in order) and commits nothing. A file upload commits it as a version; a part of
+    a chunked upload keeps it until the parts are joined."""
+
     def __init__(
         self,
         store: ChunkStore,
         versions: FileVersionService,
         keys: OrganisationKeys,
         actor: Actor,
-        target: UploadTarget,
     ) -> None:
         self._store = store
         self._versions = versions
         self._keys = keys
         self._actor = actor
-        self._target = target
         self._feeder = ChunkFeeder(store.params, seed=keys.chunking_seed)
         self._writer: PackWriter = store.writer(keys)
         self._manifest: list[ManifestEntry] = []
@@ -61,13 +63,13 @@ class ContentUpload:
         self._done = False
 
     def write(self, block: bytes) -> None:
-        """Take the next bytes of the file; stores the chunks they complete."""
+        """Take the next bytes; stores the chunks they complete."""
         if self._done:
             raise RuntimeError("this upload is finished or aborted")
         self._take(self._feeder.feed(block))
 
-    def finish(self) -> NodeView:
-        """The end of the file: store the rest, then commit the version."""
+    def finish(self) -> list[ManifestEntry]:
+        """The end of the bytes: store the rest; every chunk is indexed when this returns."""
         if self._done:
             raise RuntimeError("this upload is finished or aborted")
         try:
@@ -76,17 +78,7 @@ class ContentUpload:
             self._record(self._writer.flush())
         finally:
             self.abort()
-        target = self._target
-        return self._versions.commit(
-            self._actor,
-            space_id=target.space_id,
-            path=target.path,
-            manifest=self._manifest,
-            modified_at=target.modified_at,
-            base_version=target.base_version,
-            client=target.client,
-            device_name=target.device_name,
-        )
+        return self._manifest
 
     def abort(self) -> None:
         """Drop what is buffered; nothing is committed (safe to call more than once)."""
@@ -117,6 +109,46 @@ class ContentUpload:
 
     def _record(self, packed: Sequence[PackedChunk]) -> None:
         record_packed(self._versions, self._actor, packed)
+
+
+class ContentUpload:
+    """One file: its bytes through a `ChunkIntake`, then its version committed by `finish`."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        versions: FileVersionService,
+        keys: OrganisationKeys,
+        actor: Actor,
+        target: UploadTarget,
+    ) -> None:
+        self._versions = versions
+        self._actor = actor
+        self._target = target
+        self._intake = ChunkIntake(store, versions, keys, actor)
+
+    def write(self, block: bytes) -> None:
+        """Take the next bytes of the file; stores the chunks they complete."""
+        self._intake.write(block)
+
+    def finish(self) -> NodeView:
+        """The end of the file: store the rest, then commit the version."""
+        manifest = self._intake.finish()
+        target = self._target
+        return self._versions.commit(
+            self._actor,
+            space_id=target.space_id,
+            path=target.path,
+            manifest=manifest,
+            modified_at=target.modified_at,
+            base_version=target.base_version,
+            client=target.client,
+            device_name=target.device_name,
+        )
+
+    def abort(self) -> None:
+        """Drop what is buffered; nothing is committed (safe to call more than once)."""
+        self._intake.abort()
 
 
 def pour(upload: ContentUpload, source: SupportsRead | Iterable[bytes]) -> NodeView:

@@ -5,8 +5,9 @@ rows next, and commits the version that references them last (see "Writes are at
 DESIGN.md). So between those steps there are packs no row names yet and rows no version
 references yet, and both are the normal state of an upload in flight. The collector therefore
 only touches what is older than a grace period (by the injected clock): a chunk row is deleted
-when it is older than the grace period and no version references it; a pack is deleted when no
-chunk row names it any more and the blob itself is older than the grace period. The latter also
+when it is older than the grace period and no version (nor a chunked upload in progress, see
+`files/upload_sessions.py`) references it; a pack is deleted when no chunk row names it any more
+and the blob itself is older than the grace period. The latter also
 covers orphans of crashed uploads, which no row ever named: only the blob's own age
 (`BlobBackend.modified`) can tell them from a pack whose rows are about to be recorded, which is
 why the backend answers it rather than a pack table in the database (a crash before the pack's
@@ -33,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
@@ -45,6 +46,7 @@ from sfs.domain.errors import CorruptChunk, MissingChunk
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
+from sfs.metadata.nextcloud_models import UploadPartChunk
 from sfs.ports import Clock
 from sfs.services.files.nodes import path_of
 from sfs.services.storage.keyring import Keyring
@@ -245,7 +247,8 @@ class StorageMaintenance:
             return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
 
     def _restore_referenced(self, deleted: Sequence[_ChunkRecord]) -> list[_ChunkRecord]:
-        """Put back deleted rows that a version references now (a commit raced the deletion)."""
+        """Put back deleted rows that a version or an upload's part references now (a commit or
+        a part raced the deletion)."""
         restored: list[_ChunkRecord] = []
         if not deleted:
             return restored
@@ -256,11 +259,19 @@ class StorageMaintenance:
         with self._database.transaction() as session:
             for organization_id, records in by_organisation.items():
                 for batch in _batches(records):
+                    ids = [r.chunk_id for r in batch]
                     referenced = set(
                         session.scalars(
                             select(VersionChunk.chunk_id).where(
                                 VersionChunk.organization_id == organization_id,
-                                VersionChunk.chunk_id.in_([r.chunk_id for r in batch]),
+                                VersionChunk.chunk_id.in_(ids),
+                            )
+                        )
+                    ) | set(
+                        session.scalars(
+                            select(UploadPartChunk.chunk_id).where(
+                                UploadPartChunk.organization_id == organization_id,
+                                UploadPartChunk.chunk_id.in_(ids),
                             )
                         )
                     )
@@ -404,8 +415,9 @@ class StorageMaintenance:
         return self._keyring.keys_for(organization_id)
 
 
-def _is_referenced() -> Exists:
-    return (
+def _is_referenced() -> ColumnElement[bool]:
+    """A version holds the chunk, or a chunked upload still in progress does."""
+    in_version: Exists = (
         select(VersionChunk.position)
         .where(
             VersionChunk.organization_id == Chunk.organization_id,
@@ -413,6 +425,15 @@ def _is_referenced() -> Exists:
         )
         .exists()
     )
+    in_upload: Exists = (
+        select(UploadPartChunk.position)
+        .where(
+            UploadPartChunk.organization_id == Chunk.organization_id,
+            UploadPartChunk.chunk_id == Chunk.chunk_id,
+        )
+        .exists()
+    )
+    return or_(in_version, in_upload)
 
 
 def _record(row: Chunk) -> _ChunkRecord:

@@ -27,7 +27,7 @@ from sfs.domain.errors import (
     NotFound,
     SfsError,
 )
-from sfs.web.dav import copymove, locks, propfind, reads, writes, xml
+from sfs.web.dav import copymove, locks, propfind, reads, uploads, writes, xml
 from sfs.web.dav.auth import CHALLENGE, authenticate
 from sfs.web.dav.conditions import parse_if_header
 from sfs.web.dav.context import DavContext, DavError
@@ -78,7 +78,10 @@ class DavDoor:
         handler = HANDLERS.get(method)
         if handler is None:
             return _error(405, f"{method} is not supported here.", headers={"Allow": ALLOWED})
-        where = parse_dav_path(_raw_path(request))
+        raw_path = _raw_path(request)
+        if uploads.is_upload_path(raw_path):  # chunked upload v2: parts, then one file
+            return await uploads.answer(self.services, request, raw_path)
+        where = parse_dav_path(raw_path)
         client = ClientInfo(
             address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),

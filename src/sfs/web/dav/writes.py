@@ -28,8 +28,8 @@ async def put(context: DavContext) -> Response:
         raise DavError(405, "The top folder is a folder: put files inside it.")
     if request.headers.get("content-range"):
         raise DavError(400, "A PUT of part of a file (Content-Range) is not supported.")
-    mtime = _client_mtime(request.headers.get("x-oc-mtime"))
-    existing = await context.call(_before_put, context)
+    mtime = client_mtime(request.headers.get("x-oc-mtime"))
+    existing = await context.call(before_put, context)
     declared = request.headers.get("content-length")
     target = UploadTarget(
         space_id=context.space_id,
@@ -55,7 +55,10 @@ async def put(context: DavContext) -> Response:
     return Response(status_code=201 if existing is None else 204, headers=headers)
 
 
-def _before_put(context: DavContext) -> NodeView | None:
+def before_put(context: DavContext) -> NodeView | None:
+    """What a write of a whole file to `context.where` must pass first (the If header,
+    If-Match, If-None-Match, a parent folder, locks); the file there now, if any. A chunked
+    upload's final MOVE passes the same (uploads.py)."""
     context.require_conditions()
     request, where = context.request, context.where
     existing = context.stat(where.path)
@@ -120,7 +123,7 @@ def _require_parent_folder(context: DavContext) -> None:
         raise Conflict(f"{context.where.parent} is not a folder that exists.")
 
 
-def _client_mtime(header: str | None) -> datetime | None:
+def client_mtime(header: str | None) -> datetime | None:
     """X-OC-Mtime: the file's modification time in Unix seconds (Nextcloud clients, rclone)."""
     if header is None:
         return None
