@@ -35,7 +35,10 @@ from sfs.services.identity.account_admin import AccountAdministration
 from sfs.services.identity.accounts import AccountService
 from sfs.services.identity.app_passwords import AppPasswordService
 from sfs.services.identity.client_passwords import ClientPasswordService
+from sfs.services.identity.device_mail import DeviceMail
 from sfs.services.identity.device_tokens import DeviceTokenService
+from sfs.services.identity.device_wipe import DeviceWipeService
+from sfs.services.identity.devices import DeviceService
 from sfs.services.identity.email_codes import EmailCodeService
 from sfs.services.identity.invitations import InvitationService
 from sfs.services.identity.languages import LanguagePreferences
@@ -93,6 +96,8 @@ class Services:
     properties: PropertyService
     locks: LockService
     upload_slots: UploadSlots
+    devices: DeviceService
+    device_wipe: DeviceWipeService
     upload_sessions: UploadSessionService
 
 
@@ -154,8 +159,14 @@ def build_services(
         SecretBox.for_purpose(master_key, "totp-secrets"),
         deployment_region=settings.region,
     )
+    device_mail = DeviceMail(database, notifier)
     device_tokens = DeviceTokenService(
-        database, audit, clock, randomness, idle_days=settings.device_token_idle_days
+        database,
+        audit,
+        clock,
+        randomness,
+        idle_days=settings.device_token_idle_days,
+        mail=device_mail,
     )
     login = LoginService(database, audit, clock, hasher, limiters)
     app_passwords = AppPasswordService(database, audit, clock, randomness, device_tokens)
@@ -213,6 +224,8 @@ def build_services(
         listing=FolderListingService(database),
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),
+        devices=DeviceService(database, audit, clock, idle_days=settings.device_token_idle_days),
+        device_wipe=DeviceWipeService(database, audit, clock, device_mail),
     )
 
 

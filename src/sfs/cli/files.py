@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import click
 
 from sfs.client import credentials
-from sfs.client.api import ApiClient, ApiError, LoginOutcome, RemoteNode
+from sfs.client.api import ApiClient, ApiError, LoginOutcome, RemoteNode, client_user_agent
 from sfs.client.credentials import Credentials, CredentialsError
 from sfs.client.local_paths import UnsafePath, local_path
 from sfs.client.printable import printable
@@ -36,7 +36,7 @@ EXIT_EXISTS = 4
 EXIT_DENIED = 5
 EXIT_CONFLICT = 6
 
-USER_AGENT = "sfs-cli"
+USER_AGENT = client_user_agent("sfs-client")
 LOG_IN_AGAIN = "log in again with sfs login"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 

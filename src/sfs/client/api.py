@@ -9,6 +9,7 @@ transport; the command line and the sync engine use the network.
 from __future__ import annotations
 
 import base64
+import platform
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, Self
 
 import httpx
 
+from sfs import __version__
 from sfs.protocol.chunking import ChunkParams
 
 API_PREFIX = "/api/v1"
@@ -26,6 +28,13 @@ MISSING_BATCH = 10_000
 
 UNREACHABLE = "unreachable"
 NOT_AUTHENTICATED = "not_authenticated"
+DEVICE_WIPED = "device_wiped"
+
+
+def client_user_agent(program: str) -> str:
+    """`sfs-sync/0.1.0 (Linux; x86_64)`: the server's Devices page shows version and platform."""
+    system, machine = platform.system() or "unknown", platform.machine() or "unknown"
+    return f"{program}/{__version__} ({system}; {machine})"
 
 
 class ApiError(Exception):
@@ -146,11 +155,14 @@ class ApiClient:
         space: str = MY_FILES,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
-        user_agent: str = "sfs-client",
+        user_agent: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.space = space
-        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        headers = {
+            "User-Agent": user_agent or client_user_agent("sfs-client"),
+            "Accept": "application/json",
+        }
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(

@@ -17,6 +17,11 @@ class AuditEventType(StrEnum):
     APP_PASSWORD_REVOKED = "app_password.revoked"  # noqa: S105 (an event name)
     APP_PASSWORD_USED_FROM_NEW_ADDRESS = "app_password.used_from_new_address"  # noqa: S105
     DEVICE_TOKEN_EXPIRED = "device_token.expired"  # noqa: S105 (an event name)
+    # Devices page and remote wipe
+    DEVICE_WIPE_REQUESTED = "device.wipe_requested"
+    DEVICE_WIPED = "device.wiped"  # the device confirmed it erased what it held
+    SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere"
+    FILES_TRANSFERRED = "user.files_transferred"
     ORGANISATION_CREATED = "organisation.created"
     ORGANISATION_POLICY_CHANGED = "organisation.policy_changed"
     ORGANISATION_SUSPENDED = "organisation.suspended"

@@ -69,6 +69,20 @@ class NotAuthenticated(SfsError):
         super().__init__(message)
 
 
+class DeviceWiped(NotAuthenticated):
+    """The device's token was revoked with a remote wipe: the client erases what it synced."""
+
+    code = "device_wiped"
+
+    def __init__(
+        self,
+        message: str = N_(
+            "This device was wiped remotely: it erases the files it synced and signs out."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
 class InvalidLink(SfsError):
     """An emailed link (invitation, reset) that is unknown, expired or already used."""
 

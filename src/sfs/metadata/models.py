@@ -176,7 +176,10 @@ class DeviceToken(Base):
     password reset, second factor reset)."""
 
     __tablename__ = "device_tokens"
-    __table_args__ = (CheckConstraint("kind IN ('sync', 'app_password')", name="known_kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('sync', 'app_password')", name="known_kind"),
+        CheckConstraint("wipe_state IN ('wipe_pending', 'wiped')", name="known_wipe_state"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -192,6 +195,17 @@ class DeviceToken(Base):
     kind: Mapped[str] = mapped_column(String(16), default="sync", server_default="sync")
     # Where it was last used from: a use from another address is audited.
     last_used_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The User-Agent it logged in with (updated when the device sends another): the Devices
+    # page shows client, version and platform from it.
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The spaces a sync client said it keeps in sync, one name a line (a few at most).
+    synced_spaces: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    # Remote wipe: 'wipe_pending' from the request (the token is revoked at once, and answers
+    # only the wipe check and confirmation), 'wiped' once the device confirmed it.
+    wipe_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    wipe_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    wipe_requested_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    wiped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AuditEvent(Base):

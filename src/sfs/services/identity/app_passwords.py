@@ -105,6 +105,7 @@ class AppPasswordService:
                     kind=APP_PASSWORD,
                     created_at=self._clock.now(),
                     client_address=(client.address or "")[:64] or None,
+                    user_agent=(client.user_agent or "")[:255] or None,
                 )
             )
             self._audit.record(
@@ -118,6 +119,9 @@ class AppPasswordService:
                 device=clean,
                 token_id=str(token_id),
             )
+        self._device_tokens.notify_new_device(
+            actor.user_id, name=clean, app_password=True, client=client
+        )
         return CreatedAppPassword(id=token_id, name=clean, secret=secret)
 
     def devices(self, actor: Actor) -> list[DeviceCredential]:
@@ -186,7 +190,7 @@ class AppPasswordService:
     def use(self, token_id: uuid.UUID, *, client: ClientInfo) -> Actor:
         """Admit a found app password under every rule of device tokens (NotAuthenticated with
         the reason otherwise); a use from another address than the last is audited."""
-        actor, _ = self._device_tokens.resolve_stored(DeviceToken.id == token_id)
+        actor, _ = self._device_tokens.resolve_stored(DeviceToken.id == token_id, client=client)
         address = (client.address or "")[:64] or None
         with self._database.transaction() as session:
             token = session.get(DeviceToken, token_id)

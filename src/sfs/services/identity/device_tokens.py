@@ -17,7 +17,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sfs.auth.secrets import digest, new_secret
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
-from sfs.domain.errors import AccountUnavailable, InvalidInput, NotAuthenticated, NotFound
+from sfs.domain.errors import (
+    AccountUnavailable,
+    DeviceWiped,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
 from sfs.domain.validation import clean_label
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User
@@ -28,12 +34,18 @@ from sfs.services.identity.actors import (
     require_may_log_in,
     require_password_current,
 )
+from sfs.services.identity.device_mail import DeviceMail
 
 TOKEN_PREFIX = "sfs_"  # noqa: S105 (a prefix, not a secret)
 DEFAULT_IDLE_DAYS = 90
 # Writing last_used_at on every request would make every API call a write; the idle period
 # is counted in days, so five minutes of slack does not matter.
 _TOUCH_INTERVAL = timedelta(minutes=5)
+# A sync client names the space it keeps in sync; the Devices page lists a few per device.
+SYNCED_SPACES_KEPT = 5
+MAX_SPACE_NAME = 100
+WIPE_PENDING = "wipe_pending"
+WIPED = "wiped"
 
 
 @dataclass(frozen=True)
@@ -60,12 +72,14 @@ class DeviceTokenService:
         randomness: Randomness,
         *,
         idle_days: int = DEFAULT_IDLE_DAYS,
+        mail: DeviceMail | None = None,
     ) -> None:
         self._database = database
         self._audit = audit
         self._clock = clock
         self._randomness = randomness
         self._idle_days = idle_days
+        self._mail = mail
 
     @property
     def idle_lifetime(self) -> timedelta:
@@ -93,6 +107,7 @@ class DeviceTokenService:
                     name=name,
                     created_at=self._clock.now(),
                     client_address=(client.address or "")[:64] or None,
+                    user_agent=(client.user_agent or "")[:255] or None,
                 )
             )
             self._audit.record(
@@ -106,15 +121,40 @@ class DeviceTokenService:
                 device=name,
                 token_id=str(token_id),
             )
+        self.notify_new_device(actor.user_id, name=name, app_password=False, client=client)
         return IssuedToken(id=token_id, secret=secret)
 
-    def resolve(self, secret: str) -> tuple[Actor, uuid.UUID]:
-        """The actor a bearer token stands for, and the token's id."""
+    def notify_new_device(
+        self, user_id: uuid.UUID, *, name: str, app_password: bool, client: ClientInfo
+    ) -> None:
+        """Email the user that a new device can reach their files (after the commit)."""
+        if self._mail is not None:
+            self._mail.new_device(
+                user_id,
+                device_name=name,
+                app_password=app_password,
+                address=client.address,
+                user_agent=client.user_agent,
+            )
+
+    def resolve(
+        self, secret: str, *, client: ClientInfo | None = None, space: str | None = None
+    ) -> tuple[Actor, uuid.UUID]:
+        """The actor a bearer token stands for, and the token's id. `client` and `space` (the
+        space a sync client keeps in sync) are recorded for the Devices page."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             raise NotAuthenticated("The access token is not valid.")
-        return self.resolve_stored(DeviceToken.token_hash == digest(secret))
+        return self.resolve_stored(
+            DeviceToken.token_hash == digest(secret), client=client, space=space
+        )
 
-    def resolve_stored(self, which: ColumnElement[bool]) -> tuple[Actor, uuid.UUID]:
+    def resolve_stored(
+        self,
+        which: ColumnElement[bool],
+        *,
+        client: ClientInfo | None = None,
+        space: str | None = None,
+    ) -> tuple[Actor, uuid.UUID]:
         """As `resolve`, for the stored credential `which` selects (an app password, found by
         its owner and digest): every rule of device tokens applies to every kind."""
         now = self._clock.now()
@@ -122,6 +162,9 @@ class DeviceTokenService:
             token = session.scalars(select(DeviceToken).where(which)).one_or_none()
             if token is None:
                 raise NotAuthenticated("The access token is not valid or was revoked.")
+            if token.wipe_state is not None:
+                # Before anything else: the client learns it must erase, whatever else holds.
+                raise DeviceWiped()
             idle = now - (token.last_used_at or token.created_at) > self.idle_lifetime
             if token.revoked_at is not None and not idle:
                 raise NotAuthenticated("The access token is not valid or was revoked.")
@@ -150,6 +193,7 @@ class DeviceTokenService:
                 require_password_current(user)
                 if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
                     token.last_used_at = now
+                _note_software(token, client, space)
                 return actor_of(user), token.id
         # Raised once the expiry is committed, so the token is revoked and audited.
         raise NotAuthenticated(self._idle_message)
@@ -216,3 +260,24 @@ def _issuable(session: Session, actor: Actor) -> None:
         raise NotAuthenticated()
     require_may_log_in(user)
     require_password_current(user)
+
+
+def _note_software(token: DeviceToken, client: ClientInfo | None, space: str | None) -> None:
+    """Keep what the device last said about itself (written only when it changed)."""
+    user_agent = ((client.user_agent if client else None) or "")[:255] or None
+    if user_agent is not None and user_agent != token.user_agent:
+        token.user_agent = user_agent
+    address = ((client.address if client else None) or "")[:64] or None
+    # An app password's address is kept by `AppPasswordService.use`, which audits a new one.
+    if address is not None and token.kind == "sync" and address != token.last_used_address:
+        token.last_used_address = address
+    name = (space or "").strip()[:MAX_SPACE_NAME]
+    if not name or not name.isprintable():
+        return
+    known = synced_spaces_of(token)
+    if name not in known:
+        token.synced_spaces = "\n".join([name, *known][:SYNCED_SPACES_KEPT])
+
+
+def synced_spaces_of(token: DeviceToken) -> list[str]:
+    return [name for name in (token.synced_spaces or "").split("\n") if name]

@@ -6,7 +6,6 @@ current one first), and their language.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from sfs.services.identity.account_rules import (
 )
 from sfs.services.identity.credentials import sign_out_everywhere
 from sfs.services.identity.device_tokens import DEFAULT_IDLE_DAYS, live_tokens
-from sfs.services.identity.web_sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE
+from sfs.services.identity.web_sessions import browser_handle, session_timeouts
 from sfs.services.notifications import Notifier
 
 
@@ -98,10 +97,10 @@ class MyAccountService:
         now = self._clock.now()
         with self._database.transaction() as session:
             user = _own(session, actor)
-            idle, absolute = _timeouts(user)
+            idle, absolute = session_timeouts(user)
             browsers = [
                 SignedInBrowser(
-                    handle=_handle(row.id_hash),
+                    handle=browser_handle(row.id_hash),
                     created_at=row.created_at,
                     last_seen_at=row.last_seen_at,
                     client_address=row.client_address,
@@ -242,7 +241,7 @@ class MyAccountService:
         """Sign out one of the user's own browser sessions."""
         with self._database.transaction() as session:
             rows = session.scalars(select(WebSession).where(WebSession.user_id == actor.user_id))
-            row = next((r for r in rows if _handle(r.id_hash) == handle), None)
+            row = next((r for r in rows if browser_handle(r.id_hash) == handle), None)
             if row is None:
                 raise NotFound("No such session.")
             session.delete(row)
@@ -262,17 +261,3 @@ def _own(session: Session, actor: Actor) -> User:
     if user is None:
         raise NotFound("No such account.")
     return user
-
-
-def _handle(id_hash: str) -> str:
-    return hashlib.sha256(f"handle:{id_hash}".encode()).hexdigest()[:32]
-
-
-def _timeouts(user: User) -> tuple[timedelta, timedelta]:
-    policy = user.organization
-    if policy is None:
-        return DEFAULT_IDLE, DEFAULT_ABSOLUTE
-    return (
-        timedelta(minutes=policy.session_idle_minutes),
-        timedelta(minutes=policy.session_absolute_minutes),
-    )

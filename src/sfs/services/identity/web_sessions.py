@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -116,7 +117,7 @@ class WebSessionService:
                 raise NotAuthenticated()
             user = session.get(User, row.user_id)
             assert user is not None  # sessions are deleted with their user
-            idle, absolute = _timeouts(user)
+            idle, absolute = session_timeouts(user)
             expired = now - row.last_seen_at > idle or now - row.created_at > absolute
             if row.stage_expires_at is not None and now >= row.stage_expires_at:
                 expired = True
@@ -179,7 +180,13 @@ class WebSessionService:
                 )
 
 
-def _timeouts(user: User) -> tuple[timedelta, timedelta]:
+def browser_handle(id_hash: str) -> str:
+    """Names a session on a page (to end it) without revealing its stored key."""
+    return hashlib.sha256(f"handle:{id_hash}".encode()).hexdigest()[:32]
+
+
+def session_timeouts(user: User) -> tuple[timedelta, timedelta]:
+    """How long the user's sessions last idle, and at most: their organisation's policy."""
     policy = user.organization
     if policy is None:
         return DEFAULT_IDLE, DEFAULT_ABSOLUTE

@@ -9,7 +9,14 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from sfs import __version__
-from sfs.web.api import routes_audit, routes_auth, routes_chunks, routes_files, routes_users
+from sfs.web.api import (
+    routes_audit,
+    routes_auth,
+    routes_chunks,
+    routes_files,
+    routes_users,
+    routes_wipe,
+)
 from sfs.web.api.responses import document_common_errors
 from sfs.web.errors import install_api_error_handlers
 
@@ -33,6 +40,7 @@ def create_api() -> FastAPI:
     )
     install_api_error_handlers(api)
     api.include_router(routes_auth.router)
+    api.include_router(routes_wipe.router)
     api.include_router(routes_users.router)
     api.include_router(routes_files.router)
     api.include_router(routes_chunks.router)

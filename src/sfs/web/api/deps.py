@@ -13,6 +13,8 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="A device token from POST /auth/login")
+# A sync client names the space it keeps in sync, for the Devices page.
+SYNCED_SPACE_HEADER = "X-SFS-Synced-Space"
 
 
 def get_services(request: Request) -> Services:
@@ -28,12 +30,17 @@ def get_client(request: Request) -> ClientInfo:
 
 
 def get_authenticated(
+    request: Request,
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> tuple[Actor, uuid.UUID]:
     if credentials is None:
         raise NotAuthenticated("Send a device token: Authorization: Bearer <token>.")
-    return services.device_tokens.resolve(credentials.credentials)
+    return services.device_tokens.resolve(
+        credentials.credentials,
+        client=get_client(request),
+        space=request.headers.get(SYNCED_SPACE_HEADER),
+    )
 
 
 def get_actor(
