@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -240,7 +242,7 @@ def test_garbage_collection_keeps_the_parts_of_an_upload_in_progress(
         services.database, services.chunk_store, services.keyring, services.clock
     )
     report = maintenance.collect_garbage()
-    assert report.chunks_deleted == 0
+    assert report.chunks_deleted == 0 and report.chunks_restored == 0
     done = join(client, alice, "kept", "/dav/kept.bin", **{"OC-Checksum": sha1(data)})
     assert done.status_code == 201
     assert client.get("/dav/kept.bin", headers=alice.headers).content == data
@@ -280,3 +282,24 @@ def test_the_mtime_header_must_be_unix_seconds(client: TestClient, alice: DavUse
     put_part(client, alice, "m", "00001", b"x")
     assert join(client, alice, "m", "/dav/m.bin", **{"X-OC-Mtime": "yesterday"}).status_code == 400
     assert client.head("/dav/m.bin", headers=alice.headers).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("kind", "compute"),
+    [
+        ("MD5", lambda data: hashlib.md5(data).hexdigest()),  # noqa: S324 (the protocol's)
+        ("ADLER32", lambda data: f"{zlib.adler32(data):08x}"),
+    ],
+)
+def test_md5_and_adler32_checksums_are_verified_too(
+    client: TestClient, alice: DavUser, kind: str, compute: Callable[[bytes], str]
+) -> None:
+    parts = [os.urandom(70_000), os.urandom(5)]
+    mkcol(client, alice, kind)
+    for number, data in enumerate(parts, start=1):
+        put_part(client, alice, kind, f"{number:05d}", data)
+    whole = b"".join(parts)
+    wrong = join(client, alice, kind, "/dav/sum.bin", **{"OC-Checksum": f"{kind}:{compute(b'')}"})
+    assert wrong.status_code == 400
+    right = join(client, alice, kind, "/dav/sum.bin", **{"OC-Checksum": f"{kind}:{compute(whole)}"})
+    assert right.status_code in (201, 204)
