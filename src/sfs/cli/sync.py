@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from sfs.client.api import MY_FILES, ApiError
-from sfs.client.credentials import CredentialsError, config_dir, load
+from sfs.client.api import MY_FILES, ApiError, client_user_agent
+from sfs.client.credentials import Credentials, CredentialsError, config_dir, load, remove
 from sfs.client.printable import printable
 from sfs.client.progress import JsonProgress, SyncProgressDisplay
 from sfs.client.sync.engine import SyncEngine
@@ -22,16 +22,23 @@ from sfs.client.sync.remote import SyncApi
 from sfs.client.sync.report import PassProgress, Report
 from sfs.client.sync.scanner import scan
 from sfs.client.sync.watch import Wakeup, watch_folder, watch_server
+from sfs.client.sync.wipe import RemoteWipe, WipeReport, wipe_started
+from sfs.protocol.devices import DEVICE_WIPED
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_NOT_LOGGED_IN = 6
+EXIT_WIPED = 7
 FULL_SCAN_SECONDS = 60.0
 RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
 REVOKED = "sfs: the server refused this device: log in again with sfs login"
 
 
-def _api(space: str = MY_FILES) -> SyncApi:
+class Wiped(Exception):
+    """The server answered `device_wiped`: this device is to erase what it synced."""
+
+
+def _saved() -> Credentials:
     try:
         saved = load(config_dir())
     except CredentialsError as exc:
@@ -39,7 +46,17 @@ def _api(space: str = MY_FILES) -> SyncApi:
     if saved is None:
         click.echo("sfs: not logged in: run sfs login URL first", err=True)
         sys.exit(EXIT_NOT_LOGGED_IN)
-    return SyncApi(saved.server_url, token=saved.token, user_agent="sfs-sync", space=space)
+    return saved
+
+
+def _api(space: str = MY_FILES) -> SyncApi:
+    saved = _saved()
+    return SyncApi(
+        saved.server_url,
+        token=saved.token,
+        user_agent=client_user_agent("sfs-sync"),
+        space=space,
+    )
 
 
 @click.command("sync")
@@ -51,6 +68,8 @@ def _api(space: str = MY_FILES) -> SyncApi:
 def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str | None) -> None:
     """Keep FOLDER and a space (your My Files unless --space) identical, both ways."""
     folder.mkdir(parents=True, exist_ok=True)
+    if wipe_started(folder):  # a wipe cut short: finished before anything else
+        _wipe(folder)
 
     def on_event(event: dict[str, Any]) -> None:
         if as_json:
@@ -69,12 +88,15 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
         api.use_space(space_name)
     except ApiError as exc:
         api.close()
+        if exc.status == 401 and exc.code == DEVICE_WIPED:
+            _wipe(folder)
         if exc.status == 401:
             click.echo(REVOKED, err=True)
             sys.exit(EXIT_NOT_LOGGED_IN)
         click.echo(printable(f"sfs: {exc.message}"), err=True)
         sys.exit(EXIT_INVALID if exc.status == 404 else EXIT_FAILED)
     engine = SyncEngine(folder, api, on_event=on_event, progress=progress)
+    wiped = False
     try:
         if once:
             try:
@@ -88,15 +110,21 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
     except BoundElsewhere as exc:
         click.echo(printable(f"sfs: {exc}"), err=True)
         sys.exit(EXIT_INVALID)
+    except Wiped:
+        wiped = True
     finally:
-        engine.close()
+        engine.close()  # the index is closed before a wipe removes it
         api.close()
+    if wiped:
+        _wipe(folder)
 
 
 def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
     try:
         report = engine.sync_once()
     except ApiError as exc:
+        if exc.status == 401 and exc.code == DEVICE_WIPED:
+            raise Wiped() from None
         if exc.status == 401:
             click.echo(REVOKED, err=True)
             sys.exit(EXIT_NOT_LOGGED_IN)
@@ -153,6 +181,49 @@ def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> Non
     finally:
         wakeup.stopping = True
         observer.stop()
+
+
+def _wipe(folder: Path) -> None:
+    """Erase what the folder synced, its index and the saved login, tell the server, and exit
+    EXIT_WIPED. Runs when the server says so, and at every start until it has finished."""
+    try:
+        saved = load(config_dir())
+    except CredentialsError:
+        saved = None
+    api = (
+        None
+        if saved is None
+        else SyncApi(saved.server_url, token=saved.token, user_agent=client_user_agent("sfs-sync"))
+    )
+    try:
+        report = RemoteWipe(folder, api=api, forget_login=lambda: remove(config_dir())).run()
+    finally:
+        if api is not None:
+            api.close()
+    _say_wiped(folder, report)
+    sys.exit(EXIT_WIPED)
+
+
+def _say_wiped(folder: Path, report: WipeReport) -> None:
+    click.echo(
+        printable(
+            f"sfs: this device was wiped remotely: erased {len(report.erased)} synced files "
+            f"from {folder} and its saved login"
+        ),
+        err=True,
+    )
+    if report.kept:
+        click.echo(
+            f"sfs: {len(report.kept)} files that were never synced were left in place:", err=True
+        )
+        for path in report.kept:
+            click.echo(printable(f"sfs:   kept {path}"), err=True)
+    if not report.reported:
+        click.echo(
+            "sfs: the server could not be told yet: run sfs sync on this folder again "
+            "to finish the wipe",
+            err=True,
+        )
 
 
 def _unreadable(problem: OSError) -> str:

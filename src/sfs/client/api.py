@@ -28,7 +28,6 @@ MISSING_BATCH = 10_000
 
 UNREACHABLE = "unreachable"
 NOT_AUTHENTICATED = "not_authenticated"
-DEVICE_WIPED = "device_wiped"
 
 
 def client_user_agent(program: str) -> str:
@@ -208,6 +207,15 @@ class ApiClient:
 
     def me(self) -> dict[str, Any]:
         return self._object("GET", "/me")
+
+    def wipe_requested(self) -> bool:
+        """Whether the server asks this device to erase what it synced (its token, revoked for
+        everything else, still answers this)."""
+        return bool(self._object("POST", "/auth/wipe/check").get("wipe"))
+
+    def wipe_done(self, *, files_kept: int) -> None:
+        """Tell the server the wipe is done (ApiError 404 when it was told before)."""
+        self._call("POST", "/auth/wipe/done", json={"files_kept": files_kept})
 
     # --- files ------------------------------------------------------------------------------
 

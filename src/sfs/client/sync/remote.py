@@ -7,10 +7,12 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
 from sfs.client.sync.errors import ends_the_pass
 from sfs.client.sync.reconcile import RemoteEntry
+from sfs.protocol.devices import SYNCED_SPACE_HEADER
 
 _ID_BYTES = 32
 _LENGTH_BYTES = 4
@@ -90,6 +92,8 @@ class SyncApi(ApiClient):
                 code="not_found",
             )
         self.space = str(wanted[0].id)
+        # Named on every call, for the server's Devices page ("synced folders").
+        self._http.headers[SYNCED_SPACE_HEADER] = quote(wanted[0].name[:100], safe=" ")
         return wanted[0]
 
     def snapshot(self) -> Snapshot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -11,10 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sfs.app import Services
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import NotAuthenticated
+from sfs.protocol.devices import SYNCED_SPACE_HEADER
 
 _bearer = HTTPBearer(auto_error=False, description="A device token from POST /auth/login")
-# A sync client names the space it keeps in sync, for the Devices page.
-SYNCED_SPACE_HEADER = "X-SFS-Synced-Space"
 
 
 def get_services(request: Request) -> Services:
@@ -39,7 +39,7 @@ def get_authenticated(
     return services.device_tokens.resolve(
         credentials.credentials,
         client=get_client(request),
-        space=request.headers.get(SYNCED_SPACE_HEADER),
+        space=unquote(request.headers.get(SYNCED_SPACE_HEADER, "")[:400]),
     )
 
 
