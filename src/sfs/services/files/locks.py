@@ -24,7 +24,7 @@ from sfs.metadata.db import Database
 from sfs.ports import Clock, Randomness
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import parse_path
-from sfs.services.files.spaces import visible_space
+from sfs.services.files.spaces import visible_space, writable_space
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
@@ -73,7 +73,7 @@ class LockService:
         now = self._clock.now()
         seconds = bounded_timeout(timeout_seconds)
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             for held in _live(session, space.id, now):
                 if _overlaps(held.path_key, held.deep, key, deep) and (held.exclusive or exclusive):
                     raise Locked(f"{held.path} is locked.")
@@ -109,7 +109,7 @@ class LockService:
         now = self._clock.now()
         seconds = bounded_timeout(timeout_seconds)
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             for held in _live(session, space.id, now):
                 if held.token in tokens and held.user_id == actor.user_id and _covers(held, key):
                     held.timeout_seconds = seconds
@@ -121,7 +121,7 @@ class LockService:
         key = _key(path)
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             for held in _live(session, space.id, now):
                 if held.token == token and _covers(held, key):
                     if held.user_id != actor.user_id:
@@ -183,7 +183,7 @@ class LockService:
         """Forget the locks on `path` and below it: the resource was deleted or moved away."""
         key = _key(path)
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             gone = [
                 lock.token
                 for lock in _live(session, space.id, None)

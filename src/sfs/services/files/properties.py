@@ -25,7 +25,7 @@ from sfs.metadata.file_models import Node, Version
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.files.nodes import FILE, parse_path, resolve
-from sfs.services.files.spaces import append_journal, visible_space
+from sfs.services.files.spaces import append_journal, visible_space, writable_space
 
 MAX_PROPERTIES_PER_NODE = 200
 MAX_VALUE_BYTES = 64 * 1024
@@ -99,7 +99,7 @@ class PropertyService:
             modified_at = check_time(modified_at, field="modified_at")
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             parts = parse_path(path)
             node = resolve(session, space, parts)
             for change in changes:

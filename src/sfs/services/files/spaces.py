@@ -6,18 +6,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
+from sfs.domain.space_roles import PERSONAL as PERSONAL
+from sfs.domain.space_roles import TEAM, SpaceRole
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
 from sfs.services.files.nodes import stamp_changed
+from sfs.services.sharing.access import reachable_space, roles_by_space
+from sfs.services.sharing.access import readable_space_ids as readable_space_ids
+from sfs.services.sharing.access import writable_space as writable_space
 
-PERSONAL = "personal"
 # `session.info` key: spaces whose journal grew in this unit of work (for change notification).
 TOUCHED_SPACES = "touched_spaces"
 MY_FILES = "My Files"
@@ -29,6 +33,7 @@ class SpaceView:
     name: str
     kind: str
     journal_seq: int
+    role: SpaceRole = SpaceRole.OWNER
 
 
 class SpaceService:
@@ -63,10 +68,24 @@ class SpaceService:
                 return _view(space)
 
     def list_spaces(self, actor: Actor) -> list[SpaceView]:
-        return [self.my_files(actor)]
+        """My Files first, then the team folders the actor is a member of, by name."""
+        mine = self.my_files(actor)
+        with self._database.transaction() as session:
+            roles = roles_by_space(session, actor)
+            teams = session.scalars(
+                select(Space)
+                .where(
+                    Space.organization_id == actor.organization_id,
+                    Space.kind == TEAM,
+                    Space.id.in_(list(roles)),
+                )
+                .order_by(Space.name)
+            ).all()
+            return [mine] + [_view(space, roles[space.id]) for space in teams]
 
-    def resolve_reference(self, actor: Actor, reference: str) -> uuid.UUID:
-        """'me' names My Files; anything else must be a space id the actor may reach."""
+    def resolve_reference(self, actor: Actor, reference: str, *, write: bool = False) -> uuid.UUID:
+        """'me' names My Files; anything else must be a space id the actor may reach (and, for
+        `write`, change: a door checks before taking a body the service would refuse)."""
         if reference == "me":
             return self.my_files(actor).id
         try:
@@ -74,7 +93,10 @@ class SpaceService:
         except ValueError:
             raise NotFound("No such space.") from None
         with self._database.transaction() as session:
-            visible_space(session, actor, space_id)
+            if write:
+                writable_space(session, actor, space_id)
+            else:
+                visible_space(session, actor, space_id)
         return space_id
 
 
@@ -118,24 +140,10 @@ def create_space(
     return space
 
 
-def readable_space_ids(actor: Actor) -> Select[uuid.UUID]:
-    """The spaces the actor may read, as a subquery: the one place that answers the question
-    for spaces and for chunks alike (sharing adds the spaces shared with the actor here).
-    Today: the actor's own My Files and the organisation's spaces that are not personal."""
-    return select(Space.id).where(
-        Space.organization_id == actor.organization_id,
-        or_(Space.kind != PERSONAL, Space.owner_user_id == actor.user_id),
-    )
-
-
 def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
-    """The space if the actor may use it; NotFound for anything else, other tenants included."""
-    space = session.scalars(
-        select(Space).where(Space.id == space_id, Space.id.in_(readable_space_ids(actor)))
-    ).one_or_none()
-    if space is None:
-        raise NotFound("No such space.")
-    return space
+    """The space if the actor may read it; NotFound for anything else, other tenants included.
+    Changes go through `writable_space`, which also refuses a Viewer."""
+    return reachable_space(session, actor, space_id)[0]
 
 
 def lock_for_commit(session: Session, space: Space) -> None:
@@ -190,5 +198,7 @@ def _personal_space(session: Session, user_id: uuid.UUID) -> Space | None:
     return session.scalars(query).one_or_none()
 
 
-def _view(space: Space) -> SpaceView:
-    return SpaceView(id=space.id, name=space.name, kind=space.kind, journal_seq=space.journal_seq)
+def _view(space: Space, role: SpaceRole = SpaceRole.OWNER) -> SpaceView:
+    return SpaceView(
+        id=space.id, name=space.name, kind=space.kind, journal_seq=space.journal_seq, role=role
+    )

@@ -34,7 +34,7 @@ from sfs.services.files.nodes import (
     resolve_folder,
 )
 from sfs.services.files.properties import copy_properties
-from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space
+from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space, writable_space
 
 MAX_FOLDER_BATCH = 1000
 
@@ -118,7 +118,7 @@ class FileTreeService:
 
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             lock_for_commit(session, space)  # concurrent batches see each other's folders
             return make_folders(session, space, paths, now)
 
@@ -127,7 +127,7 @@ class FileTreeService:
     ) -> NodeView:
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             parts = parse_path(path)
             if not parts:
                 raise Conflict("The top folder always exists.")
@@ -152,7 +152,7 @@ class FileTreeService:
         to the trash first, in the same transaction. A move is one journal entry."""
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             from_parts, to_parts = parse_path(source), parse_path(target)
             if not from_parts or not to_parts:
                 raise InvalidInput("The top folder cannot be moved, nor replaced.")
@@ -200,7 +200,7 @@ class FileTreeService:
         `replace` sends what is there to the trash first, in the same transaction."""
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             from_parts, to_parts = parse_path(source), parse_path(target)
             if not to_parts:
                 raise InvalidInput("Give the copy a name.")
@@ -256,7 +256,7 @@ class FileTreeService:
         """Move to the trash: the node and everything under it disappear until restored."""
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             parts = parse_path(path)
             if not parts:
                 raise InvalidInput("The top folder cannot be deleted.")
@@ -278,7 +278,7 @@ class FileTreeService:
         """Back from the trash to where it was; renamed '(restored)' if that name is taken now."""
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             node = _trashed(session, space, node_id)
             parent = session.get(Node, node.parent_id) if node.parent_id else None
             if parent is None or not _is_live(session, parent):
@@ -319,7 +319,7 @@ class FileTreeService:
     ) -> None:
         """Delete for good; the chunks go when the garbage collector finds them unreferenced."""
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             session.delete(_trashed(session, space, node_id))
 
 

@@ -36,7 +36,7 @@ from sfs.services.files.nodes import (
     resolve,
 )
 from sfs.services.files.retention import prune_versions
-from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space
+from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space, writable_space
 from sfs.services.files.tree import duplicate_version
 
 MAX_MANIFEST_ENTRIES = 1_000_000  # about 24 GB at the ~24 KiB mean chunk
@@ -242,7 +242,7 @@ class FileVersionService:
             raise InvalidInput(f"At most {MAX_BATCH} commits in one batch.", field="commits")
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             lock_for_commit(session, space)
             ids = [e.chunk_id for r in requests for e in r.manifest]
             # Chunks the actor may not use count as not uploaded (the same refusal, so a commit
@@ -339,7 +339,7 @@ class FileVersionService:
         check_version_number(number, field="number")
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            space = writable_space(session, actor, space_id)
             parts = parse_path(path)
             node = _file(session, space, parts)
             old = session.scalars(

@@ -1,0 +1,88 @@
+"""Who may reach which space, and with which role: the one place every door's check ends in.
+
+A user reaches their own My Files (as its owner) and the team folders of their organisation of
+which they are a member, directly or through a group; the strongest of those memberships
+counts. Anything else, other organisations' spaces included, is not found.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from sfs.domain.actor import Actor
+from sfs.domain.errors import NotFound, PermissionDenied
+from sfs.domain.space_roles import PERSONAL, TEAM, SpaceRole
+from sfs.metadata.file_models import Space
+from sfs.metadata.team_models import GroupMember, SpaceMember
+
+READ_ONLY = "You may only read {name}: your role there is Viewer."
+
+
+def _memberships(actor: Actor) -> Select[uuid.UUID, str]:
+    """(space id, role) of each of the actor's memberships, direct or through a group."""
+    groups = select(GroupMember.group_id).where(GroupMember.user_id == actor.user_id)
+    return select(SpaceMember.space_id, SpaceMember.role).where(
+        SpaceMember.organization_id == actor.organization_id,
+        or_(SpaceMember.user_id == actor.user_id, SpaceMember.group_id.in_(groups)),
+    )
+
+
+def readable_space_ids(actor: Actor) -> Select[uuid.UUID]:
+    """The spaces the actor may read, as a subquery: for spaces and for chunks alike."""
+    member_of = _memberships(actor).with_only_columns(SpaceMember.space_id)
+    return select(Space.id).where(
+        Space.organization_id == actor.organization_id,
+        or_(
+            and_(Space.kind == PERSONAL, Space.owner_user_id == actor.user_id),
+            and_(Space.kind == TEAM, Space.id.in_(member_of)),
+        ),
+    )
+
+
+def role_in(session: Session, actor: Actor, space: Space) -> SpaceRole | None:
+    """The actor's role on the space, None when they may not reach it."""
+    if space.organization_id != actor.organization_id:
+        return None
+    if space.kind == PERSONAL:
+        return SpaceRole.OWNER if space.owner_user_id == actor.user_id else None
+    if space.kind != TEAM:
+        return None
+    roles = [
+        SpaceRole(role)
+        for role in session.scalars(
+            _memberships(actor)
+            .where(SpaceMember.space_id == space.id)
+            .with_only_columns(SpaceMember.role)
+        )
+    ]
+    return max(roles, key=lambda role: role.rank, default=None)
+
+
+def roles_by_space(session: Session, actor: Actor) -> dict[uuid.UUID, SpaceRole]:
+    """The actor's role on each team folder they are a member of."""
+    best: dict[uuid.UUID, SpaceRole] = {}
+    for row in session.execute(_memberships(actor)):
+        space_id, role = row[0], SpaceRole(row[1])
+        if space_id not in best or role.rank > best[space_id].rank:
+            best[space_id] = role
+    return best
+
+
+def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> tuple[Space, SpaceRole]:
+    space = session.get(Space, space_id)
+    role = role_in(session, actor, space) if space is not None else None
+    if space is None or role is None:
+        raise NotFound("No such space.")
+    return space, role
+
+
+def writable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
+    """The space if the actor may change what is in it: NotFound when they may not reach it,
+    PermissionDenied (with the folder's name, which they may see) when they may only read."""
+    space, role = reachable_space(session, actor, space_id)
+    if not role.may_write:
+        raise PermissionDenied(READ_ONLY.format(name=space.name))
+    return space
