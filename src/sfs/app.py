@@ -55,6 +55,10 @@ from sfs.services.organisations.bootstrap import (
 )
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.sharing.link_access import LinkAccessService
+from sfs.services.sharing.link_mail import LinkMail
+from sfs.services.sharing.link_policy import LinkPolicyService
+from sfs.services.sharing.links import ShareLinkService
 from sfs.services.storage.keyring import Keyring
 
 
@@ -99,6 +103,9 @@ class Services:
     devices: DeviceService
     device_wipe: DeviceWipeService
     upload_sessions: UploadSessionService
+    share_links: ShareLinkService
+    link_access: LinkAccessService
+    link_policy: LinkPolicyService
 
 
 def build_services(
@@ -170,6 +177,8 @@ def build_services(
     )
     login = LoginService(database, audit, clock, hasher, limiters)
     app_passwords = AppPasswordService(database, audit, clock, randomness, device_tokens)
+    file_tree = FileTreeService(database, clock)
+    file_content = FileContentService(chunk_store, keyring, file_versions)
     return Services(
         settings=settings,
         master_key=master_key,
@@ -197,13 +206,13 @@ def build_services(
         ),
         email_codes=email_codes,
         spaces=SpaceService(database, clock),
-        file_tree=FileTreeService(database, clock),
+        file_tree=file_tree,
         file_versions=file_versions,
         chunk_store=chunk_store,
         keyring=keyring,
         retention=RetentionService(database, audit, clock),
         changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
-        file_content=FileContentService(chunk_store, keyring, file_versions),
+        file_content=file_content,
         upload_sessions=UploadSessionService(database, clock, chunk_store, keyring, file_versions),
         upload_slots=UploadSlots(
             InProcessGauge(),
@@ -226,6 +235,19 @@ def build_services(
         locks=LockService(database, clock, randomness),
         devices=DeviceService(database, audit, clock, idle_days=settings.device_token_idle_days),
         device_wipe=DeviceWipeService(database, audit, clock, device_mail),
+        share_links=ShareLinkService(database, audit, clock, randomness, hasher),
+        link_access=LinkAccessService(
+            database,
+            audit,
+            clock,
+            hasher,
+            limiters,
+            KeyedDigest.for_purpose(master_key, "share-link-access"),
+            file_tree,
+            file_content,
+            LinkMail(database, notifier),
+        ),
+        link_policy=LinkPolicyService(database, audit),
     )
 
 

@@ -46,6 +46,10 @@ class RateLimiters:
     second_factor_user: RateLimiter
     password_reset_account: RateLimiter
     password_reset_address: RateLimiter
+    # Share links: wrong passwords per link and per address; unknown tokens per address.
+    link_password: RateLimiter
+    link_address: RateLimiter
+    link_guess_address: RateLimiter
 
     @classmethod
     def from_storage_uri(cls, uri: str, *, key_prefix: str = "sfs") -> RateLimiters:
@@ -59,4 +63,7 @@ class RateLimiters:
             second_factor_user=RateLimiter(storage, "2fa.user", "10 per 15 minutes"),
             password_reset_account=RateLimiter(storage, "reset.account", "3 per hour"),
             password_reset_address=RateLimiter(storage, "reset.address", "20 per hour"),
+            link_password=RateLimiter(storage, "link.password", "10 per 15 minutes"),
+            link_address=RateLimiter(storage, "link.address", "50 per 15 minutes"),
+            link_guess_address=RateLimiter(storage, "link.guess", "30 per 15 minutes"),
         )

@@ -22,6 +22,14 @@ class AuditEventType(StrEnum):
     DEVICE_WIPED = "device.wiped"  # the device confirmed it erased what it held
     SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere"
     FILES_TRANSFERRED = "user.files_transferred"
+    # Share links (services/sharing/links.py, link_access.py)
+    SHARE_LINK_CREATED = "share_link.created"
+    SHARE_LINK_REVOKED = "share_link.revoked"
+    SHARE_LINK_DOWNLOADED = "share_link.downloaded"
+    SHARE_LINK_UPLOADED = "share_link.uploaded"
+    SHARE_LINK_PASSWORD_FAILED = "share_link.password_failed"  # noqa: S105 (an event name)
+    SHARE_LINK_THROTTLED = "share_link.throttled"
+    LINK_POLICY_CHANGED = "organisation.link_policy_changed"
     ORGANISATION_CREATED = "organisation.created"
     ORGANISATION_POLICY_CHANGED = "organisation.policy_changed"
     ORGANISATION_SUSPENDED = "organisation.suspended"

@@ -89,6 +89,25 @@ class InvalidLink(SfsError):
     code = "invalid_link"
 
 
+class LinkGone(SfsError):
+    """A share link that was revoked, has expired, is used up, or whose file or folder is gone
+    (or that its organisation's link policy no longer allows)."""
+
+    code = "link_gone"
+
+
+class LinkPasswordRequired(SfsError):
+    """A share link with a password, visited without having given it."""
+
+    code = "link_password_required"
+
+
+class TooLarge(SfsError):
+    """More than a limit the service sets on one answer (a folder too big to ZIP)."""
+
+    code = "too_large"
+
+
 class AccountUnavailable(SfsError):
     """The credentials were right but the account (or its organisation) may not log in."""
 

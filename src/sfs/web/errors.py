@@ -17,6 +17,8 @@ from sfs.domain.errors import (
     EnrolmentRequired,
     InvalidCode,
     InvalidInput,
+    LinkGone,
+    LinkPasswordRequired,
     Locked,
     NotAuthenticated,
     NotFound,
@@ -26,6 +28,7 @@ from sfs.domain.errors import (
     QuotaExceeded,
     ResendTooSoon,
     SfsError,
+    TooLarge,
     TooManyAttempts,
 )
 
@@ -47,6 +50,9 @@ _STATUS: list[tuple[type[SfsError], int]] = [
     (InvalidCode, 401),
     (EnrolmentRequired, 403),
     (PasswordChangeRequired, 403),
+    (LinkGone, 410),
+    (LinkPasswordRequired, 401),
+    (TooLarge, 413),
 ]
 
 _HTTP_CODES = {
@@ -56,6 +62,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
