@@ -1,9 +1,10 @@
 """rclone in `vendor = nextcloud` mode against a real `sfs serve`, with an app password: copy,
-modification times kept, `rclone check` clean; and SHA1 compared by `check` (not yet: see the
-expected failure)."""
+modification times kept, `rclone check` clean; and SHA1 compared by `check` (PROPFIND reports
+oc:checksums)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -90,14 +91,28 @@ def test_copy_keeps_modification_times_and_check_agrees(
     assert rclone(rita, "check", str(source), "sfs:backup").returncode != 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PROPFIND does not report oc:checksums yet (versions keep no SHA1), so rclone "
-    "compares sizes and mtimes only",
-)
 def test_check_compares_sha1(rita: NextcloudUser, tmp_path: Path) -> None:
     source = local_files(tmp_path)
     assert rclone(rita, "copy", str(source), "sfs:hashed").returncode == 0
-    checked = rclone(rita, "check", str(source), "sfs:hashed")
+    hashed = rclone(rita, "hashsum", "sha1", "sfs:hashed")
+    assert hashed.returncode == 0, hashed.stderr
+    served = {
+        name: digest
+        for digest, name in (line.split("  ", 1) for line in hashed.stdout.splitlines())
+    }
+    assert served == {
+        str(path.relative_to(source)): hashlib.sha1(path.read_bytes()).hexdigest()  # noqa: S324
+        for path in source.rglob("*")
+        if path.is_file()
+    }
+    checked = rclone(rita, "check", "--one-way", str(source), "sfs:hashed")
     assert checked.returncode == 0, checked.stderr
     assert "hashes could not be checked" not in checked.stderr
+    assert "0 differences found" in checked.stderr
+    # Same size, other bytes: only the SHA1 can tell.
+    size = (source / "f2.bin").stat().st_size
+    rita.put("/hashed/f2.bin", os.urandom(size))
+    differs = rclone(rita, "check", "--one-way", str(source), "sfs:hashed")
+    assert differs.returncode != 0
+    assert "1 differences found" in differs.stderr
+    assert "f2.bin" in differs.stderr

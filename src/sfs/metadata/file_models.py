@@ -122,6 +122,9 @@ class Version(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     # A digest of the manifest: equal content, equal digest. Serves as the HTTP ETag.
     content_digest: Mapped[str] = mapped_column(String(64))
+    # The content's SHA1 (hex), kept when the server saw the whole content pass in order (the
+    # Nextcloud clients and rclone compare it); None for a sync client's manifest of chunks.
+    sha1: Mapped[str | None] = mapped_column(String(40), nullable=True)
     modified_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     author_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

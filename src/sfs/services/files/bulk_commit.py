@@ -42,6 +42,7 @@ class BulkEntry:
     modified_at: datetime
     base_version: int | None
     device_name: str | None
+    sha1: str | None = None
 
 
 @dataclass
@@ -169,6 +170,7 @@ def _write(
                 "created_at": now,
                 "author_user_id": actor.user_id,
                 "device_name": entry.device_name,
+                "sha1": entry.sha1,
             }
         )
         chunk_rows.extend(
@@ -205,6 +207,7 @@ def _write(
             modified_at=entry.modified_at,
             version=item.number,
             content_digest=digest.hexdigest(),
+            sha1=entry.sha1,
         )
     session.flush()
     for model, rows in (

@@ -20,6 +20,7 @@ from sfs.blobs.packs import StoredChunk as PackedChunk
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.protocol.chunking import ChunkFeeder, SupportsRead
+from sfs.services.files.checksums import Checksum, Hashes
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import ChunkRow, FileVersionService, ManifestEntry
 
@@ -38,6 +39,7 @@ class UploadTarget:
     base_version: int | None
     client: ClientInfo
     device_name: str | None = None
+    checksum: Checksum | None = None  # what the client claims (OC-Checksum): checked at finish
 
 
 class ChunkIntake:
@@ -51,6 +53,7 @@ class ChunkIntake:
         versions: FileVersionService,
         keys: OrganisationKeys,
         actor: Actor,
+        hashes: Hashes | None = None,
     ) -> None:
         self._store = store
         self._versions = versions
@@ -61,11 +64,14 @@ class ChunkIntake:
         self._manifest: list[ManifestEntry] = []
         self._pending: list[PreparedChunk] = []
         self._done = False
+        # The bytes pass here whole and in order: their SHA1 costs no second read.
+        self.hashes = hashes or Hashes()
 
     def write(self, block: bytes) -> None:
         """Take the next bytes; stores the chunks they complete."""
         if self._done:
             raise RuntimeError("this upload is finished or aborted")
+        self.hashes.update(block)
         self._take(self._feeder.feed(block))
 
     def finish(self) -> list[ManifestEntry]:
@@ -125,15 +131,17 @@ class ContentUpload:
         self._versions = versions
         self._actor = actor
         self._target = target
-        self._intake = ChunkIntake(store, versions, keys, actor)
+        self._intake = ChunkIntake(store, versions, keys, actor, Hashes(target.checksum))
 
     def write(self, block: bytes) -> None:
         """Take the next bytes of the file; stores the chunks they complete."""
         self._intake.write(block)
 
     def finish(self) -> NodeView:
-        """The end of the file: store the rest, then commit the version."""
+        """The end of the file: store the rest, check the client's checksum (InvalidInput if it
+        differs: nothing is committed), then commit the version with its SHA1."""
         manifest = self._intake.finish()
+        sha1 = self._intake.hashes.verify()
         target = self._target
         return self._versions.commit(
             self._actor,
@@ -144,6 +152,7 @@ class ContentUpload:
             base_version=target.base_version,
             client=target.client,
             device_name=target.device_name,
+            sha1=sha1,
         )
 
     def abort(self) -> None:

@@ -39,7 +39,7 @@ class FolderListingService:
             if node.kind != FOLDER or not with_children:
                 return Listing(view, [])
             rows = session.execute(
-                select(Node, Version.number, Version.content_digest)
+                select(Node, Version.number, Version.content_digest, Version.sha1)
                 .outerjoin(Version, Version.id == Node.current_version_id)
                 .where(Node.parent_id == node.id, Node.deleted_at.is_(None))
                 .order_by(Node.name_key)
@@ -57,8 +57,9 @@ class FolderListingService:
                         version=number,
                         content_digest=digest,
                         tree_seq=child.tree_seq or 0,
+                        sha1=sha1,
                     )
-                    for child, number, digest in rows
+                    for child, number, digest, sha1 in rows
                 ],
             )
 

@@ -34,6 +34,7 @@ class NodeView:
     content_digest: str | None
     deleted_at: datetime | None = None
     tree_seq: int = 0
+    sha1: str | None = None  # of a file's content, when the server saw it whole
 
     @property
     def etag(self) -> str:
@@ -109,6 +110,7 @@ def node_view(session: Session, node: Node, path: str) -> NodeView:
         content_digest=version.content_digest if version else None,
         deleted_at=node.deleted_at,
         tree_seq=node.tree_seq or 0,
+        sha1=version.sha1 if version else None,
     )
 
 

@@ -334,6 +334,7 @@ def duplicate_version(
         number=next_version_number(session, node.id),
         size=source.size,
         content_digest=source.content_digest,
+        sha1=source.sha1,
         modified_at=source.modified_at,
         created_at=now,
         author_user_id=actor.user_id,

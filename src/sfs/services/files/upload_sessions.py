@@ -12,10 +12,8 @@ for its client from that moment on.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +30,7 @@ from sfs.domain.validation import check_time
 from sfs.metadata.db import Database
 from sfs.metadata.nextcloud_models import UploadPart, UploadPartChunk, UploadSession
 from sfs.ports import Clock
+from sfs.services.files.checksums import Checksum, Hashes
 from sfs.services.files.content_upload import ChunkIntake
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import FileVersionService, ManifestEntry
@@ -43,51 +42,6 @@ MAX_TRANSFER_ID = 255
 _PART_NAME = re.compile(r"[0-9]{1,16}")
 _TRANSFER_ID = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _ROW_BATCH = 1000
-
-
-class _Hash:
-    """SHA1 or MD5 (hashlib), or ADLER32 (zlib): what OC-Checksum may name."""
-
-    def __init__(self, algorithm: str) -> None:
-        self._adler = 1 if algorithm == "ADLER32" else None
-        self._hash = None if algorithm == "ADLER32" else hashlib.new(algorithm.lower())
-
-    def update(self, data: bytes) -> None:
-        if self._hash is not None:
-            self._hash.update(data)
-        else:
-            assert self._adler is not None
-            self._adler = zlib.adler32(data, self._adler)
-
-    def hexdigest(self) -> str:
-        if self._hash is not None:
-            return self._hash.hexdigest()
-        return f"{self._adler:08x}"
-
-
-CHECKSUM_TYPES = ("SHA1", "MD5", "ADLER32")
-
-
-@dataclass(frozen=True)
-class Checksum:
-    """A checksum a client sent with its upload (`OC-Checksum: SHA1:<hex>`)."""
-
-    algorithm: str
-    hex_value: str
-
-    @classmethod
-    def parse(cls, header: str) -> Checksum:
-        algorithm, colon, value = header.strip().partition(":")
-        algorithm = algorithm.upper()
-        if not colon or algorithm not in CHECKSUM_TYPES:
-            raise InvalidInput(
-                f"OC-Checksum must be one of {', '.join(CHECKSUM_TYPES)} and a hex value.",
-                field="OC-Checksum",
-            )
-        value = value.strip().lower()
-        if not re.fullmatch(r"[0-9a-f]{8,128}", value):
-            raise InvalidInput("The OC-Checksum value is not hexadecimal.", field="OC-Checksum")
-        return cls(algorithm, value)
 
 
 @dataclass(frozen=True)
@@ -298,8 +252,7 @@ class UploadSessionService:
         # The server cut these chunks from this actor's bytes (the part rows say so): they may
         # commit them, however long ago they arrived.
         self._versions.record_receipts(actor, [entry.chunk_id for entry in manifest])
-        if request.checksum is not None:
-            self._verify(actor, manifest, request.checksum)
+        sha1 = self._hash_back(actor, manifest, request.checksum)
         node = self._versions.commit(
             actor,
             space_id=request.space_id,
@@ -309,6 +262,7 @@ class UploadSessionService:
             base_version=request.base_version,
             client=request.client,
             device_name=request.device_name,
+            sha1=sha1,
         )
         with self._database.transaction() as session:
             session.execute(delete(UploadSession).where(UploadSession.id == session_id))
@@ -364,10 +318,14 @@ class UploadSessionService:
             row.touched_at = now
             return not replaced
 
-    def _verify(self, actor: Actor, manifest: Sequence[ManifestEntry], checksum: Checksum) -> None:
+    def _hash_back(
+        self, actor: Actor, manifest: Sequence[ManifestEntry], claimed: Checksum | None
+    ) -> str:
+        """The joined file's SHA1, read back from the stored parts, once the client's claimed
+        checksum (if any) is checked over the same bytes: InvalidInput if it differs."""
         rows = self._versions.locate_many(actor, [entry.chunk_id for entry in manifest])
         keys = self._keyring.keys_for(_organisation_of(actor))
-        computed = _Hash(checksum.algorithm)
+        hashes = Hashes(claimed)
         plaintexts = self._store.read_many(
             keys,
             [
@@ -376,13 +334,8 @@ class UploadSessionService:
             ],
         )
         for data in plaintexts:
-            computed.update(data)
-        if computed.hexdigest() != checksum.hex_value:
-            raise InvalidInput(
-                f"The file's {checksum.algorithm} is {computed.hexdigest()}, not "
-                f"{checksum.hex_value}: a part was damaged or is missing. Nothing was changed.",
-                field="OC-Checksum",
-            )
+            hashes.update(data)
+        return hashes.verify()
 
     def _live(self, session: Session, actor: Actor, transfer_id: str) -> UploadSession:
         """The actor's open upload of this name; NotFound for anyone else's, or an idle one."""

@@ -65,6 +65,7 @@ class CommitRequest:
     modified_at: datetime
     base_version: int | None
     device_name: str | None = None
+    sha1: str | None = None  # known when the server saw the whole content in order
 
 
 @dataclass(frozen=True)
@@ -217,9 +218,10 @@ class FileVersionService:
         base_version: int | None,
         client: ClientInfo,
         device_name: str | None = None,
+        sha1: str | None = None,
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored."""
-        request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name)
+        request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name, sha1)
         (outcome,) = self.commit_many(actor, space_id=space_id, requests=[request], client=client)
         if isinstance(outcome, SfsError):
             raise outcome
@@ -265,6 +267,7 @@ class FileVersionService:
                             modified_at=request.modified_at,
                             base_version=request.base_version,
                             device_name=request.device_name,
+                            sha1=request.sha1,
                         ),
                     )
                 )

@@ -84,6 +84,14 @@ def _permissions(node: NodeView, _: Extras) -> str:
     return "GDNVCK" if node.kind == FOLDER else "GDNVW"
 
 
+def _checksums(node: NodeView, _: Extras) -> str | None:
+    # Without a SHA1 (a sync client's chunks) the property is absent, not empty: an empty
+    # <oc:checksum/> is not something the Nextcloud clients and rclone expect.
+    if node.kind == FOLDER or node.sha1 is None:
+        return None
+    return f"<oc:checksum>SHA1:{xml.text(node.sha1)}</oc:checksum>"
+
+
 def _fingerprint(node: NodeView, extras: Extras) -> str | None:
     return "" if node.path == extras.root_path else None
 
@@ -103,6 +111,7 @@ LIVE: dict[Name, Render] = {
     (OC, "fileid"): _file_id,
     (OC, "permissions"): _permissions,
     (OC, "size"): _size,
+    (OC, "checksums"): _checksums,
     (OC, "data-fingerprint"): _fingerprint,
 }
 ALLPROP: tuple[Name, ...] = (
@@ -119,7 +128,6 @@ MODIFICATION_TIME: frozenset[Name] = frozenset({(DAV, "getlastmodified"), (DAV, 
 # Everything else live, and names reserved for later Nextcloud properties, cannot be set.
 PROTECTED: frozenset[Name] = frozenset(LIVE) - MODIFICATION_TIME | {
     (DAV, "creationdate"),
-    (OC, "checksums"),
     (OC, "share-types"),
     (OC, "downloadURL"),
     (OC, "dDC"),

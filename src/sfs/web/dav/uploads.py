@@ -26,8 +26,9 @@ from starlette.responses import Response
 from sfs.app import Services
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PreconditionFailed
+from sfs.services.files.checksums import Checksum
 from sfs.services.files.nodes import NodeView
-from sfs.services.files.upload_sessions import Checksum, JoinRequest, PartView, UploadView
+from sfs.services.files.upload_sessions import JoinRequest, PartView, UploadView
 from sfs.web.dav import xml
 from sfs.web.dav.auth import authenticate
 from sfs.web.dav.conditions import parse_if_header

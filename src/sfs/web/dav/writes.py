@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 
 from sfs.domain.errors import Conflict, PreconditionFailed
+from sfs.services.files.checksums import Checksum
 from sfs.services.files.content_upload import UploadTarget
 from sfs.services.files.locks import LockTarget
 from sfs.services.files.nodes import FOLDER, NodeView
@@ -29,6 +30,8 @@ async def put(context: DavContext) -> Response:
     if request.headers.get("content-range"):
         raise DavError(400, "A PUT of part of a file (Content-Range) is not supported.")
     mtime = client_mtime(request.headers.get("x-oc-mtime"))
+    claimed = request.headers.get("oc-checksum")
+    checksum = Checksum.parse(claimed) if claimed else None  # checked once the body is in
     existing = await context.call(before_put, context)
     declared = request.headers.get("content-length")
     target = UploadTarget(
@@ -38,6 +41,7 @@ async def put(context: DavContext) -> Response:
         base_version=existing.version if existing is not None else None,
         client=context.client,
         device_name=DEVICE,
+        checksum=checksum,
     )
     services = context.services
     with services.upload_slots.hold(context.actor, context.client):
