@@ -229,7 +229,7 @@ def build_services(
         client_passwords=ClientPasswordService(
             database, audit, hasher, limiters, login, app_passwords
         ),
-        login_flows=LoginFlowService(database, clock, randomness, app_passwords),
+        login_flows=LoginFlowService(database, clock, randomness, app_passwords, limiters),
         listing=FolderListingService(database),
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sfs.app import Services
+from sfs.domain.actor import ClientInfo
 from sfs.metadata.nextcloud_models import LoginFlow
 from sfs.services.identity.login_flow import client_name
 from tests.dav import basic, propfind
@@ -178,3 +179,19 @@ def test_the_device_is_named_after_its_user_agent() -> None:
     assert client_name(None) == client_name("  ") == "Unknown client"
     assert client_name("evil\x00\nname") == "evilname"
     assert len(client_name("x" * 500)) == 100
+
+
+def test_starting_flows_is_throttled_per_address(client: TestClient, services: Services) -> None:
+    for _ in range(30):
+        start(client)
+    refused = client.post("/index.php/login/v2", headers={"User-Agent": DESKTOP})
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 15 * 60
+    assert refused.headers["cache-control"] == "no-store"
+    assert "Too many attempts" in refused.json()["message"]
+    assert client.post("/login/v2", headers={"User-Agent": DESKTOP}).status_code == 429
+    with services.database.transaction() as session:
+        assert len(session.scalars(select(LoginFlow)).all()) == 30  # none made when refused
+    # Another address is counted on its own.
+    other = services.login_flows.start(client=ClientInfo(address="192.0.2.7", user_agent=DESKTOP))
+    assert other.poll_token

@@ -50,6 +50,8 @@ class RateLimiters:
     link_password: RateLimiter
     link_address: RateLimiter
     link_guess_address: RateLimiter
+    # Login Flow v2 starts per address: each is a row in the database until it expires.
+    login_flow_address: RateLimiter
 
     @classmethod
     def from_storage_uri(cls, uri: str, *, key_prefix: str = "sfs") -> RateLimiters:
@@ -66,4 +68,5 @@ class RateLimiters:
             link_password=RateLimiter(storage, "link.password", "10 per 15 minutes"),
             link_address=RateLimiter(storage, "link.address", "50 per 15 minutes"),
             link_guess_address=RateLimiter(storage, "link.guess", "30 per 15 minutes"),
+            login_flow_address=RateLimiter(storage, "loginflow.address", "30 per 15 minutes"),
         )

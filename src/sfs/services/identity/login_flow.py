@@ -18,8 +18,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sfs.auth.secrets import digest, new_secret
+from sfs.auth.throttle import RateLimiters
 from sfs.domain.actor import Actor, ClientInfo
-from sfs.domain.errors import AccountUnavailable, InvalidInput, NotFound
+from sfs.domain.errors import AccountUnavailable, InvalidInput, NotFound, TooManyAttempts
 from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import User
@@ -68,13 +69,20 @@ class LoginFlowService:
         clock: Clock,
         randomness: Randomness,
         app_passwords: AppPasswordService,
+        limiters: RateLimiters,
     ) -> None:
         self._database = database
         self._clock = clock
         self._randomness = randomness
         self._app_passwords = app_passwords
+        self._limiters = limiters
 
     def start(self, *, client: ClientInfo) -> StartedFlow:
+        """A new flow; TooManyAttempts when this address started too many lately (anyone may
+        start one, and each is a row until it expires)."""
+        limiter, address_key = self._limiters.login_flow_address, client.address or "unknown"
+        if not limiter.hit(address_key):
+            raise TooManyAttempts(retry_after_seconds=limiter.resets_in(address_key))
         now = self._clock.now()
         poll_token, login_token = new_secret(self._randomness), new_secret(self._randomness)
         with self._database.transaction() as session:

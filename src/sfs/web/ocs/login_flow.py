@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
-from sfs.domain.errors import NotFound
+from sfs.domain.errors import NotFound, TooManyAttempts
 from sfs.services.identity.login_flow import MAX_TOKEN_LENGTH
 from sfs.web.portal.session import client_of, services_of
 
@@ -24,7 +24,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def start(request: Request) -> Response:
     services = services_of(request)
-    started = services.login_flows.start(client=client_of(request))
+    try:
+        started = services.login_flows.start(client=client_of(request))
+    except TooManyAttempts as exc:  # a client, not a browser: JSON, not the portal's page
+        return JSONResponse(
+            {"message": exc.message},
+            status_code=429,
+            headers={**NO_STORE, "Retry-After": str(exc.retry_after_seconds)},
+        )
     base = services.settings.base_url
     return JSONResponse(
         {
