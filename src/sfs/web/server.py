@@ -32,6 +32,7 @@ from sfs.web.portal import (
     routes_file_uploads,
     routes_files,
     routes_invitation,
+    routes_links,
     routes_login_flow,
     routes_my_account,
     routes_organisation,
@@ -70,6 +71,7 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
         (re.compile(r"^POST /api/v1/spaces/[^/]+/folders/batch$"), 8 * 1024 * 1024),
         (re.compile(r"^PUT /file/upload/"), None),
         (re.compile(r"^POST /file/upload(/|$)"), settings.form_upload_max_bytes),
+        (re.compile(r"^POST /s/[^/]+/upload$"), settings.form_upload_max_bytes),
         (re.compile(r"^PUT /(dav|remote\.php/dav)(/|$)"), None),
         (re.compile(r"^[A-Z]+ /(dav|remote\.php/dav)(/|$)"), MAX_XML_BYTES),
     ]
@@ -105,6 +107,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_files.router)
     app.include_router(routes_file_uploads.router)
     app.include_router(routes_file_history.router)
+    app.include_router(routes_links.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         redirect = detour(exc)
