@@ -193,7 +193,14 @@ def build_services(
         login=login,
         web_sessions=WebSessionService(database, audit, clock, randomness),
         device_tokens=device_tokens,
-        account_admin=AccountAdministration(database, audit, clock, hasher, notifier),
+        account_admin=AccountAdministration(
+            database,
+            audit,
+            clock,
+            hasher,
+            notifier,
+            device_idle_days=settings.device_token_idle_days,
+        ),
         invitations=invitations,
         my_account=MyAccountService(
             database,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,8 @@ from sfs.services.identity.credentials import (
     revoke_device_tokens,
     sign_out_everywhere,
 )
+from sfs.services.identity.device_tokens import DEFAULT_IDLE_DAYS
+from sfs.services.identity.offboarding import close_off_devices, hand_over_files
 from sfs.services.notifications import Notifier
 
 PAGE_SIZE = 50
@@ -109,12 +111,15 @@ class AccountAdministration:
         clock: Clock,
         hasher: PasswordHasher,
         notifier: Notifier,
+        *,
+        device_idle_days: int = DEFAULT_IDLE_DAYS,
     ) -> None:
         self._database = database
         self._audit = audit
         self._clock = clock
         self._hasher = hasher
         self._notifier = notifier
+        self._device_idle = timedelta(days=device_idle_days)
 
     # -- the Accounts list -------------------------------------------------------------------
 
@@ -321,8 +326,16 @@ class AccountAdministration:
                 role=role.value,
             )
 
-    def disable(self, actor: Actor, user_id: uuid.UUID, *, client: ClientInfo) -> None:
-        """The account can no longer log in; its sessions and devices are signed out now."""
+    def disable(
+        self,
+        actor: Actor,
+        user_id: uuid.UUID,
+        *,
+        client: ClientInfo,
+        wipe_devices: bool = False,
+    ) -> None:
+        """The account can no longer log in; its sessions end and every device is revoked now
+        (with `wipe_devices`, each working device also erases what it synced)."""
         now = self._clock.now()
         with self._database.transaction() as session:
             row = administered_user(session, actor, user_id)
@@ -332,7 +345,17 @@ class AccountAdministration:
             lock_organisation(session, row.organization_id)
             refuse_losing_last_admin(session, row, "disable")
             row.status = UserStatus.DISABLED.value
-            sign_out_everywhere(session, row.id, now)
+            end_web_sessions(session, row.id)
+            wiped = close_off_devices(
+                session,
+                self._audit,
+                row,
+                actor=actor,
+                client=client,
+                now=now,
+                idle_lifetime=self._device_idle,
+                wipe=wipe_devices,
+            )
             close_account_tokens(session, row.id, now)
             self._audit.record(
                 session,
@@ -342,6 +365,7 @@ class AccountAdministration:
                 actor=actor,
                 target_user_id=row.id,
                 target_email=row.email,
+                devices_wiped=wiped,
             )
 
     def enable(self, actor: Actor, user_id: uuid.UUID, *, client: ClientInfo) -> None:
@@ -364,9 +388,17 @@ class AccountAdministration:
             )
 
     def delete(
-        self, actor: Actor, user_id: uuid.UUID, *, confirm_email: str, client: ClientInfo
+        self,
+        actor: Actor,
+        user_id: uuid.UUID,
+        *,
+        confirm_email: str,
+        client: ClientInfo,
+        transfer_to: uuid.UUID | None = None,
     ) -> None:
-        """Delete the account with its sessions, devices and links; the audit trail remains."""
+        """Delete the account with its sessions, devices and links; the audit trail remains.
+        With `transfer_to`, its My Files first go, with their versions, to a folder "From
+        <name>" in that member's My Files (in the same transaction: all or nothing)."""
         with self._database.transaction() as session:
             row = administered_user(session, actor, user_id)
             refuse_self(actor, row, "delete")
@@ -377,6 +409,16 @@ class AccountAdministration:
                 )
             lock_organisation(session, row.organization_id)
             refuse_losing_last_admin(session, row, "delete")
+            if transfer_to is not None:
+                hand_over_files(
+                    session,
+                    self._audit,
+                    row,
+                    transfer_to,
+                    actor=actor,
+                    client=client,
+                    now=self._clock.now(),
+                )
             self._audit.record(
                 session,
                 AuditEventType.USER_DELETED,

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role
-from sfs.services.identity.account_admin import AccountDetail
+from sfs.services.identity.account_admin import MAX_PAGE_SIZE, AccountDetail
 from sfs.services.identity.account_rules import require_administrator
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
@@ -243,9 +243,12 @@ def change_role(
 
 @router.post("/accounts/{user_id}/disable")
 def disable(
-    request: Request, user_id: str, csrf_token: Annotated[str, Form(max_length=128)] = ""
+    request: Request,
+    user_id: str,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    wipe_devices: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    return _act(request, user_id, csrf_token, "disabled")
+    return _act(request, user_id, csrf_token, "disabled", wipe=bool(wipe_devices))
 
 
 @router.post("/accounts/{user_id}/enable")
@@ -262,7 +265,15 @@ def resend_invitation(
     return _act(request, user_id, csrf_token, "invitation")
 
 
-def _act(request: Request, user_id: str, csrf_token: str, action: str, role: str = "") -> Response:
+def _act(
+    request: Request,
+    user_id: str,
+    csrf_token: str,
+    action: str,
+    role: str = "",
+    *,
+    wipe: bool = False,
+) -> Response:
     """One button on the account's page: do it, or show why not on the same page."""
     active = current_session(request)
     if active is None:
@@ -277,7 +288,7 @@ def _act(request: Request, user_id: str, csrf_token: str, action: str, role: str
         elif action == "role":
             services.account_admin.change_role(actor, account_id, role=_role(role), client=client)
         elif action == "disabled":
-            services.account_admin.disable(actor, account_id, client=client)
+            services.account_admin.disable(actor, account_id, client=client, wipe_devices=wipe)
         elif action == "enabled":
             services.account_admin.enable(actor, account_id, client=client)
         else:
@@ -305,6 +316,7 @@ def delete(
     user_id: str,
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     confirm_email: Annotated[str, Form(max_length=FIELD_LIMIT)] = "",
+    transfer_to: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     active = current_session(request)
     if active is None:
@@ -314,7 +326,11 @@ def delete(
     account_id = _account_id(user_id)
     try:
         services.account_admin.delete(
-            active.actor, account_id, confirm_email=confirm_email, client=client_of(request)
+            active.actor,
+            account_id,
+            confirm_email=confirm_email,
+            client=client_of(request),
+            transfer_to=_receiver(transfer_to),
         )
     except (InvalidInput, PermissionDenied) as exc:
         detail = services.account_admin.detail(active.actor, account_id)
@@ -330,12 +346,30 @@ def _delete_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    # Who may receive the files: the organisation's other members (the first page of them).
+    try:
+        members = services_of(request).account_admin.page(active.actor, limit=MAX_PAGE_SIZE)
+        receivers = [m for m in members.accounts if m.id != detail.summary.id]
+    except InvalidInput:  # a provider administrator lists no organisation by default
+        receivers = []
     return render(
         request,
         "account_edit_delete.html",
-        {"session": active, "account": detail, "error": error},
+        {"session": active, "account": detail, "error": error, "receivers": receivers},
         status_code=status_code,
     )
+
+
+def _receiver(value: str) -> uuid.UUID | None:
+    """The member chosen to receive the files; an id that is none is refused by the service."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput(
+            "Choose another member of the organisation to receive the files.", field="transfer_to"
+        ) from None
 
 
 def _role(value: str) -> Role:
