@@ -55,6 +55,8 @@ from sfs.services.organisations.bootstrap import (
 )
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.sharing.groups import GroupService
+from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
@@ -84,6 +86,8 @@ class Services:
     second_factor: SecondFactorService
     password_reset: PasswordResetService
     spaces: SpaceService
+    groups: GroupService
+    team_folders: TeamFolderService
     file_tree: FileTreeService
     file_versions: FileVersionService
     chunk_store: ChunkStore
@@ -213,6 +217,8 @@ def build_services(
         ),
         email_codes=email_codes,
         spaces=SpaceService(database, clock),
+        groups=GroupService(database, audit, clock),
+        team_folders=TeamFolderService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,
         chunk_store=chunk_store,

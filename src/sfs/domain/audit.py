@@ -30,6 +30,16 @@ class AuditEventType(StrEnum):
     SHARE_LINK_PASSWORD_FAILED = "share_link.password_failed"  # noqa: S105 (an event name)
     SHARE_LINK_THROTTLED = "share_link.throttled"
     LINK_POLICY_CHANGED = "organisation.link_policy_changed"
+    # Groups and team folders
+    GROUP_CREATED = "group.created"
+    GROUP_CHANGED = "group.changed"  # renamed, or a member added or removed
+    GROUP_DELETED = "group.deleted"
+    TEAM_FOLDER_CREATED = "team_folder.created"
+    TEAM_FOLDER_RENAMED = "team_folder.renamed"
+    TEAM_FOLDER_DELETED = "team_folder.deleted"
+    TEAM_FOLDER_MEMBER_ADDED = "team_folder.member_added"
+    TEAM_FOLDER_MEMBER_CHANGED = "team_folder.member_changed"
+    TEAM_FOLDER_MEMBER_REMOVED = "team_folder.member_removed"
     ORGANISATION_CREATED = "organisation.created"
     ORGANISATION_POLICY_CHANGED = "organisation.policy_changed"
     ORGANISATION_SUSPENDED = "organisation.suspended"

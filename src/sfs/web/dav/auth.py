@@ -3,16 +3,13 @@ sync client's bearer token. Every request carries its credentials; there is no s
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from sfs.app import Services
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import AuthenticationFailed, NotAuthenticated
+from sfs.web.basic_auth import CHALLENGE, MAX_HEADER, basic_credentials
 
 CHANNEL = "webdav"
-CHALLENGE = 'Basic realm="Secure File Sync", charset="UTF-8"'
-MAX_HEADER = 4096
+__all__ = ["CHALLENGE", "CHANNEL", "authenticate"]
 
 
 def authenticate(services: Services, authorization: str | None, client: ClientInfo) -> Actor:
@@ -27,22 +24,7 @@ def authenticate(services: Services, authorization: str | None, client: ClientIn
         return services.device_tokens.resolve(value.strip())[0]
     if scheme.lower() != "basic":
         raise NotAuthenticated("Use HTTP Basic authentication with an app password.")
-    email, password = _basic_credentials(value.strip())
+    email, password = basic_credentials(value.strip())
     return services.client_passwords.authenticate(
         email=email, password=password, client=client, channel=CHANNEL
     ).actor
-
-
-def _basic_credentials(value: str) -> tuple[str, str]:
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise AuthenticationFailed() from None
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        decoded = raw.decode("latin-1")  # what older clients send
-    email, colon, password = decoded.partition(":")
-    if not colon or not email:
-        raise AuthenticationFailed()
-    return email, password
