@@ -7,6 +7,7 @@ import sys
 import click
 
 from sfs.cli import admin as admin_commands
+from sfs.cli import share as share_commands
 from sfs.cli import sync as sync_commands
 from sfs.cli.common import domain_errors, settings_or_exit
 from sfs.cli.files import COMMANDS as FILE_COMMANDS
@@ -91,5 +92,6 @@ for _file_command in FILE_COMMANDS:  # sfs login, ls, put, get, … (sfs.cli.fil
     main.add_command(_file_command)
 
 main.add_command(admin_commands.admin)  # sfs admin … (sfs.cli.admin)
+main.add_command(share_commands.share)  # sfs share link|list|revoke (sfs.cli.share)
 main.add_command(sync_commands.sync)  # sfs sync DIR [--once]
 main.add_command(sync_commands.status)  # sfs status DIR

@@ -39,6 +39,7 @@ from sfs.web.portal import (
     routes_password_reset,
     routes_provider,
     routes_second_factor,
+    routes_share_links,
 )
 from sfs.web.portal.rendering import render
 from sfs.web.portal.session import detour, shown_session
@@ -108,6 +109,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_file_uploads.router)
     app.include_router(routes_file_history.router)
     app.include_router(routes_links.router)
+    app.include_router(routes_share_links.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         redirect = detour(exc)

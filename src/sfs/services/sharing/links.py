@@ -229,7 +229,7 @@ def _checked(
         raise PermissionDenied(N_("Your organisation does not allow share links."))
     if options.password is not None:
         if not MIN_PASSWORD_LENGTH <= len(options.password) <= MAX_LENGTH:
-            raise InvalidInput(N_("A link password needs 8 to 1024 characters."), field="password")
+            raise InvalidInput(N_("A link password needs 8 to 256 characters."), field="password")
     elif policy.password_required:
         raise InvalidInput(
             N_("Your organisation requires a password on every link."), field="password"
