@@ -134,7 +134,8 @@ async def upload(
 
     def start() -> ContentUpload:
         target = UploadTarget(
-            space_id=services.spaces.resolve_reference(actor, space),
+            # A Viewer is refused before any byte is stored, not at the commit.
+            space_id=services.spaces.resolve_reference(actor, space, write=True),
             path=path,
             modified_at=modified_at or services.clock.now(),
             base_version=base_version,

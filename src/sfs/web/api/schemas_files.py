@@ -26,12 +26,19 @@ MAX_POSITION = MAX_VERSION
 class SpaceOut(BaseModel):
     id: uuid.UUID
     name: str
-    kind: str
+    kind: str = Field(description="'personal' (My Files) or 'team' (a team folder)")
     cursor: int = Field(description="the space's latest journal sequence number")
+    role: str = Field(description="'owner' of My Files; 'viewer', 'editor' or 'manager'")
 
     @classmethod
     def of(cls, view: SpaceView) -> SpaceOut:
-        return cls(id=view.id, name=view.name, kind=view.kind, cursor=view.journal_seq)
+        return cls(
+            id=view.id,
+            name=view.name,
+            kind=view.kind,
+            cursor=view.journal_seq,
+            role=view.role.value,
+        )
 
 
 class NodeOut(BaseModel):
