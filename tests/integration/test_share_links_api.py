@@ -42,14 +42,14 @@ def test_create_list_open_and_revoke(
     listed = client.get("/api/v1/links", headers=auth).json()
     assert [item["id"] for item in listed] == [link["id"]]
     admin = token_for(client, acme.admin.email)
-    assert [i["id"] for i in client.get("/api/v1/links/organisation", headers=admin).json()] == [
+    assert [i["id"] for i in client.get("/api/v1/organisation/links", headers=admin).json()] == [
         link["id"]
     ]
-    assert client.get("/api/v1/links/organisation", headers=auth).status_code == 403
+    assert client.get("/api/v1/organisation/links", headers=auth).status_code == 403
     revoked = client.delete(f"/api/v1/links/{link['id']}", headers=auth)
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
     assert client.get(url.split("127.0.0.1:8080", 1)[-1]).status_code == 410
-    assert client.get("/api/v1/links/organisation", headers=admin).json() == []
+    assert client.get("/api/v1/organisation/links", headers=admin).json() == []
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,7 @@ def test_unknown_and_gone_links_are_clear_pages(
     dutch = client.get(created.path, headers={"Accept-Language": "nl"})
     assert dutch.status_code == 410
     assert dutch.headers["content-language"] == "nl"
+    assert "Deze link is niet meer beschikbaar" in dutch.text
 
 
 def test_guessing_tokens_gets_a_429_page(client: TestClient) -> None:

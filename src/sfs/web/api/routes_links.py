@@ -108,7 +108,7 @@ def list_my_links(actor: ActorDep, services: ServicesDep) -> list[LinkOut]:
     return [LinkOut.of(view) for view in services.share_links.mine(actor)]
 
 
-@router.get("/links/organisation", response_model=list[LinkOut], responses=problems(403))
+@router.get("/organisation/links", response_model=list[LinkOut], responses=problems(403))
 def list_organisation_links(actor: ActorDep, services: ServicesDep) -> list[LinkOut]:
     """Every live link of the organisation: Organization Admins only."""
     return [LinkOut.of(view) for view in services.share_links.organisation_links(actor)]
