@@ -40,6 +40,7 @@ from sfs.web.portal import (
     routes_provider,
     routes_second_factor,
     routes_share_links,
+    routes_team_folders,
 )
 from sfs.web.portal.rendering import render
 from sfs.web.portal.session import detour, shown_session
@@ -103,6 +104,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_devices.router)
     app.include_router(routes_invitation.router)
     app.include_router(routes_organisation.router)
+    app.include_router(routes_team_folders.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_provider.router)
     app.include_router(routes_files.router)

@@ -1,0 +1,67 @@
+"""Team folders and groups in the portal, under Organisation settings."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from sfs.app import Services
+from tests.signed_in import log_in, page_csrf_token
+from tests.world import CLIENT, actor, make_tenant
+
+
+def test_the_admin_creates_a_folder_and_a_group_and_sets_members(
+    client: TestClient, services: Services
+) -> None:
+    acme = make_tenant(services, "Acme")
+    log_in(client, acme.admin.email)
+    assert "/organisation/team-folders" in client.get("/organisation").text
+    token = page_csrf_token(client, "/organisation/team-folders")
+    made = client.post(
+        "/organisation/team-folders",
+        data={"csrf_token": token, "name": "Projects"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    folder_page = made.headers["location"]
+    again = client.post(
+        "/organisation/team-folders", data={"csrf_token": token, "name": "projects"}
+    )
+    assert again.status_code == 409 and "already exists" in again.text
+    group = client.post(
+        "/organisation/groups",
+        data={"csrf_token": token, "name": "Design"},
+        follow_redirects=False,
+    ).headers["location"]
+    added = client.post(f"{group}/members", data={"csrf_token": token, "email": acme.user.email})
+    assert added.status_code == 200 and acme.user.email in added.text
+    (design,) = services.groups.list_groups(actor(services, acme.admin))
+    member = client.post(
+        f"{folder_page}/members",
+        data={"csrf_token": token, "member": f"group:{design.id}", "role": "editor"},
+    )
+    assert member.status_code == 200 and "Design" in member.text and "Editor" in member.text
+    unknown = client.post(
+        f"{folder_page}/members",
+        data={"csrf_token": token, "member": "nobody@example.com", "role": "viewer"},
+    )
+    assert unknown.status_code == 404
+    assert "No account with that address in your organisation." in unknown.text
+    forged = client.post(f"{folder_page}/delete", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    spaces = services.spaces.list_spaces(actor(services, acme.user))
+    assert [(s.name, s.role.value) for s in spaces][1] == ("Projects", "editor")
+
+
+def test_dutch_pages_a_member_may_not_manage_other_tenants_are_not_found(
+    client: TestClient, services: Services
+) -> None:
+    acme, globex = make_tenant(services, "Acme"), make_tenant(services, "Globex")
+    theirs = services.team_folders.create(actor(services, globex.admin), "Secret", client=CLIENT)
+    log_in(client, acme.admin.email)
+    dutch = client.get("/organisation/team-folders", headers={"Accept-Language": "nl"})
+    assert "Teammappen" in dutch.text and "Nieuwe groep" in dutch.text
+    assert client.get(f"/organisation/team-folders/{theirs.id}").status_code == 404
+    assert client.get("/organisation/team-folders/not-an-id").status_code == 404
+    client.cookies.clear()
+    log_in(client, acme.user.email)
+    assert client.get("/organisation/team-folders").status_code == 403
