@@ -29,6 +29,7 @@ from sfs.domain.errors import (
 )
 from sfs.metadata.link_models import ShareLink
 from sfs.metadata.models import AuditEvent, User
+from sfs.metadata.team_models import SpaceMember
 from sfs.services.sharing.link_policy import LinkPolicyView
 from sfs.services.sharing.links import CreatedLink, LinkOptions
 from sfs.services.sharing.zip_stream import entry_name
@@ -483,3 +484,49 @@ def test_the_owner_hears_of_downloads_in_their_language(services: Services, owne
     assert message["To"] == owner.email
     assert "f.txt" in message.get_content()
     assert "198.51.100.9" in message.get_content()
+
+
+def test_a_viewer_may_share_to_read_but_not_to_write_and_the_link_ends_with_membership(
+    services: Services, acme: Tenant, owner: Actor
+) -> None:
+    admin = actor(services, acme.admin)
+    team = services.team_folders.create(admin, "Projects", client=CLIENT)
+    services.team_folders.set_user_role(admin, team.id, admin.email, "manager", client=CLIENT)
+    services.team_folders.set_user_role(admin, team.id, owner.email, "viewer", client=CLIENT)
+    services.file_tree.create_folder(admin, space_id=team.id, path="/plans", client=CLIENT)
+    services.file_content.upload(
+        admin,
+        space_id=team.id,
+        path="/plans/a.txt",
+        source=[b"plan"],
+        modified_at=services.clock.now(),
+        base_version=None,
+        client=CLIENT,
+    )
+
+    def make(**options: bool) -> CreatedLink:
+        return services.share_links.create(
+            owner, space_id=team.id, path="/plans", options=LinkOptions(**options), client=CLIENT
+        )
+
+    for writing in ({"can_edit": True}, {"upload_only": True}):
+        with pytest.raises(PermissionDenied):
+            make(**writing)
+    created = make()
+    assert [
+        n.name for n in services.link_access.listing(created.token, None, "", client=VISITOR)
+    ] == ["a.txt"]
+    services.team_folders.remove_member(
+        admin, team.id, _member_id(services, team.id), client=CLIENT
+    )
+    with pytest.raises(LinkGone):
+        services.link_access.info(created.token, client=VISITOR)
+
+
+def _member_id(services: Services, space_id: uuid.UUID) -> uuid.UUID:
+    with services.database.transaction() as session:
+        return session.scalars(
+            select(SpaceMember.id).where(
+                SpaceMember.space_id == space_id, SpaceMember.role == "viewer"
+            )
+        ).one()
