@@ -172,3 +172,68 @@ def test_a_sync_client_commit_has_no_sha1_and_propfind_leaves_it_out(
 def _versions(services: Services) -> int:
     with services.database.transaction() as session:
         return session.scalar(select(func.count()).select_from(Version)) or 0
+
+
+def _send_parts(client: TestClient, who: DavUser, transfer: str, parts: dict[int, bytes]) -> str:
+    base = f"/remote.php/dav/uploads/{who.view.id}/{transfer}"
+    if client.request("PROPFIND", base, headers={**who.headers, "Depth": "0"}).status_code == 404:
+        assert client.request("MKCOL", base, headers=who.headers).status_code == 201
+    for number, data in parts.items():
+        assert client.put(f"{base}/{number:05d}", content=data, headers=who.headers).is_success
+    return base
+
+
+def test_parts_in_order_are_hashed_as_they_arrive_not_read_back_at_join(
+    client: TestClient, services: Services, alice: DavUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = {1: os.urandom(250_000), 2: os.urandom(250_000), 3: b"tail"}
+    whole = b"".join(parts.values())
+    base = _send_parts(client, alice, "in-order", parts)
+
+    def no_read_back(*_: object, **__: object) -> object:
+        raise AssertionError("the join read the parts back")
+
+    monkeypatch.setattr(services.chunk_store, "read_many", no_read_back)
+    wrong = client.request(
+        "MOVE",
+        f"{base}/.file",
+        headers={
+            **alice.headers,
+            "Destination": "/dav/ordered.bin",
+            "OC-Checksum": f"SHA1:{sha1(whole + b'!')}",
+        },
+    )
+    assert wrong.status_code == 400 and sha1(whole) in wrong.text
+    done = client.request(
+        "MOVE",
+        f"{base}/.file",
+        headers={
+            **alice.headers,
+            "Destination": "/dav/ordered.bin",
+            "OC-Checksum": f"SHA1:{sha1(whole)}",
+        },
+    )
+    assert done.status_code == 201, done.text
+    monkeypatch.undo()
+    assert checksums(client, alice, "/ordered.bin") == f"SHA1:{sha1(whole)}"
+
+
+def test_parts_out_of_order_or_sent_again_still_get_the_right_sha1(
+    client: TestClient, alice: DavUser
+) -> None:
+    parts = {3: os.urandom(1000), 1: os.urandom(2000), 2: os.urandom(3000)}
+    base = _send_parts(client, alice, "shuffled", parts)
+    assert client.request(
+        "MOVE", f"{base}/.file", headers={**alice.headers, "Destination": "/dav/shuffled.bin"}
+    ).is_success
+    whole = parts[1] + parts[2] + parts[3]
+    assert checksums(client, alice, "/shuffled.bin") == f"SHA1:{sha1(whole)}"
+
+    first = {1: os.urandom(2000), 2: os.urandom(3000), 3: os.urandom(1000)}
+    base = _send_parts(client, alice, "again", first)
+    second = os.urandom(3000)  # part 2 again, same size, other bytes, after part 3
+    _send_parts(client, alice, "again", {2: second})
+    assert client.request(
+        "MOVE", f"{base}/.file", headers={**alice.headers, "Destination": "/dav/again.bin"}
+    ).is_success
+    assert checksums(client, alice, "/again.bin") == f"SHA1:{sha1(first[1] + second + first[3])}"

@@ -7,6 +7,7 @@ import hashlib
 import re
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from sfs.domain.errors import InvalidInput
 
@@ -68,9 +69,10 @@ class Hashes:
     """The SHA1 every whole upload gets, and the client's claimed checksum if it names another
     algorithm, computed in one pass over the bytes in order."""
 
-    def __init__(self, claimed: Checksum | None = None) -> None:
+    def __init__(self, claimed: Checksum | None = None, *, sha1: Any | None = None) -> None:
         self.claimed = claimed
-        self._sha1 = hashlib.sha1(usedforsecurity=False)
+        # `sha1`: a hashlib SHA1 to carry on (a chunked upload's running hash), else a new one.
+        self._sha1 = sha1 if sha1 is not None else hashlib.sha1(usedforsecurity=False)
         other = claimed is not None and claimed.algorithm != "SHA1"
         self._other = ContentHash(claimed.algorithm) if other and claimed else None
 
@@ -80,7 +82,11 @@ class Hashes:
             self._other.update(data)
 
     def sha1(self) -> str:
-        return self._sha1.hexdigest()
+        return str(self._sha1.hexdigest())
+
+    def sha1_state(self) -> Any:
+        """The hashlib SHA1 object itself, to carry on over more bytes later."""
+        return self._sha1
 
     def verify(self) -> str:
         """The SHA1, once the claimed checksum (if any) is checked: InvalidInput if not equal."""

@@ -33,6 +33,7 @@ from sfs.ports import Clock
 from sfs.services.files.checksums import Checksum, Hashes
 from sfs.services.files.content_upload import ChunkIntake
 from sfs.services.files.nodes import NodeView
+from sfs.services.files.upload_hashing import RunningHashes
 from sfs.services.files.versions import FileVersionService, ManifestEntry
 from sfs.services.storage.keyring import Keyring
 
@@ -124,6 +125,7 @@ class UploadSessionService:
         self._store = store
         self._keyring = keyring
         self._versions = versions
+        self._running = RunningHashes()
 
     def open(
         self,
@@ -163,13 +165,23 @@ class UploadSessionService:
 
     def start_part(self, actor: Actor, *, transfer_id: str, name: str) -> PartUpload:
         """A part to push bytes into; NotFound unless the upload is open."""
-        check_part_name(name)
-        self.upload(actor, transfer_id=transfer_id)  # refuse before any byte is read
+        number = check_part_name(name)
+        view = self.upload(actor, transfer_id=transfer_id)  # refuse before any byte is read
         keys = self._keyring.keys_for(_organisation_of(actor))
-        intake = ChunkIntake(self._store, self._versions, keys, actor)
-        return PartUpload(
-            intake, lambda manifest: self._record_part(actor, transfer_id, name, manifest)
-        )
+        key = (actor.user_id, transfer_id, view.created_at)
+        started = self._running.start_state(key, number)
+        hashes = Hashes(sha1=started[0]) if started is not None else None
+        intake = ChunkIntake(self._store, self._versions, keys, actor, hashes)
+
+        def record(manifest: Sequence[ManifestEntry]) -> bool:
+            new = self._record_part(actor, transfer_id, name, manifest)
+            if started is not None:  # in order: the file's SHA1 so far carries on
+                chunk_ids = [entry.chunk_id for entry in manifest]
+                state = intake.hashes.sha1_state()
+                self._running.continued(key, number, state, chunk_ids, fresh=started[1])
+            return new
+
+        return PartUpload(intake, record)
 
     def upload(self, actor: Actor, *, transfer_id: str) -> UploadView:
         """The upload and the parts that arrived (a client resuming asks this)."""
@@ -244,7 +256,7 @@ class UploadSessionService:
                 .where(UploadPartChunk.session_id == row.id)
                 .order_by(UploadPartChunk.part_name, UploadPartChunk.position)
             ).all()
-            session_id = row.id
+            session_id, key = row.id, (actor.user_id, transfer_id, row.created_at)
         manifest = [
             ManifestEntry(chunk_id, plain_size)
             for _, chunk_id, plain_size in sorted(chunks, key=lambda c: order[c.part_name])
@@ -252,7 +264,12 @@ class UploadSessionService:
         # The server cut these chunks from this actor's bytes (the part rows say so): they may
         # commit them, however long ago they arrived.
         self._versions.record_receipts(actor, [entry.chunk_id for entry in manifest])
-        sha1 = self._hash_back(actor, manifest, request.checksum)
+        sent = request.checksum
+        sha1 = self._running.sha1_of(key, [entry.chunk_id for entry in manifest])
+        if sha1 is None or (sent is not None and sent.algorithm != "SHA1"):
+            sha1 = self._hash_back(actor, manifest, sent)  # out of order, or elsewhere
+        elif sent is not None:
+            sent.require(sha1)
         node = self._versions.commit(
             actor,
             space_id=request.space_id,
@@ -266,6 +283,7 @@ class UploadSessionService:
         )
         with self._database.transaction() as session:
             session.execute(delete(UploadSession).where(UploadSession.id == session_id))
+        self._running.forget(key)
         return node
 
     def drop_idle(self) -> int:
