@@ -104,6 +104,8 @@ class DavDoor:
         self, authorization: str | None, client: ClientInfo, where: DavPath
     ) -> tuple[Actor, uuid.UUID]:
         actor = authenticate(self.services, authorization, client)
+        if where.space is not None:  # a team folder: NotFound unless a member
+            return actor, self.services.spaces.resolve_reference(actor, where.space)
         if not where.belongs_to(actor):
             raise NotFound("No such user.")  # another account's files are not found, never refused
         return actor, self.services.spaces.my_files(actor).id

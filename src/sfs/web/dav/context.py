@@ -92,7 +92,7 @@ class DavContext:
                 tagged = parse_dav_path(_path_of(resource))
             except Exception:  # a tag naming another server or nothing we serve matches nothing
                 return ResourceState(etag=None, lock_tokens=frozenset())
-            if not tagged.belongs_to(self.actor):
+            if not tagged.in_same_space(self.where, self.actor):
                 return ResourceState(etag=None, lock_tokens=frozenset())
             path = tagged.path
         node = self.stat(path)

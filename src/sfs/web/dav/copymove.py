@@ -34,8 +34,8 @@ async def _transfer(context: DavContext, *, moving: bool) -> Response:
         destination = parse_destination(header)
     except NotFound:
         raise DavError(502, "The Destination is not on this WebDAV server.") from None
-    if not destination.belongs_to(context.actor):
-        raise DavError(502, "The Destination is outside your files.")
+    if not destination.in_same_space(context.where, context.actor):
+        raise DavError(502, "The Destination is outside these files (another space or account).")
     overwrite = request.headers.get("overwrite", "T").strip().upper()
     if overwrite not in ("T", "F"):
         raise DavError(400, "Overwrite must be T or F.")

@@ -9,7 +9,7 @@ never become a separator; names are then checked by the services like any other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit
 
 from sfs.domain.actor import Actor
@@ -18,6 +18,8 @@ from sfs.domain.errors import InvalidInput, NotFound
 ALIAS = "/dav"
 NEXTCLOUD_ROOT = "/remote.php/dav"
 NEXTCLOUD_FILES = "/remote.php/dav/files"
+# A team folder (or any space the account may reach) by its id: /remote.php/dav/spaces/{id}/…
+SPACES = "/remote.php/dav/spaces"
 
 
 def dav_user_id(actor: Actor) -> str:
@@ -35,6 +37,7 @@ class DavPath:
     user: str | None  # the `{user}` segment of the Nextcloud door, decoded; None for /dav
     parts: tuple[str, ...]
     trailing_slash: bool
+    space: str | None = None  # the `{id}` segment of the spaces door, undecoded
 
     @property
     def path(self) -> str:
@@ -52,16 +55,31 @@ class DavPath:
         return self.base + encoded
 
     def belongs_to(self, actor: Actor) -> bool:
-        """Whether the door leads to the actor's own files (other accounts are not found)."""
+        """Whether the door leads to the actor's own files (other accounts are not found).
+        A space's door never does: a path there names another space than My Files."""
+        if self.space is not None:
+            return False
         if self.user is None:
             return True
         return self.user == dav_user_id(actor) or self.user.casefold() == actor.email
+
+    def in_same_space(self, other: DavPath, actor: Actor) -> bool:
+        """Whether this path (a Destination, an If tag) is in the space `other` names."""
+        if self.space is not None or other.space is not None:
+            return self.space == other.space
+        return self.belongs_to(actor)
 
 
 def parse_dav_path(raw_path: str) -> DavPath:
     """NotFound for a URL of neither door; InvalidInput for a path that cannot be decoded."""
     if raw_path == ALIAS or raw_path.startswith(ALIAS + "/"):
         return _within(ALIAS, None, raw_path[len(ALIAS) :])
+    if raw_path.startswith(SPACES + "/"):
+        space, slash, rest = raw_path[len(SPACES) + 1 :].partition("/")
+        if not space:
+            raise NotFound("Name the space: /remote.php/dav/spaces/<id>/.")
+        within = _within(SPACES + "/" + space, None, slash + rest)
+        return replace(within, space=space)
     prefix = NEXTCLOUD_FILES + "/"
     if not raw_path.startswith(prefix):
         raise NotFound("Nothing is served here: use /remote.php/dav/files/<user>/ or /dav/.")
