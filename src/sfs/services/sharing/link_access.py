@@ -35,7 +35,6 @@ from sfs.domain.errors import (
     LinkPasswordRequired,
     NotFound,
     PermissionDenied,
-    TooLarge,
     TooManyAttempts,
 )
 from sfs.i18n import N_
@@ -63,6 +62,7 @@ from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import load_policy
 from sfs.services.sharing.links import link_state
 from sfs.services.sharing.zip_stream import ZipEntry, stream_zip
+from sfs.services.sharing.zip_walk import walk_folder
 
 # A folder's ZIP holds at most this much: enough for a real hand-over, not a way to pull a
 # whole account through one anonymous request. Over it: 413 and a clear page.
@@ -236,45 +236,9 @@ class LinkAccessService:
             folder = resolve(session, space, live.base + parts)
             if folder.kind != FOLDER:
                 raise NotFound(N_("No such folder."))
-            entries: list[ZipEntry] = []
-            total = 0
-            level: list[tuple[uuid.UUID, tuple[str, ...]]] = [(folder.id, ())]
-            while level:
-                below = {node_id: prefix for node_id, prefix in level}
-                level = []
-                ids = list(below)
-                for start in range(0, len(ids), 500):
-                    children = session.scalars(
-                        select(Node)
-                        .where(
-                            Node.parent_id.in_(ids[start : start + 500]),
-                            Node.deleted_at.is_(None),
-                        )
-                        .order_by(Node.name_key)
-                    ).all()
-                    for child in children:
-                        assert child.parent_id is not None
-                        child_parts = (*below[child.parent_id], child.name)
-                        is_folder = child.kind == FOLDER
-                        entries.append(
-                            ZipEntry(child_parts, child.size, child.modified_at, is_folder)
-                        )
-                        total += 0 if is_folder else child.size
-                        if len(entries) > self.zip_max_entries or total > self.zip_max_bytes:
-                            raise TooLarge(
-                                N_(
-                                    "This folder is too large to download as one ZIP "
-                                    "(at most %(entries)s files and %(gib)s GiB); "
-                                    "download its subfolders or files one by one."
-                                )
-                                % {
-                                    "entries": f"{self.zip_max_entries:,}",
-                                    "gib": f"{self.zip_max_bytes / 1024**3:g}",
-                                }
-                            )
-                        if is_folder:
-                            level.append((child.id, child_parts))
-            return entries
+            return walk_folder(
+                session, folder, max_entries=self.zip_max_entries, max_bytes=self.zip_max_bytes
+            )
 
     # -- adding ----------------------------------------------------------------------------
 

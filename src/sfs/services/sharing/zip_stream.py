@@ -13,6 +13,8 @@ from datetime import datetime
 
 from sfs.domain.errors import InvalidInput
 
+PIECE = 1 << 20
+
 
 @dataclass(frozen=True)
 class ZipEntry:
@@ -75,7 +77,6 @@ def stream_zip(
             if entry.is_folder:
                 info.external_attr = 0o40755 << 16 | 0x10
                 archive.writestr(info, b"")
-                yield sink.take()
                 continue
             info.external_attr = 0o644 << 16
             # The size told in advance lets zipfile choose ZIP64 for files over 4 GiB.
@@ -83,7 +84,8 @@ def stream_zip(
             with archive.open(info, mode="w", force_zip64=entry.size >= zipfile.ZIP64_LIMIT) as out:
                 for block in open_entry(entry):
                     out.write(block)
-                    if sink.size >= 1 << 20:
+                    # Pieces of about 1 MiB: each one crosses from the worker thread to the
+                    # event loop, so many small files are not many small writes.
+                    if sink.size >= PIECE:
                         yield sink.take()
-            yield sink.take()
     yield sink.take()
