@@ -412,6 +412,9 @@ def test_over_http_a_wiped_token_gets_device_wiped_then_checks_and_confirms_once
     assert refused.status_code == 401 and refused.json()["code"] == "device_wiped"
     assert client.post("/api/v1/auth/wipe/check", headers=bearer).json() == {"wipe": True}
     assert client.post("/api/v1/auth/wipe/check").status_code == 401
+    unknown = {"Authorization": "Bearer sfs_not-a-device"}
+    assert client.post("/api/v1/auth/wipe/check", headers=unknown).status_code == 401
+    assert client.post("/api/v1/auth/wipe/done", headers=unknown).status_code == 401
     bad = client.post("/api/v1/auth/wipe/done", headers=bearer, json={"files_kept": -1})
     assert bad.status_code == 422
     assert services.device_wipe.must_wipe(laptop.secret) is True  # nothing changed

@@ -181,3 +181,28 @@ def csrf_from(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found
     return found.group(1)
+
+
+def test_device_events_are_in_the_audit_log_and_its_csv(
+    client: TestClient, services: Services
+) -> None:
+    acme = make_tenant(services, "Acme")
+    user = actor(services, acme.user)
+    laptop = services.device_tokens.issue(user, device_name="Laptop", client=LAPTOP)
+    phone = services.app_passwords.create(user, name="Phone", client=PHONE)
+    services.devices.revoke(user, phone.id, client=PHONE)
+    services.devices.request_wipe(user, laptop.id, client=PHONE)
+    services.device_wipe.confirm(laptop.secret, client=LAPTOP)
+    log_in(client, acme.admin.email)
+
+    page = client.get("/audit?event_type=device.wipe_requested").text
+    assert '<option value="device.wiped"' in page and "Laptop" in page
+    exported = client.get("/audit.csv").text
+    for kind in (
+        "device_token.issued",
+        "app_password.created",
+        "app_password.revoked",
+        "device.wipe_requested",
+        "device.wiped",
+    ):
+        assert kind in exported

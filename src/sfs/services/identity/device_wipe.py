@@ -42,14 +42,18 @@ class DeviceWipeService:
 
     def must_wipe(self, secret: str) -> bool:
         """Whether the device holding this token or app password is to erase itself now."""
+        return self.wipe_status(secret) is True
+
+    def wipe_status(self, secret: str) -> bool | None:
+        """As `must_wipe`; None when the secret is no device credential at all."""
         token_hash = _stored_hash(secret)
         if token_hash is None:
-            return False
+            return None
         with self._database.transaction() as session:
-            state = session.scalars(
+            found = session.execute(
                 select(DeviceToken.wipe_state).where(DeviceToken.token_hash == token_hash)
             ).one_or_none()
-        return state == WIPE_PENDING
+        return None if found is None else found.wipe_state == WIPE_PENDING
 
     def confirm(self, secret: str, *, client: ClientInfo, kept: int | None = None) -> None:
         """The device erased what it held: the wipe is done. NotFound unless a wipe was waiting

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from sfs.app import Services
 from sfs.domain.errors import NotAuthenticated
 from sfs.services.identity.device_wipe import MAX_KEPT
 from sfs.web.api.deps import ClientDep, ServicesDep
@@ -36,7 +37,7 @@ class WipeDone(BaseModel):
 @router.post("/auth/wipe/check", response_model=WipeCheck, responses=problems(401))
 def wipe_check(services: ServicesDep, credentials: BearerDep) -> WipeCheck:
     """Whether a remote wipe of this device was requested and not yet confirmed."""
-    return WipeCheck(wipe=services.device_wipe.must_wipe(_secret(credentials)))
+    return WipeCheck(wipe=_status(services, credentials))
 
 
 @router.post(
@@ -49,6 +50,7 @@ def wipe_done(
 ) -> None:
     """The device erased what it synced; taken once (404 when no wipe is waiting)."""
     kept = body.files_kept if body is not None else None
+    _status(services, credentials)
     services.device_wipe.confirm(_secret(credentials), client=client, kept=kept)
 
 
@@ -56,3 +58,11 @@ def _secret(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise NotAuthenticated("Send the device's token: Authorization: Bearer <token>.")
     return credentials.credentials
+
+
+def _status(services: Services, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """Whether the device is to wipe; 401 when the token is no device's at all."""
+    status = services.device_wipe.wipe_status(_secret(credentials))
+    if status is None:
+        raise NotAuthenticated("The access token is not valid.")
+    return status
