@@ -60,6 +60,14 @@ def test_dutch_pages_a_member_may_not_manage_other_tenants_are_not_found(
     log_in(client, acme.admin.email)
     dutch = client.get("/organisation/team-folders", headers={"Accept-Language": "nl"})
     assert "Teammappen" in dutch.text and "Nieuwe groep" in dutch.text
+    token = page_csrf_token(client, "/organisation/team-folders")
+    client.post("/organisation/team-folders", data={"csrf_token": token, "name": "Plans"})
+    taken = client.post(
+        "/organisation/team-folders",
+        data={"csrf_token": token, "name": "PLANS"},
+        headers={"Accept-Language": "nl"},
+    )
+    assert taken.status_code == 409 and "Er bestaat al een teammap met die naam." in taken.text
     assert client.get(f"/organisation/team-folders/{theirs.id}").status_code == 404
     assert client.get("/organisation/team-folders/not-an-id").status_code == 404
     client.cookies.clear()

@@ -50,5 +50,5 @@ def parse_member_role(value: str) -> SpaceRole:
     except ValueError:
         role = None
     if role not in MEMBER_ROLES:
-        raise InvalidInput("Role must be viewer, editor or manager.", field="role")
+        raise InvalidInput(N_("Role must be viewer, editor or manager."), field="role")
     return role

@@ -13,6 +13,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, NotFound
 from sfs.domain.validation import clean_label
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import User
 from sfs.metadata.team_models import Group, GroupMember
@@ -146,7 +147,7 @@ class GroupService:
             user = colleague_by_id(session, organization_id, user_id)
             membership = session.get(GroupMember, (group.id, user.id))
             if membership is None:
-                raise NotFound("That account is not a member of this group.")
+                raise NotFound(N_("That account is not a member of this group."))
             session.delete(membership)
             session.flush()
             self._record(
@@ -189,7 +190,7 @@ def visible_group(session: Session, organization_id: uuid.UUID, group_id: uuid.U
     """The organisation's group; another organisation's is not found, like a bad id."""
     group = session.get(Group, group_id)
     if group is None or group.organization_id != organization_id:
-        raise NotFound("No such group.")
+        raise NotFound(N_("No such group."))
     return group
 
 
@@ -204,7 +205,7 @@ def _refuse_taken(session: Session, organization_id: uuid.UUID, name: str) -> No
         )
     )
     if taken is not None:
-        raise AlreadyExists(f"A group named {name!r} already exists.")
+        raise AlreadyExists(N_("A group of that name already exists."))
 
 
 def _view(session: Session, group: Group) -> GroupView:

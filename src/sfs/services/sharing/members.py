@@ -12,15 +12,16 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import UserStatus
 from sfs.domain.validation import normalize_email
+from sfs.i18n import N_
 from sfs.metadata.models import Organization, User
 
-NO_COLLEAGUE = "No account with that address in your organisation."
+NO_COLLEAGUE = N_("No account with that address in your organisation.")
 
 
 def organisation_admin(actor: Actor) -> uuid.UUID:
     """The organisation the actor administers; PermissionDenied for everyone else."""
     if not actor.is_org_admin or actor.organization_id is None:
-        raise PermissionDenied("Only Organization Admins may manage groups and team folders.")
+        raise PermissionDenied(N_("Only Organization Admins may manage groups and team folders."))
     return actor.organization_id
 
 
@@ -48,7 +49,7 @@ def colleague_by_email(session: Session, organization_id: uuid.UUID, email: str)
 def colleague_by_id(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> User:
     row = session.get(User, user_id)
     if row is None or row.organization_id != organization_id:
-        raise NotFound("No such account.")
+        raise NotFound(N_("No such account."))
     return row
 
 

@@ -19,6 +19,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.space_roles import TEAM, SpaceRole, parse_member_role
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Space
 from sfs.metadata.models import User
@@ -171,7 +172,7 @@ class TeamFolderService:
             space = self._managed(session, actor, space_id)
             row = session.get(SpaceMember, member_id)
             if row is None or row.space_id != space.id:
-                raise NotFound("No such member of this team folder.")
+                raise NotFound(N_("No such member of this team folder."))
             self._record(
                 session,
                 AuditEventType.TEAM_FOLDER_MEMBER_REMOVED,
@@ -196,9 +197,9 @@ class TeamFolderService:
             return space
         role = role_in(session, actor, space)
         if role is None:
-            raise NotFound("No such team folder.")
+            raise NotFound(N_("No such team folder."))
         if not role.may_manage:
-            raise PermissionDenied("Only a Manager of this team folder may change its members.")
+            raise PermissionDenied(N_("Only a Manager of this team folder may change its members."))
         return space
 
     def _set(
@@ -260,7 +261,7 @@ class TeamFolderService:
 def _team_folder(session: Session, organization_id: uuid.UUID, space_id: uuid.UUID) -> Space:
     space = session.get(Space, space_id)
     if space is None or space.organization_id != organization_id or space.kind != TEAM:
-        raise NotFound("No such team folder.")
+        raise NotFound(N_("No such team folder."))
     return space
 
 
@@ -285,7 +286,7 @@ def _refuse_taken(session: Session, organization_id: uuid.UUID, name: str) -> No
         select(Space.name).where(Space.organization_id == organization_id, Space.kind == TEAM)
     )
     if any(name_key(existing) == name_key(name) for existing in names):
-        raise AlreadyExists(f"A team folder named {name!r} already exists.")
+        raise AlreadyExists(N_("A team folder of that name already exists."))
 
 
 def _label(session: Session, row: SpaceMember) -> str:
