@@ -56,11 +56,11 @@ from sfs.services.organisations.bootstrap import (
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
 from sfs.services.sharing.groups import GroupService
-from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
 from sfs.services.sharing.links import ShareLinkService
+from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.storage.keyring import Keyring
 
 

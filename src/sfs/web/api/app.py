@@ -14,8 +14,8 @@ from sfs.web.api import (
     routes_auth,
     routes_chunks,
     routes_files,
-    routes_sharing,
     routes_links,
+    routes_sharing,
     routes_users,
     routes_wipe,
 )
@@ -46,8 +46,8 @@ def create_api() -> FastAPI:
     api.include_router(routes_users.router)
     api.include_router(routes_files.router)
     api.include_router(routes_chunks.router)
-    api.include_router(routes_links.router)
     api.include_router(routes_sharing.router)
+    api.include_router(routes_links.router)
     api.include_router(routes_audit.router)
     return api
 
