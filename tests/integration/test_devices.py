@@ -14,7 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sfs.app import Services
+from sfs.app import Services, build_services
+from sfs.auth.throttle import RateLimiters
+from sfs.config import Settings
+from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import (
@@ -24,8 +27,9 @@ from sfs.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from sfs.metadata.db import Database
 from sfs.metadata.models import AuditEvent, DeviceToken, User, WebSession
-from tests.support import FakeClock, read_outbox
+from tests.support import FAST_HASH, FakeClock, read_outbox
 from tests.world import CLIENT, Tenant, actor, make_tenant
 
 LAPTOP = ClientInfo(address="198.51.100.20", user_agent="sfs-client/0.1.0 (Linux; x86_64)")
@@ -426,3 +430,35 @@ def test_over_http_a_wiped_token_gets_device_wiped_then_checks_and_confirms_once
     (device,) = services.devices.listing(actor(services, acme.user)).devices
     assert device.wipe_state == "wiped" and device.synced_spaces == ["My Files"]
     assert len(events(services, AuditEventType.DEVICE_WIPED)) == 1
+
+
+class RefusingMailer:
+    def send(self, message: EmailMessage) -> None:
+        raise OSError("the mail server is down")
+
+
+def test_a_mail_server_refusing_the_notices_fails_neither_the_login_nor_the_wipe(
+    settings: Settings, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = Database.from_url(settings.database_url)
+    services = build_services(
+        settings,
+        database=database,
+        clock=clock,
+        mailer=RefusingMailer(),
+        hasher=PasswordHasher(FAST_HASH),
+        limiters=RateLimiters.from_storage_uri("memory://"),
+        master_key=bytes(range(32)),
+    )
+    try:
+        acme = make_tenant(services, "Acme")
+        laptop = services.device_tokens.issue(
+            actor(services, acme.user), device_name="Laptop", client=LAPTOP
+        )
+        services.devices.request_wipe(actor(services, acme.user), laptop.id, client=CLIENT)
+        services.device_wipe.confirm(laptop.secret, client=LAPTOP)
+        (device,) = services.devices.listing(actor(services, acme.user)).devices
+        assert device.wipe_state == "wiped"
+        assert caplog.text.count("Could not send a device notice") == 2
+    finally:
+        database.dispose()

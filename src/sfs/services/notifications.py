@@ -25,6 +25,10 @@ class Notifier:
         """Send now: the caller learns whether the mail server took it."""
         self._mailer.send(self.compose(to=to, subject=subject, body=body))
 
+    def deliver(self, message: EmailMessage) -> None:
+        """Send a message made with `compose` now."""
+        self._mailer.send(message)
+
     def send_later(self, prepare: Callable[[], EmailMessage | None]) -> None:
         """Run `prepare` on the background sender and send what it returns (None: nothing).
 

@@ -1,13 +1,15 @@
 """The emails about devices, each in its recipient's language: a new device signed in, and a
 remote wipe done.
 
-Sent on the background sender: a login or a wipe confirmation neither waits for the mail server
-nor fails with it (a notice that cannot be sent is logged, as every queued message is).
+Sent once the change is committed, in order with the caller's other mail. A notice is not worth
+failing a login or a wipe confirmation for: one the mail server refuses is logged, not raised.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 
 from sfs.domain.user_agents import describe
@@ -17,6 +19,7 @@ from sfs.metadata.models import User
 from sfs.services.notifications import Notifier
 
 DEVICES_PAGE = "/account/devices"
+_log = logging.getLogger(__name__)
 
 
 class DeviceMail:
@@ -66,7 +69,7 @@ class DeviceMail:
                 body="\n".join(lines) + "\n",
             )
 
-        self._notifier.send_later(prepare)
+        self._send(prepare)
 
     def wipe_done(
         self,
@@ -82,11 +85,19 @@ class DeviceMail:
         if requested_by is not None and requested_by != owner_id:
             recipients.append(requested_by)
         for recipient_id in recipients:
-            self._notifier.send_later(
+            self._send(
                 lambda user_id=recipient_id: self._wipe_message(  # type: ignore[misc]
                     user_id, owner_id=owner_id, device_name=device_name, kept=kept
                 )
             )
+
+    def _send(self, prepare: Callable[[], EmailMessage | None]) -> None:
+        try:
+            message = prepare()
+            if message is not None:
+                self._notifier.deliver(message)
+        except Exception:  # the change it tells of is committed; the mail is a courtesy
+            _log.exception("Could not send a device notice")
 
     def _wipe_message(
         self, user_id: uuid.UUID, *, owner_id: uuid.UUID, device_name: str, kept: int | None
