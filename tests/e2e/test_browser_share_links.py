@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 from sqlalchemy import select
 
 from sfs.domain.actor import Actor
@@ -105,12 +105,11 @@ def test_a_visitor_drops_a_file_and_sees_nothing_of_the_folder(
         outside.goto(url)
         expect(outside.get_by_role("heading")).to_contain_text("Send files to")
         expect(outside.get_by_text("private.txt")).to_have_count(0)
-        outside.get_by_label("Drop files here, or choose them").set_input_files(
-            [
-                {"name": "cv.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 cv"},
-                {"name": "private.txt", "mimeType": "text/plain", "buffer": b"theirs"},
-            ]
-        )
+        files: list[FilePayload] = [
+            {"name": "cv.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 cv"},
+            {"name": "private.txt", "mimeType": "text/plain", "buffer": b"theirs"},
+        ]
+        outside.get_by_label("Drop files here, or choose them").set_input_files(files)
         outside.get_by_role("button", name="Upload").click()
         expect(outside.get_by_role("status")).to_have_text("Received: cv.pdf, private (2).txt")
     finally:

@@ -504,14 +504,16 @@ def test_a_viewer_may_share_to_read_but_not_to_write_and_the_link_ends_with_memb
         client=CLIENT,
     )
 
-    def make(**options: bool) -> CreatedLink:
+    def make(*, can_edit: bool = False, upload_only: bool = False) -> CreatedLink:
+        options = LinkOptions(can_edit=can_edit, upload_only=upload_only)
         return services.share_links.create(
-            owner, space_id=team.id, path="/plans", options=LinkOptions(**options), client=CLIENT
+            owner, space_id=team.id, path="/plans", options=options, client=CLIENT
         )
 
-    for writing in ({"can_edit": True}, {"upload_only": True}):
-        with pytest.raises(PermissionDenied):
-            make(**writing)
+    with pytest.raises(PermissionDenied):
+        make(can_edit=True)
+    with pytest.raises(PermissionDenied):
+        make(upload_only=True)
     created = make()
     assert [
         n.name for n in services.link_access.listing(created.token, None, "", client=VISITOR)
