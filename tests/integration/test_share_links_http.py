@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 
 from sfs.app import Services
 from sfs.domain.actor import Actor
+from sfs.metadata.models import User
 from sfs.services.sharing.links import CreatedLink, LinkOptions
+from tests.signed_in import log_in
 from tests.support import FakeClock, csrf_token_in
 from tests.world import CLIENT, Tenant, actor, make_tenant
 
@@ -250,3 +252,19 @@ def test_the_page_speaks_dutch(client: TestClient, services: Services, owner: Ac
     page = client.get(created.path, headers={"Accept-Language": "nl-NL,nl;q=0.9"})
     assert page.headers["content-language"] == "nl"
     assert re.search(r'<html lang="nl"', page.text)
+
+
+def test_a_signed_in_visitor_sees_the_language_chosen_on_my_account(
+    client: TestClient, services: Services, owner: Actor
+) -> None:
+    put(services, owner, "f.txt", b"x")
+    created = link(services, owner, "f.txt")
+    colleague = make_tenant(services, "Globex").user
+    with services.database.transaction() as session:
+        row = session.get(User, colleague.id)
+        assert row is not None
+        row.language = "nl"
+    log_in(client, colleague.email)
+    page = client.get(created.path, headers={"Accept-Language": "en"})
+    assert page.headers["content-language"] == "nl"
+    assert "Gedeeld door" in page.text

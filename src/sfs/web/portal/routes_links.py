@@ -38,6 +38,7 @@ from sfs.web.portal.session import (
     client_of,
     services_of,
     set_anonymous_csrf_cookie,
+    shown_session,
     tokens_match,
 )
 
@@ -86,7 +87,12 @@ def _problem_page(request: Request, problem: SfsError) -> Response:
     response = render(
         request,
         "link_problem.html",
-        {"title": TITLES.get(status, N_("Something went wrong")), "message": problem.message},
+        {
+            # A signed-in visitor keeps the top bar and the language chosen on My account.
+            "session": shown_session(request),
+            "title": TITLES.get(status, N_("Something went wrong")),
+            "message": problem.message,
+        },
         status_code=status,
     )
     response.headers.update(headers_for(problem))
@@ -111,6 +117,7 @@ def _page(
         request,
         "link.html",
         {
+            "session": shown_session(request),
             "info": info,
             "token": token,
             "base": f"/s/{token}",
