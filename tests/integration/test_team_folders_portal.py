@@ -73,3 +73,21 @@ def test_dutch_pages_a_member_may_not_manage_other_tenants_are_not_found(
     client.cookies.clear()
     log_in(client, acme.user.email)
     assert client.get("/organisation/team-folders").status_code == 403
+
+
+def test_the_files_page_lists_the_members_team_folders_and_links_managers_to_members(
+    client: TestClient, services: Services
+) -> None:
+    acme = make_tenant(services, "Acme")
+    admin = actor(services, acme.admin)
+    plans = services.team_folders.create(admin, "Plans", client=CLIENT)
+    hidden = services.team_folders.create(admin, "Hidden", client=CLIENT)
+    services.team_folders.set_user_role(admin, plans.id, acme.user.email, "manager", client=CLIENT)
+    log_in(client, acme.user.email)
+    page = client.get("/files").text
+    assert "Plans" in page and f"/remote.php/dav/spaces/{plans.id}/" in page
+    assert f"/organisation/team-folders/{plans.id}" in page
+    assert "Hidden" not in page and str(hidden.id) not in page
+    services.team_folders.set_user_role(admin, plans.id, acme.user.email, "viewer", client=CLIENT)
+    page = client.get("/files", headers={"Accept-Language": "nl"}).text
+    assert "Lezer" in page and f"/organisation/team-folders/{plans.id}" not in page

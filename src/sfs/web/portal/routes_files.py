@@ -27,6 +27,7 @@ from sfs.domain.errors import (
     NotFound,
     QuotaExceeded,
 )
+from sfs.domain.space_roles import TEAM
 from sfs.protocol.paths import BadName, clean_name, join_path, split_path
 from sfs.services.files.nodes import FILE, NodeView
 from sfs.services.identity.web_sessions import ActiveSession
@@ -175,6 +176,11 @@ def folder_page(
         "error": error,
         "uploaded": uploaded or [],
         "form": form or {},
+        # Team folders are synced and reached over WebDAV; here they are listed with the way in.
+        "team_folders": [
+            space for space in services.spaces.list_spaces(active.actor) if space.kind == TEAM
+        ],
+        "dav_spaces": services.notifier.link("/remote.php/dav/spaces/"),
     }
     return render(request, "files.html", context, status_code=status_code)
 
