@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sfs.app import Services
 from tests.dav import DavUser, dav_user, propfind
 from tests.integration.test_dav_tenancy import LOCK_BODY, PATCH_BODY, state
+from tests.integration.test_files_api import chunk_rows
 from tests.integration.test_team_folders import colleague
 from tests.world import CLIENT, actor, make_tenant
 
@@ -74,7 +75,7 @@ def test_a_viewer_may_not_write_and_a_non_member_finds_nothing(
     body: str,
 ) -> None:
     root, people = team
-    before = state(services)
+    before, chunks_before = state(services), chunk_rows(services)
     filled = {k: v.format(root=root) for k, v in headers.items()}
     for who, status in (("viewer", 403), ("outsider", 404)):
         answer = client.request(
@@ -87,6 +88,7 @@ def test_a_viewer_may_not_write_and_a_non_member_finds_nothing(
         if status == 403:
             assert "Viewer" in answer.text
     assert state(services) == before
+    assert chunk_rows(services) == chunks_before  # a Viewer's PUT is refused before its body
     got = client.get(f"{root}/plan.txt", headers=people["editor"].headers)
     assert got.content == b"the plan"
 

@@ -63,6 +63,8 @@ def before_put(context: DavContext) -> NodeView | None:
     """What a write of a whole file to `context.where` must pass first (the If header,
     If-Match, If-None-Match, a parent folder, locks); the file there now, if any. A chunked
     upload's final MOVE passes the same (uploads.py)."""
+    # A Viewer of a team folder is refused before the body is read, not at the commit.
+    context.services.spaces.resolve_reference(context.actor, str(context.space_id), write=True)
     context.require_conditions()
     request, where = context.request, context.where
     existing = context.stat(where.path)
