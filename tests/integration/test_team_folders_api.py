@@ -108,6 +108,16 @@ def test_only_the_organisation_admin_or_a_manager_manages(
     user = token_for(client, acme.user.email)
     assert client.post(f"{API}/team-folders", json={"name": "X"}, headers=user).status_code == 403
     assert client.post(f"{API}/groups", json={"name": "X"}, headers=user).status_code == 403
+    group = client.post(f"{API}/groups", json={"name": "Design"}, headers=admin).json()
+    client.post(
+        f"{API}/groups/{group['id']}/members", json={"email": acme.admin.email}, headers=admin
+    )
+    # Members see the groups' names (to add one to a folder they manage), not who is in them.
+    assert client.get(f"{API}/groups", headers=user).json() == [
+        {"id": group["id"], "name": "Design", "members": []}
+    ]
+    assert client.get(f"{API}/groups/{group['id']}", headers=user).json()["members"] == []
+    assert len(client.get(f"{API}/groups/{group['id']}", headers=admin).json()["members"]) == 1
     assert client.get(f"{API}/team-folders/{folder['id']}", headers=user).status_code == 404
     client.put(
         f"{API}/team-folders/{folder['id']}/members",

@@ -52,7 +52,8 @@ class GroupService:
         self._clock = clock
 
     def list_groups(self, actor: Actor) -> list[GroupView]:
-        """The organisation's groups by name (any member may see them, to share with one)."""
+        """The organisation's groups by name: any member may see them (a Manager adds one to a
+        team folder); who is in them only the organisation's admins (like the Accounts list)."""
         organization_id = member_of_organisation(actor)
         with self._database.transaction() as session:
             groups = session.scalars(
@@ -60,12 +61,13 @@ class GroupService:
                 .where(Group.organization_id == organization_id)
                 .order_by(Group.name_key)
             ).all()
-            return [_view(session, group) for group in groups]
+            return [_view(session, group, with_members=actor.is_org_admin) for group in groups]
 
     def group(self, actor: Actor, group_id: uuid.UUID) -> GroupView:
         organization_id = member_of_organisation(actor)
         with self._database.transaction() as session:
-            return _view(session, visible_group(session, organization_id, group_id))
+            group = visible_group(session, organization_id, group_id)
+            return _view(session, group, with_members=actor.is_org_admin)
 
     def create(self, actor: Actor, name: str, *, client: ClientInfo) -> GroupView:
         organization_id = organisation_admin(actor)
@@ -208,7 +210,9 @@ def _refuse_taken(session: Session, organization_id: uuid.UUID, name: str) -> No
         raise AlreadyExists(N_("A group of that name already exists."))
 
 
-def _view(session: Session, group: Group) -> GroupView:
+def _view(session: Session, group: Group, *, with_members: bool = True) -> GroupView:
+    if not with_members:
+        return GroupView(id=group.id, name=group.name, members=[])
     rows = session.execute(
         select(User.id, User.email, User.display_name)
         .join(GroupMember, GroupMember.user_id == User.id)
