@@ -20,9 +20,9 @@ from starlette.datastructures import UploadFile
 
 from sfs.domain.errors import (
     AuthenticationFailed,
-    LinkGone,
     LinkPasswordRequired,
     NotFound,
+    PermissionDenied,
     SfsError,
     TooManyAttempts,
 )
@@ -66,6 +66,7 @@ PREVIEW_HEADERS = {
     "Cache-Control": "private, no-store",
 }
 TITLES = {
+    403: N_("Not allowed"),
     404: N_("Link not found"),
     410: N_("This link is no longer available"),
     413: N_("Too large to download at once"),
@@ -268,7 +269,8 @@ async def drop(request: Request, token: str) -> Response:
     submitted, request = await leading_field(request, "csrf_token")
     if not tokens_match(request.cookies.get(ANONYMOUS_CSRF_COOKIE), submitted):
         return _problem_page(
-            request, LinkGone(N_("Your form expired. Please reload the page and try again."))
+            request,
+            PermissionDenied(N_("Your form expired. Please reload the page and try again.")),
         )
     key = _access_key(request)
     added: list[str] = []
