@@ -286,13 +286,14 @@ def test_other_organisations_ids_and_addresses_are_not_found_and_change_nothing(
     for call in refused:
         with pytest.raises(NotFound):
             call()
-    # A colleague of another organisation, and an address nobody has: the same answer.
+    # A colleague of another organisation, and an address nobody has: the same answer (422 on
+    # the address, since the folder and the group named do exist).
     answers = set()
     for email in (other_user.email, "nobody@nowhere.example.com", "not an address"):
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(InvalidInput) as caught:
             services.team_folders.set_user_role(admin, team.folder, email, "viewer", client=CLIENT)
         answers.add(caught.value.message)
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(InvalidInput) as caught:
             services.groups.add_member(
                 admin, services.groups.list_groups(admin)[0].id, email, client=CLIENT
             )

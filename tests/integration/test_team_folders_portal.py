@@ -44,7 +44,7 @@ def test_the_admin_creates_a_folder_and_a_group_and_sets_members(
         f"{folder_page}/members",
         data={"csrf_token": token, "member": "nobody@example.com", "role": "viewer"},
     )
-    assert unknown.status_code == 404
+    assert unknown.status_code == 422
     assert "No account with that address in your organisation." in unknown.text
     forged = client.post(f"{folder_page}/delete", data={"csrf_token": "forged"})
     assert forged.status_code == 403

@@ -32,17 +32,19 @@ def member_of_organisation(actor: Actor) -> uuid.UUID:
 
 
 def colleague_by_email(session: Session, organization_id: uuid.UUID, email: str) -> User:
-    """An account of the organisation: the same NotFound for a malformed address, an unknown
+    """An account of the organisation: the same InvalidInput for a malformed address, an unknown
     one and another organisation's, so nothing tells which."""
     try:
         key = normalize_email(email)
     except InvalidInput:
-        raise NotFound(NO_COLLEAGUE) from None
+        raise InvalidInput(NO_COLLEAGUE, field="email") from None
     row = session.scalars(
         select(User).where(User.email == key, User.organization_id == organization_id)
     ).one_or_none()
     if row is None or row.status == UserStatus.DISABLED.value:
-        raise NotFound(NO_COLLEAGUE)
+        # The same refusal for an unknown, malformed, disabled or other organisation's address
+        # (nothing about who exists leaks); 422, as the group or folder named does exist.
+        raise InvalidInput(NO_COLLEAGUE, field="email")
     return row
 
 

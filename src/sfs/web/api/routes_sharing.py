@@ -4,13 +4,14 @@ manage its members. Files inside a team folder go through the /spaces/{id}/... r
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sfs.domain.errors import InvalidInput
-from sfs.services.sharing.groups import GroupView
-from sfs.services.sharing.team_folders import TeamFolderView
+from sfs.services.sharing.groups import MAX_GROUP_NAME, GroupView
+from sfs.services.sharing.team_folders import MAX_TEAM_FOLDER_NAME, TeamFolderView
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.responses import problems
 
@@ -22,7 +23,7 @@ _CHANGE = problems(403, 409)
 
 class NameRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=1000)
+    name: str = Field(min_length=1, max_length=min(MAX_GROUP_NAME, MAX_TEAM_FOLDER_NAME))
 
 
 class GroupMemberRequest(BaseModel):
@@ -36,7 +37,7 @@ class TeamMemberRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str | None = Field(default=None, max_length=254)
     group_id: uuid.UUID | None = None
-    role: str = Field(max_length=16, description="viewer, editor or manager")
+    role: Literal["viewer", "editor", "manager"]
 
 
 class GroupMemberOut(BaseModel):
