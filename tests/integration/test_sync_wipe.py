@@ -7,11 +7,21 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from sfs.app import Services
+from sfs.cli.main import main
+from sfs.cli.sync import EXIT_WIPED
 from sfs.client.api import ApiError
-from sfs.client.credentials import Credentials, load, save
+from sfs.client.credentials import (
+    Credentials,
+    forget_wiped,
+    load,
+    remember_wiped,
+    save,
+    wiped_servers,
+)
 from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.folder_fs import FolderFS
 from sfs.client.sync.remote import SyncApi
@@ -199,3 +209,27 @@ def test_a_wipe_never_deletes_through_a_link_out_of_the_folder(
         report = RemoteWipe(folder, api=api, forget_login=lambda: config_removed(config)).run()
     assert (outside / "report.pdf").read_bytes() == b"not the server's"
     assert "/shared" in report.kept
+
+
+def test_every_folder_synced_with_a_wiped_login_erases_itself_at_its_next_start(
+    client: TestClient, synced: tuple[Path, Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another folder heard of the wipe first: it reported it and forgot the login. This one,
+    synced with the same login, must not stop at "not logged in" with its files in place."""
+    folder, config, _token = synced
+    server = str(client.base_url)
+    remember_wiped(config, server)
+    (config / "credentials.json").unlink()  # the first folder's wipe forgot the login
+    monkeypatch.setenv("SFS_CLIENT_CONFIG_DIR", str(config))
+
+    result = CliRunner().invoke(main, ["sync", str(folder), "--once"])
+
+    assert result.exit_code == EXIT_WIPED, result.output
+    assert "wiped remotely" in result.output
+    assert files_in(folder) == {"/scratch.tmp", "/shared/draft.txt"}  # never synced: kept
+    assert not (folder / ".sfs").exists()
+    # A folder synced with another server is not touched, and a new login to the server (the
+    # password and second factor again) lifts the tombstone for the folders synced after it.
+    remember_wiped(config, "http://elsewhere.example")
+    forget_wiped(config, server)
+    assert wiped_servers(config) == {"http://elsewhere.example"}

@@ -100,6 +100,7 @@ def login(
     )
     if previous is not None and previous.server_url == server_url:
         _revoke_quietly(previous)
+    credentials.forget_wiped(credentials.config_dir(), server_url)
     say(f"Logged in to {server_url} as {email} (device {device!r}); token in {path}.")
 
 

@@ -11,12 +11,20 @@ from typing import Any
 import click
 
 from sfs.client.api import MY_FILES, ApiError, client_user_agent
-from sfs.client.credentials import Credentials, CredentialsError, config_dir, load, remove
+from sfs.client.credentials import (
+    Credentials,
+    CredentialsError,
+    config_dir,
+    load,
+    remember_wiped,
+    remove,
+    wiped_servers,
+)
 from sfs.client.printable import printable
 from sfs.client.progress import JsonProgress, SyncProgressDisplay
 from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.errors import BoundElsewhere
-from sfs.client.sync.ignore import Ignorer
+from sfs.client.sync.ignore import STATE_FOLDER, Ignorer
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.remote import SyncApi
 from sfs.client.sync.report import PassProgress, Report
@@ -70,6 +78,8 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
     folder.mkdir(parents=True, exist_ok=True)
     if wipe_started(folder):  # a wipe cut short: finished before anything else
         _wipe(folder)
+    if _synced_with_a_wiped_login(folder):  # another folder heard of the wipe first
+        _wipe(folder, reported=True)
 
     def on_event(event: dict[str, Any]) -> None:
         if as_json:
@@ -183,9 +193,14 @@ def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> Non
         observer.stop()
 
 
-def _wipe(folder: Path) -> None:
+def _wipe(folder: Path, *, reported: bool = False) -> None:
     """Erase what the folder synced, its index and the saved login, tell the server, and exit
-    EXIT_WIPED. Runs when the server says so, and at every start until it has finished."""
+    EXIT_WIPED. Runs when the server says so, and at every start until it has finished; with
+    `reported`, for a folder of a login whose wipe another folder has already reported."""
+    if reported:
+        report = RemoteWipe(folder, api=None, forget_login=lambda: None).run()
+        _say_wiped(folder, report)
+        sys.exit(EXIT_WIPED)
     try:
         saved = load(config_dir())
     except CredentialsError:
@@ -195,13 +210,33 @@ def _wipe(folder: Path) -> None:
         if saved is None
         else SyncApi(saved.server_url, token=saved.token, user_agent=client_user_agent("sfs-sync"))
     )
+
+    def forget_login() -> None:
+        if saved is not None:  # the other folders synced with it erase themselves too
+            remember_wiped(config_dir(), saved.server_url)
+        remove(config_dir())
+
     try:
-        report = RemoteWipe(folder, api=api, forget_login=lambda: remove(config_dir())).run()
+        report = RemoteWipe(folder, api=api, forget_login=forget_login).run()
     finally:
         if api is not None:
             api.close()
     _say_wiped(folder, report)
     sys.exit(EXIT_WIPED)
+
+
+def _synced_with_a_wiped_login(folder: Path) -> bool:
+    """Whether the folder was synced with a server whose login here was wiped."""
+    index_file = folder / STATE_FOLDER / "index.db"
+    wiped = wiped_servers(config_dir())
+    if not wiped or not index_file.exists():
+        return False
+    index = LocalIndex(index_file)
+    try:
+        bound = index.setting("bound_to")
+    finally:
+        index.close()
+    return bound is not None and bound.split(" space ")[0] in wiped
 
 
 def _say_wiped(folder: Path, report: WipeReport) -> None:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 CONFIG_DIR_VARIABLE = "SFS_CLIENT_CONFIG_DIR"
 CREDENTIALS_FILE = "credentials.json"
+# Servers whose login on this computer was wiped remotely: every folder synced with one erases
+# itself at its next start, not only the folder that heard of the wipe (which forgot the login).
+WIPED_FILE = "wiped.json"
 
 
 class CredentialsError(Exception):
@@ -97,6 +100,48 @@ def remove(directory: Path) -> bool:
         return False
     _fsync_folder(directory)
     return True
+
+
+def wiped_servers(directory: Path) -> set[str]:
+    """The servers whose login here was wiped (and not logged in to again since)."""
+    try:
+        data = json.loads((directory / WIPED_FILE).read_text(encoding="utf-8"))
+        return {str(url) for url in data["servers"]}
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, KeyError, TypeError):
+        # Unreadable: safer to treat nothing as wiped than to refuse every sync; the folder
+        # that heard of the wipe has erased itself already.
+        return set()
+
+
+def remember_wiped(directory: Path, server_url: str) -> None:
+    _write_wiped(directory, wiped_servers(directory) | {server_url.rstrip("/")})
+
+
+def forget_wiped(directory: Path, server_url: str) -> None:
+    """A new login to the server (password and second factor again): its folders are the
+    user's to sync once more."""
+    servers = wiped_servers(directory)
+    if server_url.rstrip("/") in servers:
+        _write_wiped(directory, servers - {server_url.rstrip("/")})
+
+
+def _write_wiped(directory: Path, servers: set[str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    payload = json.dumps({"servers": sorted(servers)}).encode() + b"\n"
+    handle, temp_name = tempfile.mkstemp(prefix=".wiped-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(payload)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, directory / WIPED_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_folder(directory)
 
 
 def _fsync_folder(directory: Path) -> None:
