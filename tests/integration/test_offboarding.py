@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sfs.app import Services
-from sfs.domain.actor import Actor, ClientInfo
+from sfs.domain.actor import Actor, ClientInfo, operator
 from sfs.domain.audit import AuditEventType
-from sfs.domain.errors import DeviceWiped, InvalidInput, NotAuthenticated
+from sfs.domain.errors import DeviceWiped, InvalidInput, NotAuthenticated, QuotaExceeded
 from sfs.metadata.file_models import Node, Space, Version
 from sfs.metadata.models import User
 from tests.integration.test_devices import events, mails
@@ -234,3 +234,36 @@ def test_the_admin_disables_with_wipe_and_deletes_with_a_transfer_in_the_portal(
     assert deleted.status_code == 303
     admin = actor(services, acme.admin)
     assert read(services, admin, "/From Umberto Acme/report.txt") == b"final text"
+
+
+def test_a_transfer_over_the_receivers_quota_is_refused_and_changes_nothing(
+    services: Services, acme: Tenant
+) -> None:
+    leaver, admin = actor(services, acme.user), actor(services, acme.admin)
+    some_files(services, leaver)
+    services.retention.set_quota(
+        operator(),  # the provider sets quotas
+        organization_id=acme.organisation.id,
+        user_id=acme.admin.id,
+        quota_bytes=10,  # the receiver: less than the leaver's files hold
+        client=CLIENT,
+    )
+    with pytest.raises(QuotaExceeded, match="over their quota"):
+        services.account_admin.delete(
+            admin,
+            acme.user.id,
+            confirm_email=acme.user.email,
+            client=CLIENT,
+            transfer_to=admin.user_id,
+        )
+    assert read(services, leaver, "/report.txt") == b"final text"
+    assert read(services, leaver, "/report.txt", version=1) == b"first draft"
+    with services.database.transaction() as session:
+        assert session.get(User, acme.user.id) is not None
+    assert [
+        n.name
+        for n in services.file_tree.list_folder(
+            admin, space_id=services.spaces.my_files(admin).id, path="/"
+        )
+    ] == []
+    assert events(services, AuditEventType.FILES_TRANSFERRED) == []

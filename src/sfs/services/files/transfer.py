@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from sfs.domain.errors import InvalidInput
+from sfs.domain.errors import InvalidInput, QuotaExceeded
 from sfs.domain.space_roles import PERSONAL
 from sfs.i18n import N_
 from sfs.metadata.file_models import Node, Space
@@ -26,6 +26,7 @@ from sfs.metadata.models import User
 from sfs.protocol.paths import join_path
 from sfs.services.files.nodes import FOLDER, checked_name, live_child, new_node
 from sfs.services.files.spaces import MY_FILES, append_journal, create_space, lock_for_commit
+from sfs.services.files.versions import user_room
 
 MAX_FOLDER_NAME = 100
 
@@ -93,6 +94,14 @@ def transfer_my_files(
             .execution_options(synchronize_session=False)
         )
     session.flush()
+    # Counted after the move, in the same transaction: over the receiver's quota, the whole
+    # deletion is refused and nothing has changed (the organisation's total stays the same).
+    room = user_room(session, receiver.id, source.organization_id)
+    if room is not None and room.used > room.quota:
+        raise QuotaExceeded(
+            f"The files would put {receiver.email} over their quota ({room.used} of "
+            f"{room.quota} bytes): raise it, or choose another member."
+        )
     counts = {"file": 0, "folder": 0}
     for node in top:
         _journal_tree(session, target, node, f"{folder_path}/{node.name}", now, counts)

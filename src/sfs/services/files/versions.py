@@ -126,7 +126,7 @@ class FileVersionService:
         exceeded."""
         organization_id = _organisation_of(actor)
         with self._database.transaction() as session:
-            mine = _user_room(session, actor.user_id, organization_id)
+            mine = user_room(session, actor.user_id, organization_id)
             if mine is not None and mine.used + incoming_bytes > mine.quota:
                 raise QuotaExceeded(
                     f"Quota exceeded: you may store {mine.quota} bytes and hold {mine.used}."
@@ -145,7 +145,7 @@ class FileVersionService:
             rooms = [
                 room
                 for room in (
-                    _user_room(session, actor.user_id, organization_id),
+                    user_room(session, actor.user_id, organization_id),
                     _organisation_room(session, organization_id),
                 )
                 if room is not None
@@ -486,7 +486,8 @@ def _organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | 
     return _Room(organisation.quota_bytes, int(used or 0))
 
 
-def _user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> _Room | None:
+def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> _Room | None:
+    """The user's quota and what their files hold; None when the user has no quota."""
     user = session.get(User, user_id)
     if user is None or user.quota_bytes is None:
         return None

@@ -12,7 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from sfs.domain.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+)
 from sfs.domain.roles import ORGANISATION_ROLES, Role
 from sfs.services.identity.account_admin import MAX_PAGE_SIZE, AccountDetail
 from sfs.services.identity.account_rules import require_administrator
@@ -332,7 +338,7 @@ def delete(
             client=client_of(request),
             transfer_to=_receiver(transfer_to),
         )
-    except (InvalidInput, PermissionDenied) as exc:
+    except (InvalidInput, PermissionDenied, QuotaExceeded) as exc:
         detail = services.account_admin.detail(active.actor, account_id)
         return _delete_page(request, active, detail, error=exc.message, status_code=status_for(exc))
     return RedirectResponse("/accounts?deleted=1", status_code=303)
