@@ -247,7 +247,7 @@ def build_services(
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),
         devices=DeviceService(database, audit, clock, idle_days=settings.device_token_idle_days),
-        device_wipe=DeviceWipeService(database, audit, clock, device_mail),
+        device_wipe=DeviceWipeService(database, audit, clock, device_mail, limiters),
         share_links=ShareLinkService(database, audit, clock, randomness, hasher),
         link_access=LinkAccessService(
             database,

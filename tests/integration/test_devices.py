@@ -462,3 +462,20 @@ def test_a_mail_server_refusing_the_notices_fails_neither_the_login_nor_the_wipe
         assert caplog.text.count("Could not send a device notice") == 2
     finally:
         database.dispose()
+
+
+def test_wipe_checks_and_confirmations_are_throttled_per_address(
+    client: TestClient, services: Services, acme: Tenant
+) -> None:
+    laptop = services.device_tokens.issue(
+        actor(services, acme.user), device_name="Laptop", client=LAPTOP
+    )
+    services.devices.request_wipe(actor(services, acme.user), laptop.id, client=CLIENT)
+    guess = {"Authorization": "Bearer sfs_a-guessed-token"}
+    answers = [client.post("/api/v1/auth/wipe/check", headers=guess).status_code for _ in range(30)]
+    assert answers == [401] * 30
+    for path in ("/api/v1/auth/wipe/check", "/api/v1/auth/wipe/done"):
+        throttled = client.post(path, headers={"Authorization": f"Bearer {laptop.secret}"})
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    # Another address is counted on its own, and the device's wipe is still waiting for it.
+    assert services.device_wipe.must_wipe(laptop.secret, client=LAPTOP) is True

@@ -52,6 +52,9 @@ class RateLimiters:
     link_guess_address: RateLimiter
     # Login Flow v2 starts per address: each is a row in the database until it expires.
     login_flow_address: RateLimiter
+    # Remote-wipe checks and confirmations per address (Nextcloud allows 10 per 5 minutes; a
+    # wiped device asks at each start and on each refusal).
+    wipe_address: RateLimiter
 
     @classmethod
     def from_storage_uri(cls, uri: str, *, key_prefix: str = "sfs") -> RateLimiters:
@@ -69,4 +72,5 @@ class RateLimiters:
             link_address=RateLimiter(storage, "link.address", "50 per 15 minutes"),
             link_guess_address=RateLimiter(storage, "link.guess", "30 per 15 minutes"),
             login_flow_address=RateLimiter(storage, "loginflow.address", "30 per 15 minutes"),
+            wipe_address=RateLimiter(storage, "wipe.address", "30 per 5 minutes"),
         )

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from sfs.auth.secrets import digest
+from sfs.auth.throttle import RateLimiters
 from sfs.domain.actor import ClientInfo
 from sfs.domain.audit import AuditEventType
-from sfs.domain.errors import NotFound
+from sfs.domain.errors import NotFound, TooManyAttempts
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User
 from sfs.ports import Clock
@@ -34,18 +35,28 @@ MAX_KEPT = 10**9
 
 
 class DeviceWipeService:
-    def __init__(self, database: Database, audit: AuditLog, clock: Clock, mail: DeviceMail) -> None:
+    def __init__(
+        self,
+        database: Database,
+        audit: AuditLog,
+        clock: Clock,
+        mail: DeviceMail,
+        limiters: RateLimiters,
+    ) -> None:
         self._database = database
         self._audit = audit
         self._clock = clock
         self._mail = mail
+        self._limiters = limiters
 
-    def must_wipe(self, secret: str) -> bool:
+    def must_wipe(self, secret: str, *, client: ClientInfo | None = None) -> bool:
         """Whether the device holding this token or app password is to erase itself now."""
-        return self.wipe_status(secret) is True
+        return self.wipe_status(secret, client=client) is True
 
-    def wipe_status(self, secret: str) -> bool | None:
-        """As `must_wipe`; None when the secret is no device credential at all."""
+    def wipe_status(self, secret: str, *, client: ClientInfo | None = None) -> bool | None:
+        """As `must_wipe`; None when the secret is no device credential at all. The doors pass
+        the caller (`client`): its address is throttled."""
+        self._throttle(client)
         token_hash = _stored_hash(secret)
         if token_hash is None:
             return None
@@ -58,6 +69,7 @@ class DeviceWipeService:
     def confirm(self, secret: str, *, client: ClientInfo, kept: int | None = None) -> None:
         """The device erased what it held: the wipe is done. NotFound unless a wipe was waiting
         (a token never wiped, or one whose wipe was already confirmed)."""
+        self._throttle(client)
         token_hash = _stored_hash(secret)
         if token_hash is None:
             raise NotFound(NO_WIPE)
@@ -102,6 +114,13 @@ class DeviceWipeService:
             requested_by: uuid.UUID | None = taken.wipe_requested_by
             name: str = taken.name
         self._mail.wipe_done(owner_id, device_name=name, requested_by=requested_by, kept=kept)
+
+    def _throttle(self, client: ClientInfo | None) -> None:
+        if client is None:
+            return
+        limiter, key = self._limiters.wipe_address, client.address or "unknown"
+        if not limiter.hit(key):
+            raise TooManyAttempts(retry_after_seconds=limiter.resets_in(key))
 
 
 def _stored_hash(secret: str) -> str | None:

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from sfs.app import Services
+from sfs.domain.actor import ClientInfo
 from sfs.domain.errors import NotAuthenticated
 from sfs.services.identity.device_wipe import MAX_KEPT
 from sfs.web.api.deps import ClientDep, ServicesDep
@@ -34,23 +35,23 @@ class WipeDone(BaseModel):
     )
 
 
-@router.post("/auth/wipe/check", response_model=WipeCheck, responses=problems(401))
-def wipe_check(services: ServicesDep, credentials: BearerDep) -> WipeCheck:
+@router.post("/auth/wipe/check", response_model=WipeCheck, responses=problems(401, 429))
+def wipe_check(services: ServicesDep, client: ClientDep, credentials: BearerDep) -> WipeCheck:
     """Whether a remote wipe of this device was requested and not yet confirmed."""
-    return WipeCheck(wipe=_status(services, credentials))
+    return WipeCheck(wipe=_status(services, credentials, client))
 
 
 @router.post(
     "/auth/wipe/done",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(401, 404),
+    responses=problems(401, 404, 429),
 )
 def wipe_done(
     services: ServicesDep, client: ClientDep, credentials: BearerDep, body: WipeDone | None = None
 ) -> None:
     """The device erased what it synced; taken once (404 when no wipe is waiting)."""
     kept = body.files_kept if body is not None else None
-    _status(services, credentials)
+    _status(services, credentials, client)
     services.device_wipe.confirm(_secret(credentials), client=client, kept=kept)
 
 
@@ -60,9 +61,11 @@ def _secret(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def _status(services: Services, credentials: HTTPAuthorizationCredentials | None) -> bool:
+def _status(
+    services: Services, credentials: HTTPAuthorizationCredentials | None, client: ClientInfo
+) -> bool:
     """Whether the device is to wipe; 401 when the token is no device's at all."""
-    status = services.device_wipe.wipe_status(_secret(credentials))
+    status = services.device_wipe.wipe_status(_secret(credentials), client=client)
     if status is None:
         raise NotAuthenticated("The access token is not valid.")
     return status

@@ -26,7 +26,9 @@ TokenForm = Annotated[str, Form(max_length=MAX_SECRET_LENGTH)]
 
 
 def check(request: Request, token: TokenForm = "") -> Response:
-    if services_of(request).device_wipe.must_wipe(_token(request, token)):
+    if services_of(request).device_wipe.must_wipe(
+        _token(request, token), client=client_of(request)
+    ):
         return JSONResponse({"wipe": True}, headers=NO_STORE)
     return _not_found()
 
