@@ -221,6 +221,8 @@ def test_every_folder_synced_with_a_wiped_login_erases_itself_at_its_next_start(
     remember_wiped(config, server)
     (config / "credentials.json").unlink()  # the first folder's wipe forgot the login
     monkeypatch.setenv("SFS_CLIENT_CONFIG_DIR", str(config))
+    told = CliRunner().invoke(main, ["status", str(folder)])
+    assert told.exit_code == EXIT_WIPED and "not erased yet" in told.output
 
     result = CliRunner().invoke(main, ["sync", str(folder), "--once"])
 

@@ -269,6 +269,15 @@ def _unreadable(problem: OSError) -> str:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def status(folder: Path) -> None:
     """What is waiting to be synced in FOLDER, and what failed and why."""
+    if wipe_started(folder) or _synced_with_a_wiped_login(folder):
+        click.echo(
+            printable(
+                f"sfs: this device was wiped remotely and {folder} is not erased yet: "
+                f"run sfs sync {folder} to finish"
+            ),
+            err=True,
+        )
+        sys.exit(EXIT_WIPED)
     index_file = folder / ".sfs" / "index.db"
     if not index_file.exists():
         click.echo(
