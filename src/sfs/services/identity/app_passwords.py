@@ -93,31 +93,15 @@ class AppPasswordService:
         letters = "".join(self._randomness.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
         secret = canonical_app_password(letters)
         assert secret is not None
-        token_id = uuid.uuid4()
         with self._database.transaction() as session:
-            session.add(
-                DeviceToken(
-                    id=token_id,
-                    token_hash=digest(secret),
-                    user_id=actor.user_id,
-                    organization_id=actor.organization_id,
-                    name=clean,
-                    kind=APP_PASSWORD,
-                    created_at=self._clock.now(),
-                    client_address=(client.address or "")[:64] or None,
-                    user_agent=(client.user_agent or "")[:255] or None,
-                )
-            )
-            self._audit.record(
+            token_id = self._device_tokens.add(
                 session,
-                AuditEventType.APP_PASSWORD_CREATED,
-                organization_id=actor.organization_id,
+                actor,
+                secret=secret,
+                name=clean,
+                kind=APP_PASSWORD,
                 client=client,
-                actor=actor,
-                target_user_id=actor.user_id,
-                target_email=actor.email,
-                device=clean,
-                token_id=str(token_id),
+                event=AuditEventType.APP_PASSWORD_CREATED,
             )
         self._device_tokens.notify_new_device(
             actor.user_id, name=clean, app_password=True, client=client

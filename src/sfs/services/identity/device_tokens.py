@@ -95,34 +95,59 @@ class DeviceTokenService:
             device_name or "API client", what="Device name", field="device_name", limit=100
         )
         secret = new_secret(self._randomness, prefix=TOKEN_PREFIX)
-        token_id = uuid.uuid4()
         with self._database.transaction() as session:
             _issuable(session, actor)
-            session.add(
-                DeviceToken(
-                    id=token_id,
-                    token_hash=digest(secret),
-                    user_id=actor.user_id,
-                    organization_id=actor.organization_id,
-                    name=name,
-                    created_at=self._clock.now(),
-                    client_address=(client.address or "")[:64] or None,
-                    user_agent=(client.user_agent or "")[:255] or None,
-                )
-            )
-            self._audit.record(
+            token_id = self.add(
                 session,
-                AuditEventType.DEVICE_TOKEN_ISSUED,
-                organization_id=actor.organization_id,
+                actor,
+                secret=secret,
+                name=name,
+                kind="sync",
                 client=client,
-                actor=actor,
-                target_user_id=actor.user_id,
-                target_email=actor.email,
-                device=name,
-                token_id=str(token_id),
+                event=AuditEventType.DEVICE_TOKEN_ISSUED,
             )
         self.notify_new_device(actor.user_id, name=name, app_password=False, client=client)
         return IssuedToken(id=token_id, secret=secret)
+
+    def add(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        secret: str,
+        name: str,
+        kind: str,
+        client: ClientInfo,
+        event: AuditEventType,
+    ) -> uuid.UUID:
+        """Store a new credential of any kind by its digest, and audit it: the one way a device
+        token (sync client, script, app password) comes to exist."""
+        token_id = uuid.uuid4()
+        session.add(
+            DeviceToken(
+                id=token_id,
+                token_hash=digest(secret),
+                user_id=actor.user_id,
+                organization_id=actor.organization_id,
+                name=name,
+                kind=kind,
+                created_at=self._clock.now(),
+                client_address=(client.address or "")[:64] or None,
+                user_agent=(client.user_agent or "")[:255] or None,
+            )
+        )
+        self._audit.record(
+            session,
+            event,
+            organization_id=actor.organization_id,
+            client=client,
+            actor=actor,
+            target_user_id=actor.user_id,
+            target_email=actor.email,
+            device=name,
+            token_id=str(token_id),
+        )
+        return token_id
 
     def notify_new_device(
         self, user_id: uuid.UUID, *, name: str, app_password: bool, client: ClientInfo
