@@ -147,6 +147,9 @@ class SyncEngine(Workspace):
                     self._uploader.commit(report)  # flat and a crash keeps what was done
             self._uploader.commit(report)
             self._downloader.download_all(self._downloads, folder, remote_state, report)
+        except KeyboardInterrupt:
+            self._uploader.abandon()  # stopping: the batch in flight is not waited for
+            raise
         finally:
             self._uploader.end_pass()  # a pass cut short: let its last batch finish
             self.progress.end()
