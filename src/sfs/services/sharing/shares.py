@@ -21,7 +21,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import UserStatus
-from sfs.domain.space_roles import PERSONAL, SpaceRole, parse_share_role
+from sfs.domain.space_roles import SpaceRole, parse_share_role
 from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import normalize_email
 from sfs.i18n import N_
@@ -36,7 +36,7 @@ from sfs.services.audit import AuditLog
 from sfs.services.files.nodes import parse_path, resolve
 from sfs.services.sharing.access import reachable_space, role_in
 from sfs.services.sharing.members import member_of_organisation
-from sfs.services.sharing.share_grants import grants_to, live_path, share_scope, sharing_allowed
+from sfs.services.sharing.share_grants import live_path, shares_reaching, sharing_allowed
 
 NO_RECIPIENT = N_("No colleague or group of that name in your organisation.")
 NO_SHARE = N_("No such share.")
@@ -183,25 +183,22 @@ class ShareService:
         node (the strongest of their grants on it), by name."""
         with self._database.transaction() as session:
             member_of_organisation(actor)
-            by_node: dict[uuid.UUID, SharedWithMe] = {}
-            for row in session.scalars(grants_to(actor).order_by(NodeShare.created_at)):
-                if row.node_id in by_node and by_node[row.node_id].role.rank >= _rank(row):
-                    continue
-                scope = share_scope(session, actor, row.id)
-                if scope is None or _owns(actor, scope):
-                    continue
+            found: list[SharedWithMe] = []
+            for row, scope in shares_reaching(session, actor):
                 node = session.get(Node, row.node_id)
                 sharer = session.get(User, row.created_by) if row.created_by else None
                 assert node is not None
-                by_node[row.node_id] = SharedWithMe(
-                    id=row.id,
-                    name=node.name,
-                    kind=node.kind,
-                    role=scope.role,
-                    shared_by=sharer.display_name if sharer else "",
-                    created_at=row.created_at,
+                found.append(
+                    SharedWithMe(
+                        id=row.id,
+                        name=node.name,
+                        kind=node.kind,
+                        role=scope.role,
+                        shared_by=sharer.display_name if sharer else "",
+                        created_at=row.created_at,
+                    )
                 )
-        return sorted(by_node.values(), key=lambda item: (name_key(item.name), item.id))
+        return sorted(found, key=lambda item: (name_key(item.name), item.id))
 
     def _record(
         self,
@@ -320,12 +317,3 @@ def _view(session: Session, row: NodeShare) -> ShareView:
 def _listing_order(view: ShareView) -> tuple[bool, str, str]:
     """People by address, then groups by name."""
     return (view.group_id is not None, view.recipient.casefold(), str(view.id))
-
-
-def _rank(row: NodeShare) -> int:
-    return SpaceRole(row.role).rank
-
-
-def _owns(actor: Actor, scope: SpaceScope) -> bool:
-    """A share reaching the actor through a group of their own file is not 'shared with me'."""
-    return scope.kind == PERSONAL and scope.owner_user_id == actor.user_id
