@@ -568,3 +568,40 @@ def test_locks_taken_through_a_share_guard_the_owners_path(
     assert held.path == "/report.txt"
     (seen,) = services.locks.locks_on(world.owner, space_id=world.mine, path="/Shared/report.txt")
     assert seen.token == held.token and seen.path == "/Shared/report.txt"
+
+
+def test_a_shared_file_is_read_at_its_own_root_and_is_no_space_to_sync(
+    services: Services, world: World
+) -> None:
+    vera = world.people["vera"]
+
+    def share_top(role: str) -> uuid.UUID:
+        made = services.shares.create(
+            world.owner,
+            space_id=world.mine,
+            path="/top.txt",
+            role=role,
+            client=CLIENT,
+            user_email=vera.email,
+        )
+        return made.id
+
+    assert refused(lambda: share_top("editor")) == (
+        InvalidInput,
+        "A single file is shared as Viewer; share its folder to let them edit it.",
+    )
+    made = share_top("viewer")
+    assert (
+        refused(lambda: services.shares.update(world.owner, made, role="editor", client=CLIENT))[0]
+        is InvalidInput
+    )
+    assert read(services, vera, made, "/") == b"top level\n"
+    assert {(s.name, s.kind) for s in services.shares.shared_with_me(vera)} == {
+        ("Shared", "folder"),
+        ("top.txt", "file"),
+    }
+    assert [(s.name, s.kind) for s in services.spaces.list_spaces(vera)] == [
+        ("My Files", "personal"),
+        ("Shared", "share"),
+    ]
+    assert refused(lambda: names(services, vera, made))[0] is InvalidInput

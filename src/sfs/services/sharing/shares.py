@@ -33,7 +33,7 @@ from sfs.metadata.team_models import Group
 from sfs.ports import Clock
 from sfs.protocol.paths import name_key
 from sfs.services.audit import AuditLog
-from sfs.services.files.nodes import parse_path, resolve
+from sfs.services.files.nodes import FILE, parse_path, resolve
 from sfs.services.sharing.access import reachable_space, role_in
 from sfs.services.sharing.members import member_of_organisation
 from sfs.services.sharing.share_grants import live_path, shares_reaching, sharing_allowed
@@ -106,6 +106,7 @@ class ShareService:
                     N_("Choose a file or folder to share, not the top folder."), field="path"
                 )
             node = resolve(session, scope, parts)
+            _check_role_fits(node.kind, share_role)
             user, group = _recipient(session, actor, organization_id, user_email, group_name)
             row = NodeShare(
                 id=uuid.uuid4(),
@@ -161,6 +162,9 @@ class ShareService:
         share_role = parse_share_role(role)
         with self._database.transaction() as session:
             row = _managed(session, actor, share_id)
+            node = session.get(Node, row.node_id)
+            assert node is not None
+            _check_role_fits(node.kind, share_role)
             before = row.role
             row.role, row.updated_at = share_role.value, self._clock.now()
             session.flush()
@@ -312,6 +316,16 @@ def _view(session: Session, row: NodeShare) -> ShareView:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _check_role_fits(kind: str, role: SpaceRole) -> None:
+    """A single file is shared to be read: writing it in place would put conflicted copies
+    beside it, outside what is shared. Its folder can be shared with Editors."""
+    if kind == FILE and role.may_write:
+        raise InvalidInput(
+            N_("A single file is shared as Viewer; share its folder to let them edit it."),
+            field="role",
+        )
 
 
 def _listing_order(view: ShareView) -> tuple[bool, str, str]:
