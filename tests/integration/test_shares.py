@@ -605,3 +605,22 @@ def test_a_shared_file_is_read_at_its_own_root_and_is_no_space_to_sync(
         ("Shared", "share"),
     ]
     assert refused(lambda: names(services, vera, made))[0] is InvalidInput
+
+
+def test_a_deleted_recipient_leaves_no_share_and_a_deleted_owner_takes_theirs_along(
+    services: Services, world: World
+) -> None:
+    admin = actor(services, world.tenant.admin)
+    vera = world.people["vera"]
+    services.account_admin.delete(admin, vera.user_id, confirm_email=vera.email, client=CLIENT)
+    listed = services.shares.shares_of(world.owner, space_id=world.mine, path="/Shared")
+    assert "vera@acme.example.com" not in {s.recipient for s in listed}
+    services.account_admin.delete(
+        admin, world.owner.user_id, confirm_email=world.owner.email, client=CLIENT
+    )
+    eddie = world.people["eddie"]
+    assert refused(lambda: names(services, eddie, world.share["eddie"])) == (
+        NotFound,
+        "No such space.",
+    )
+    assert services.shares.shared_with_me(eddie) == []
