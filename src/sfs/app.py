@@ -60,6 +60,7 @@ from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
 from sfs.services.sharing.links import ShareLinkService
+from sfs.services.sharing.shares import ShareService
 from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.storage.keyring import Keyring
 
@@ -88,6 +89,7 @@ class Services:
     spaces: SpaceService
     groups: GroupService
     team_folders: TeamFolderService
+    shares: ShareService
     file_tree: FileTreeService
     file_versions: FileVersionService
     chunk_store: ChunkStore
@@ -219,6 +221,7 @@ def build_services(
         spaces=SpaceService(database, clock),
         groups=GroupService(database, audit, clock),
         team_folders=TeamFolderService(database, audit, clock),
+        shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,
         chunk_store=chunk_store,

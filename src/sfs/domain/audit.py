@@ -31,6 +31,10 @@ class AuditEventType(StrEnum):
     SHARE_LINK_PASSWORD_FAILED = "share_link.password_failed"  # noqa: S105 (an event name)
     SHARE_LINK_THROTTLED = "share_link.throttled"
     LINK_POLICY_CHANGED = "organisation.link_policy_changed"
+    # Shares with colleagues and groups (services/sharing/shares.py)
+    SHARE_CREATED = "share.created"
+    SHARE_CHANGED = "share.changed"
+    SHARE_REMOVED = "share.removed"
     # Groups and team folders
     GROUP_CREATED = "group.created"
     GROUP_CHANGED = "group.changed"  # renamed, or a member added or removed

@@ -52,3 +52,17 @@ def parse_member_role(value: str) -> SpaceRole:
     if role not in MEMBER_ROLES:
         raise InvalidInput(N_("Role must be viewer, editor or manager."), field="role")
     return role
+
+
+SHARE_ROLES = (SpaceRole.VIEWER, SpaceRole.EDITOR)
+
+
+def parse_share_role(value: str) -> SpaceRole:
+    """The role a share of a file or folder gives: Viewer or Editor (never Manager)."""
+    try:
+        role = SpaceRole(value.strip().lower())
+    except ValueError:
+        role = None
+    if role not in SHARE_ROLES:
+        raise InvalidInput(N_("Role must be viewer or editor."), field="role")
+    return role

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from sfs.metadata import dav_models, file_models, link_models, models, nextcloud_models, team_models
+from sfs.metadata import (
+    dav_models,
+    file_models,
+    link_models,
+    models,
+    nextcloud_models,
+    share_models,
+    team_models,
+)
 
 Base = models.Base
 __all__ = [
@@ -12,5 +20,6 @@ __all__ = [
     "link_models",
     "models",
     "nextcloud_models",
+    "share_models",
     "team_models",
 ]

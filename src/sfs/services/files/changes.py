@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import anyio.to_thread
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Version
 from sfs.services.files.spaces import visible_space
@@ -109,6 +111,12 @@ class ChangeFeed:
     def since(
         self, actor: Actor, *, space_id: uuid.UUID, cursor: int, limit: int = 1000
     ) -> ChangesPage:
+        return self._since(actor, space_id=space_id, cursor=cursor, limit=limit)[0]
+
+    def _since(
+        self, actor: Actor, *, space_id: uuid.UUID, cursor: int, limit: int
+    ) -> tuple[ChangesPage, uuid.UUID]:
+        """The page, and the id of the space whose journal it reads (for waiting on it)."""
         if cursor < 0 or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"The cursor must be 0 or more and the page 1 to {MAX_PAGE}.")
         with self._database.transaction() as session:
@@ -118,19 +126,30 @@ class ChangeFeed:
                     f"The cursor {cursor} is ahead of this space ({space.journal_seq}): "
                     "start again from 0."
                 )
-            rows = session.execute(
+            query = (
                 select(JournalEntry, Version.number, Version.content_digest)
                 .outerjoin(Version, Version.id == JournalEntry.version_id)
-                .where(JournalEntry.space_id == space_id, JournalEntry.seq > cursor)
+                .where(
+                    JournalEntry.space_id == space.id,
+                    JournalEntry.seq > max(cursor, space.feed_start),
+                )
                 .order_by(JournalEntry.seq)
                 .limit(limit + 1)
-            ).all()
+            )
+            if space.is_share:
+                query = query.where(_touches(space.root_path))
+            rows = session.execute(query).all()
+        more = len(rows) > limit
         changes = [_change(*row) for row in rows[:limit]]
-        return ChangesPage(
-            changes=changes,
-            cursor=changes[-1].seq if changes else cursor,
-            more=len(rows) > limit,
-        )
+        seen = changes[-1].seq if changes else cursor
+        if space.is_share:
+            # Only what lies inside the shared node, with paths relative to it; the cursor still
+            # moves past what was left out, so a page is never asked for again.
+            changes = [c for c in (_within(space, change) for change in changes) if c is not None]
+            if not more:
+                seen = max(seen, space.journal_seq, cursor)
+        page = ChangesPage(changes=changes, cursor=seen, more=more)
+        return page, space.id
 
     async def wait_async(
         self,
@@ -147,15 +166,44 @@ class ChangeFeed:
         """
         timeout = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         deadline = self._monotonic() + timeout
+        journal = space_id  # a share's journal is its space's: wait on that one
         while True:
-            seen = self._signal.generation(space_id)
-            page = await anyio.to_thread.run_sync(
-                lambda: self.since(actor, space_id=space_id, cursor=cursor, limit=limit)
+            seen = self._signal.generation(journal)
+            page, journal_now = await anyio.to_thread.run_sync(
+                functools.partial(self._since, actor, space_id=space_id, cursor=cursor, limit=limit)
             )
+            if journal_now != journal:
+                journal = journal_now
+                continue  # the generation read above was another key's
             remaining = deadline - self._monotonic()
             if page.changes or remaining <= 0:
                 return page
-            await self._signal.wait_async(space_id, seen, min(remaining, RECHECK_SECONDS))
+            cursor = page.cursor  # a share's feed moves past entries outside it
+            await self._signal.wait_async(journal, seen, min(remaining, RECHECK_SECONDS))
+
+
+def _touches(root_path: str) -> ColumnElement[bool]:
+    """Entries at or below `root_path`, before or after a move (refined by `_within`: LIKE
+    ignores case on SQLite)."""
+    below = root_path + "/"
+    return or_(
+        JournalEntry.path == root_path,
+        JournalEntry.path.startswith(below, autoescape=True),
+        JournalEntry.old_path.startswith(below, autoescape=True),
+    )
+
+
+def _within(scope: SpaceScope, change: Change) -> Change | None:
+    """The change as seen from inside a share: a move across its edge becomes a create (moved
+    in) or a delete (moved out); changes outside it, and to its root itself, are left out."""
+    path, old_path = scope.scope_path(change.path), scope.scope_path(change.old_path)
+    if path == "/" or (path is None and old_path in (None, "/")):
+        return None
+    if path is None:
+        return replace(change, operation="delete", path=old_path or "/", old_path=None)
+    if change.operation == "move" and old_path in (None, "/"):
+        return replace(change, operation="create", path=path, old_path=None)
+    return replace(change, path=path, old_path=old_path)
 
 
 def _change(row: JournalEntry, version: int | None, digest: str | None) -> Change:

@@ -14,6 +14,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL as PERSONAL
 from sfs.domain.space_roles import TEAM, SpaceRole
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
@@ -140,13 +141,13 @@ def create_space(
     return space
 
 
-def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
-    """The space if the actor may read it; NotFound for anything else, other tenants included.
-    Changes go through `writable_space`, which also refuses a Viewer."""
-    return reachable_space(session, actor, space_id)[0]
+def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> SpaceScope:
+    """The space (or share) if the actor may read it; NotFound for anything else, other
+    tenants included. Changes go through `writable_space`, which also refuses a Viewer."""
+    return reachable_space(session, actor, space_id)
 
 
-def lock_for_commit(session: Session, space: Space) -> None:
+def lock_for_commit(session: Session, space: SpaceScope) -> None:
     """Take the space's write lock before looking at chunks, so the garbage collector cannot
     delete a chunk between this check and the commit (on SQLite this starts the write
     transaction; on PostgreSQL it locks the space row, which also orders journal numbers)."""
@@ -155,7 +156,7 @@ def lock_for_commit(session: Session, space: Space) -> None:
 
 def append_journal(
     session: Session,
-    space: Space,
+    space: SpaceScope,
     *,
     node: Node,
     operation: str,
@@ -182,8 +183,8 @@ def append_journal(
             node_id=node.id,
             operation=operation,
             kind=node.kind,
-            path=path,
-            old_path=old_path,
+            path=space.space_path(path),  # the journal is the whole space's
+            old_path=space.space_path(old_path) if old_path is not None else None,
             version_id=version_id,
             size=node.size,
             occurred_at=now,

@@ -33,6 +33,7 @@ from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
 from sfs.services.files.nodes import FOLDER, parse_path, path_of, resolve
 from sfs.services.files.spaces import visible_space, writable_space
+from sfs.services.sharing.access import whole_space_only
 from sfs.services.sharing.link_policy import LinkPolicyView, load_policy
 
 LINK_PATH = "/s/"
@@ -128,7 +129,8 @@ class ShareLinkService:
         parts = parse_path(path)
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = visible_space(session, actor, space_id)
+            # A share's recipient may not hand its files on to the public.
+            space = whole_space_only(visible_space(session, actor, space_id))
             node = resolve(session, space, parts)
             policy = load_policy(session, space.organization_id)
             expires_at = _checked(options, policy, node.kind, now)
