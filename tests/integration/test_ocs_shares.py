@@ -277,3 +277,28 @@ def test_every_share_route_needs_credentials(
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"].startswith("Basic")
     assert ocs(answer)["meta"]["statuscode"] == (997 if version == 1 else 401)  # type: ignore[index]
+
+
+def test_a_link_in_a_team_folder_by_its_path_at_the_top(
+    client: TestClient, services: Services, acme: Tenant, alice: DavUser
+) -> None:
+    admin = actor(services, acme.admin)
+    folder = services.team_folders.create(admin, "Projects", client=CLIENT).id
+    services.team_folders.set_user_role(admin, folder, acme.user.email, "editor", client=CLIENT)
+    upload(client, alice, "/Projects/plan.txt", b"team plan")
+    made = client.post(
+        SHARES.format(2) + "?format=json",
+        data={"path": "/Projects/plan.txt", "shareType": "3"},
+        headers=alice.headers,
+    )
+    assert made.status_code == 200, made.text
+    link = ocs(made)["data"]
+    assert link["path"] == "/Projects/plan.txt"  # type: ignore[index]
+    public = str(link["url"]).split("127.0.0.1:8080", 1)[-1]  # type: ignore[index]
+    assert client.get(public + "/download").content == b"team plan"
+    listed = ocs(
+        client.get(
+            SHARES.format(2) + "?format=json&subfiles=true&path=/Projects", headers=alice.headers
+        )
+    )["data"]
+    assert [item["path"] for item in listed] == ["/Projects/plan.txt"]  # type: ignore[index, union-attr]
