@@ -224,7 +224,7 @@ def build_services(
         spaces=spaces,
         groups=GroupService(database, audit, clock),
         team_folders=TeamFolderService(database, audit, clock),
-        files_root=FilesRootService(spaces, file_tree),
+        files_root=FilesRootService(database, spaces),
         shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,

@@ -12,13 +12,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from sfs.domain.actor import Actor
-from sfs.domain.errors import NotFound
 from sfs.domain.space_roles import TEAM
+from sfs.metadata.db import Database
+from sfs.metadata.file_models import Node, Space
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import parse_path
 from sfs.services.files.spaces import SpaceService, SpaceView
-from sfs.services.files.tree import FileTreeService
+from sfs.services.sharing.access import roles_by_space
 
 TEAM_SUFFIX = "team folder"
 
@@ -65,28 +68,68 @@ class FilesRoot:
 
 
 class FilesRootService:
-    def __init__(self, spaces: SpaceService, tree: FileTreeService) -> None:
+    """Asked at every request of the Nextcloud door: two short transactions, whatever the
+    number of team folders (one query for the names My Files holds at its top)."""
+
+    def __init__(self, database: Database, spaces: SpaceService) -> None:
+        self._database = database
         self._spaces = spaces
-        self._tree = tree
 
     def root(self, actor: Actor) -> FilesRoot:
-        spaces = self._spaces.list_spaces(actor)
-        my_files, teams = spaces[0], [space for space in spaces[1:] if space.kind == TEAM]
-        taken: set[str] = set()
-        mounts: list[Mount] = []
-        for team in sorted(teams, key=lambda space: (name_key(space.name), space.id)):
-            name = team.name
-            number = 1
-            while name_key(name) in taken or self._in_my_files(actor, my_files.id, name):
-                name = f"{team.name} ({TEAM_SUFFIX}{'' if number == 1 else f' {number}'})"
-                number += 1
-            taken.add(name_key(name))
-            mounts.append(Mount(name, team))
+        my_files = self._spaces.my_files(actor)
+        with self._database.transaction() as session:
+            roles = roles_by_space(session, actor)
+            teams = (
+                session.scalars(
+                    select(Space).where(
+                        Space.organization_id == actor.organization_id,
+                        Space.kind == TEAM,
+                        Space.id.in_(list(roles)),
+                    )
+                ).all()
+                if roles
+                else []
+            )
+            ordered = sorted(teams, key=lambda space: (name_key(space.name), space.id))
+            wanted = {
+                name_key(candidate)
+                for team in ordered
+                for candidate in _candidates(team.name, len(ordered))
+            }
+            my_root = session.get(Space, my_files.id)
+            assert my_root is not None  # my_files made it
+            taken = set(
+                session.scalars(
+                    select(Node.name_key).where(
+                        Node.parent_id == my_root.root_node_id,
+                        Node.deleted_at.is_(None),
+                        Node.name_key.in_(wanted),
+                    )
+                )
+                if wanted
+                else []
+            )
+            mounts: list[Mount] = []
+            for team in ordered:
+                name = next(
+                    c for c in _candidates(team.name, len(ordered)) if name_key(c) not in taken
+                )
+                taken.add(name_key(name))
+                view = SpaceView(
+                    id=team.id,
+                    name=team.name,
+                    kind=team.kind,
+                    journal_seq=team.journal_seq,
+                    role=roles[team.id],
+                )
+                mounts.append(Mount(name, view))
         return FilesRoot(my_files, tuple(mounts))
 
-    def _in_my_files(self, actor: Actor, space_id: uuid.UUID, name: str) -> bool:
-        try:
-            self._tree.stat(actor, space_id=space_id, path=join_path([name]))
-        except NotFound:
-            return False
-        return True
+
+def _candidates(name: str, teams: int) -> list[str]:
+    """The names a team folder may show under, in order: enough that one is always free
+    (My Files can take at most one of each, the other team folders one each)."""
+    return [name] + [
+        f"{name} ({TEAM_SUFFIX}{'' if number == 1 else f' {number}'})"
+        for number in range(1, teams + 2)
+    ]
