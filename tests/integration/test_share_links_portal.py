@@ -171,3 +171,27 @@ def test_change_a_link_from_its_file_page(
     client.cookies.clear()
     log_in(client, acme.admin.email)
     assert client.get(f"/file/share-edit/{created.link.id}").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["colleague", "stranger"])
+def test_someone_elses_link_cannot_be_opened_or_changed_in_the_portal(
+    client: TestClient, services: Services, acme: Tenant, owner: Actor, who: str
+) -> None:
+    put(services, owner, "/Plan.txt", b"plan")
+    created = services.share_links.create(
+        owner,
+        space_id=services.spaces.my_files(owner).id,
+        path="/Plan.txt",
+        options=LinkOptions(),
+        client=CLIENT,
+    )
+    other = make_tenant(services, "Globex").user if who == "stranger" else acme.admin
+    log_in(client, other.email)
+    token = page_csrf_token(client, "/files")
+    assert client.get(f"/file/share-edit/{created.link.id}").status_code == 404
+    refused = client.post(
+        f"/file/share-edit/{created.link.id}",
+        data={"csrf_token": token, "max_downloads": "1", "expires": ""},
+    )
+    assert refused.status_code == 404
+    assert services.share_links.link(owner, created.link.id).max_downloads is None
