@@ -61,6 +61,7 @@ from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
 from sfs.services.sharing.links import ShareLinkService
+from sfs.services.sharing.sharees import ShareeSearch
 from sfs.services.sharing.shares import ShareService
 from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.storage.keyring import Keyring
@@ -91,6 +92,7 @@ class Services:
     groups: GroupService
     team_folders: TeamFolderService
     files_root: FilesRootService
+    sharees: ShareeSearch
     shares: ShareService
     file_tree: FileTreeService
     file_versions: FileVersionService
@@ -225,6 +227,7 @@ def build_services(
         groups=GroupService(database, audit, clock),
         team_folders=TeamFolderService(database, audit, clock),
         files_root=FilesRootService(database, spaces),
+        sharees=ShareeSearch(database),
         shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,

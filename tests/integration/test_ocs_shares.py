@@ -302,3 +302,30 @@ def test_a_link_in_a_team_folder_by_its_path_at_the_top(
         )
     )["data"]
     assert [item["path"] for item in listed] == ["/Projects/plan.txt"]  # type: ignore[index, union-attr]
+
+
+def test_the_sharee_search_finds_colleagues_and_groups_of_ones_own_organisation_only(
+    client: TestClient,
+    services: Services,
+    acme: Tenant,
+    alice: DavUser,
+    people: dict[str, DavUser],
+) -> None:
+    services.groups.create(actor(services, acme.admin), "Carpenters", client=CLIENT)
+    url = "/ocs/v2.php/apps/files_sharing/api/v1/sharees?format=json&itemType=file&search="
+    found = ocs(client.get(url + "car", headers=alice.headers))["data"]
+    assert [u["value"]["shareWith"] for u in found["users"]] == ["carol@acme.example.com"]  # type: ignore[index]
+    assert [g["value"] for g in found["groups"]] == [  # type: ignore[index]
+        {"shareType": 1, "shareWith": "Carpenters"}
+    ]
+    exact = ocs(client.get(url + "carol@acme.example.com", headers=alice.headers))["data"]
+    assert exact["exact"]["users"][0]["value"]["shareType"] == 0  # type: ignore[index]
+    # Globex's people and groups are never found, and nobody finds themselves.
+    services.groups.create(
+        actor(services, make_tenant(services, "Initech").admin), "Cars", client=CLIENT
+    )
+    assert ocs(client.get(url + "umberto", headers=alice.headers))["data"]["users"] == []  # type: ignore[index]
+    stranger = ocs(client.get(url + "car", headers=people["stranger"].headers))["data"]
+    assert stranger["users"] == [] and stranger["groups"] == []  # type: ignore[index]
+    assert ocs(client.get(url, headers=alice.headers))["data"]["users"] == []  # type: ignore[index]
+    assert client.get(url + "car").status_code == 401

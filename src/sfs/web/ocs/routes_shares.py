@@ -40,11 +40,13 @@ from sfs.web.ocs.share_fields import (
     received_fields,
     role_of_permissions,
     share_fields,
+    sharees_fields,
 )
 from sfs.web.portal.session import client_of, services_of
 
 router = APIRouter(include_in_schema=False)
 SHARES = "/ocs/v{version}.php/apps/files_sharing/api/v1/shares"
+SHAREES = "/ocs/v{version}.php/apps/files_sharing/api/v1/sharees"
 Params = Mapping[str, str]
 
 
@@ -70,6 +72,18 @@ async def list_shares(request: Request, version: str) -> Response:
                 if str(item["path"]).rsplit("/", 1)[0] == folder.rstrip("/")
             ]
         return _of_path(services, actor, root, path)
+
+    return await _call(request, version, produce)
+
+
+@router.get(SHAREES)
+async def find_sharees(request: Request, version: str) -> Response:
+    """The share dialog's "share with…" box: colleagues and groups matching `search`."""
+
+    def produce() -> envelope.Data:
+        actor = login_of(request).actor
+        found = services_of(request).sharees.find(actor, request.query_params.get("search", ""))
+        return sharees_fields(found, request.query_params.get("search", ""))
 
     return await _call(request, version, produce)
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sfs.domain.actor import Actor
 from sfs.domain.space_roles import SpaceRole
 from sfs.services.sharing.links import LinkView
+from sfs.services.sharing.sharees import Sharee
 from sfs.services.sharing.shares import SharedWithMe, ShareView
 from sfs.web.dav.paths import dav_user_id
 
@@ -168,3 +169,34 @@ def received_fields(item: SharedWithMe, me: Actor) -> dict[str, object]:
         can_delete=False,
     )
     return fields
+
+
+def sharees_fields(found: list[Sharee], search: str) -> dict[str, object]:
+    """Nextcloud's sharee search answer: exact matches apart, then the rest, by kind."""
+    exact: dict[str, list[object]] = {"users": [], "groups": []}
+    rest: dict[str, list[object]] = {"users": [], "groups": []}
+    key = search.strip().casefold()
+    for sharee in found:
+        kind = "users" if sharee.kind == "user" else "groups"
+        entry = {
+            "label": sharee.label,
+            "subline": sharee.name if sharee.kind == "user" else "",
+            "icon": "icon-user" if sharee.kind == "user" else "icon-group",
+            "shareWithDisplayNameUnique": sharee.name,
+            "value": {
+                "shareType": TYPE_USER if sharee.kind == "user" else TYPE_GROUP,
+                "shareWith": sharee.name,
+            },
+        }
+        (exact if key in (sharee.name.casefold(), sharee.label.casefold()) else rest)[kind].append(
+            entry
+        )
+    empty: list[object] = []
+    others = {name: empty for name in ("remotes", "remote_groups", "emails", "circles", "rooms")}
+    return {
+        "exact": {**exact, **others, "lookup": empty},
+        **rest,
+        **others,
+        "lookup": empty,
+        "lookupEnabled": False,
+    }
