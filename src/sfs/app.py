@@ -55,11 +55,13 @@ from sfs.services.organisations.bootstrap import (
 )
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.sharing.files_root import FilesRootService
 from sfs.services.sharing.groups import GroupService
 from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
 from sfs.services.sharing.links import ShareLinkService
+from sfs.services.sharing.sharees import ShareeSearch
 from sfs.services.sharing.shares import ShareService
 from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.storage.keyring import Keyring
@@ -89,6 +91,8 @@ class Services:
     spaces: SpaceService
     groups: GroupService
     team_folders: TeamFolderService
+    files_root: FilesRootService
+    sharees: ShareeSearch
     shares: ShareService
     file_tree: FileTreeService
     file_versions: FileVersionService
@@ -185,6 +189,7 @@ def build_services(
     app_passwords = AppPasswordService(database, audit, clock, randomness, device_tokens)
     file_tree = FileTreeService(database, clock)
     file_content = FileContentService(chunk_store, keyring, file_versions)
+    spaces = SpaceService(database, clock)
     return Services(
         settings=settings,
         master_key=master_key,
@@ -218,9 +223,11 @@ def build_services(
             device_idle_days=settings.device_token_idle_days,
         ),
         email_codes=email_codes,
-        spaces=SpaceService(database, clock),
+        spaces=spaces,
         groups=GroupService(database, audit, clock),
         team_folders=TeamFolderService(database, audit, clock),
+        files_root=FilesRootService(database, spaces),
+        sharees=ShareeSearch(database),
         shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,

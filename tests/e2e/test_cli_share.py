@@ -108,3 +108,28 @@ def test_sharing_with_no_one_known_or_oneself_is_one_line_with_an_exit_code(
     assert bad_role.returncode == 2
     missing = logged_in("share", "add", "/nothing.txt", "--with", "x@acme.example.com")
     assert missing.returncode == 3
+
+
+def test_a_link_is_changed_with_share_edit(logged_in: Cli, file_server: FileServer) -> None:
+    (logged_in.work_dir / "Notes.txt").write_text("notes")
+    logged_in.ok("put", "Notes.txt", "/Notes.txt")
+    made = json.loads(logged_in.ok("share", "link", "/Notes.txt", "--max-downloads", "1", "--json"))
+    link_id = made["link"]["id"]
+    assert httpx.get(made["url"] + "/download").content == b"notes"
+    assert httpx.get(made["url"] + "/download").status_code == 410
+    changed = json.loads(
+        logged_in.ok(
+            "share", "edit", link_id, "--no-download-limit", "--expires", "2099-12-31", "--json"
+        )
+    )
+    assert changed["max_downloads"] is None and changed["expires_at"].startswith("2100-01-01")
+    assert httpx.get(made["url"] + "/download").content == b"notes"
+    logged_in.ok("share", "edit", link_id, "--password-stdin", stdin="a-long-link-pass\n")
+    assert 'name="password"' in httpx.get(made["url"]).text
+    both = logged_in("share", "edit", link_id, "--expires", "2099-01-01", "--no-expiry")
+    assert both.returncode == 2 and "only one of" in one_line_error(both)
+    assert logged_in("share", "edit", link_id).returncode == 2
+    short = logged_in("share", "edit", link_id, "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "password" in one_line_error(short)
+    unknown = logged_in("share", "edit", "00000000-0000-0000-0000-000000000000", "--no-expiry")
+    assert unknown.returncode == 3

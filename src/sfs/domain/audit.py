@@ -25,6 +25,7 @@ class AuditEventType(StrEnum):
     # Share links (services/sharing/links.py, link_access.py)
     SHARE_LINK_CREATED = "share_link.created"
     SHARE_LINK_REVOKED = "share_link.revoked"
+    SHARE_LINK_CHANGED = "share_link.changed"  # details name what changed, never a password
     SHARE_LINK_DOWNLOADED = "share_link.downloaded"
     SHARE_LINK_UPLOADED = "share_link.uploaded"
     SHARE_LINK_PASSWORD_FAILED = "share_link.password_failed"  # noqa: S105 (an event name)

@@ -22,6 +22,7 @@ from sfs.web.errors import headers_for, status_for
 from sfs.web.middleware import BodyGuard, SecurityHeaders
 from sfs.web.ocs import login_flow as ocs_login_flow
 from sfs.web.ocs import routes as ocs_routes
+from sfs.web.ocs import routes_shares as ocs_shares
 from sfs.web.ocs import wipe as ocs_wipe
 from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
@@ -93,6 +94,7 @@ def create_app(services: Services) -> FastAPI:
     api.state.services = services
     app.router.routes.append(api_mount(api))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ocs_shares.router)  # before ocs_routes, whose last route is a catch-all
     app.include_router(ocs_routes.router)
     app.include_router(ocs_login_flow.router)
     app.include_router(ocs_wipe.router)
