@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from sfs.auth.throttle import RateLimiters
 from sfs.blobs.backend import BlobBackend
 from sfs.blobs.chunk_store import ChunkStore
 from sfs.blobs.from_url import backend_from_settings
+from sfs.broadcast import broadcast_from_settings
 from sfs.config import Settings
 from sfs.crypto.master_key import load_or_create_master_key
 from sfs.crypto.passwords import HashParameters, PasswordHasher
@@ -17,7 +21,14 @@ from sfs.mail.outbox import OutboxMailer
 from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
-from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
+from sfs.ports import (
+    ChangeBroadcast,
+    Clock,
+    Mailer,
+    Randomness,
+    SystemClock,
+    SystemRandomness,
+)
 from sfs.private_files import make_private_folder
 from sfs.services.audit import AuditLog
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
@@ -73,6 +84,8 @@ class Services:
     randomness: Randomness
     mailer: Mailer
     notifier: Notifier
+    broadcast: ChangeBroadcast
+    change_signal: ChangeSignal
     audit: AuditLog
     organisations: OrganisationService
     accounts: AccountService
@@ -123,6 +136,7 @@ def build_services(
     limiters: RateLimiters | None = None,
     master_key: bytes | None = None,
     blob_backend: BlobBackend | None = None,
+    broadcast: ChangeBroadcast | None = None,
 ) -> Services:
     randomness = randomness or SystemRandomness()
     make_private_folder(settings.data_dir)  # 0700, and tightened if an older start made it
@@ -145,9 +159,8 @@ def build_services(
     invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
     file_versions = FileVersionService(database, clock)
     change_signal = ChangeSignal()
-    database.on_commit(
-        lambda info: change_signal.notify(info[TOUCHED_SPACES]) if TOUCHED_SPACES in info else None
-    )
+    broadcast = broadcast or broadcast_from_settings(settings)
+    _announce_commits(database, change_signal, broadcast)
     chunk_store = ChunkStore(blob_backend or backend_from_settings(settings))
     keyring = Keyring(database, clock, randomness, master_key)
     email_codes = EmailCodeService(
@@ -191,6 +204,8 @@ def build_services(
         randomness=randomness,
         mailer=mailer,
         notifier=notifier,
+        broadcast=broadcast,
+        change_signal=change_signal,
         audit=audit,
         organisations=organisations,
         accounts=AccountService(database, audit, clock, hasher),
@@ -224,7 +239,12 @@ def build_services(
         chunk_store=chunk_store,
         keyring=keyring,
         retention=RetentionService(database, audit, clock),
-        changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
+        changes=ChangeFeed(
+            database,
+            change_signal,
+            monotonic=time.monotonic,
+            recheck_seconds=settings.change_recheck_seconds,
+        ),
         file_content=file_content,
         upload_sessions=UploadSessionService(database, clock, chunk_store, keyring, file_versions),
         upload_slots=UploadSlots(
@@ -262,6 +282,23 @@ def build_services(
         ),
         link_policy=LinkPolicyService(database, audit),
     )
+
+
+def _announce_commits(database: Database, signal: ChangeSignal, broadcast: ChangeBroadcast) -> None:
+    """A commit that grew journals wakes the long polls on them: here at once, elsewhere
+    through the broadcast (PostgreSQL's NOTIFY rides in the transaction itself)."""
+
+    def before(session: Session) -> None:
+        if TOUCHED_SPACES in session.info:
+            broadcast.publish_in(session, session.info[TOUCHED_SPACES])
+
+    def after(info: dict[str, Any]) -> None:
+        if TOUCHED_SPACES in info:
+            signal.notify(info[TOUCHED_SPACES])
+            broadcast.publish_after(info[TOUCHED_SPACES])
+
+    database.before_commit(before)
+    database.on_commit(after)
 
 
 def default_mailer(settings: Settings) -> Mailer:

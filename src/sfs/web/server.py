@@ -19,6 +19,7 @@ from sfs.web.api.app import api_mount, create_api
 from sfs.web.dav.app import DavDoor
 from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
+from sfs.web.lifespan import lifespan_for
 from sfs.web.middleware import BodyGuard, SecurityHeaders
 from sfs.web.ocs import login_flow as ocs_login_flow
 from sfs.web.ocs import routes as ocs_routes
@@ -86,6 +87,7 @@ def create_app(services: Services) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan_for(services),
     )
     app.state.services = services
     api = create_api()
