@@ -12,6 +12,7 @@ from sfs.auth.throttle import RateLimiters
 from sfs.blobs.backend import BlobBackend
 from sfs.blobs.chunk_store import ChunkStore
 from sfs.blobs.from_url import backend_from_settings
+from sfs.blobs.metered import MeteredBackend
 from sfs.broadcast import broadcast_from_settings
 from sfs.config import Settings
 from sfs.crypto.master_key import load_or_create_master_key
@@ -21,6 +22,7 @@ from sfs.mail.outbox import OutboxMailer
 from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
+from sfs.observability.metrics import Metrics
 from sfs.ports import (
     ChangeBroadcast,
     Clock,
@@ -59,6 +61,7 @@ from sfs.services.identity.my_account import MyAccountService
 from sfs.services.identity.password_reset import PasswordResetService
 from sfs.services.identity.second_factor import SecondFactorService
 from sfs.services.identity.web_sessions import WebSessionService
+from sfs.services.jobs.leases import JobLeases
 from sfs.services.notifications import Notifier
 from sfs.services.organisations.bootstrap import (
     InitialCredentials,
@@ -86,6 +89,8 @@ class Services:
     notifier: Notifier
     broadcast: ChangeBroadcast
     change_signal: ChangeSignal
+    metrics: Metrics
+    job_leases: JobLeases
     audit: AuditLog
     organisations: OrganisationService
     accounts: AccountService
@@ -137,6 +142,7 @@ def build_services(
     master_key: bytes | None = None,
     blob_backend: BlobBackend | None = None,
     broadcast: ChangeBroadcast | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     randomness = randomness or SystemRandomness()
     make_private_folder(settings.data_dir)  # 0700, and tightened if an older start made it
@@ -153,7 +159,8 @@ def build_services(
         )
     )
     limiters = limiters or RateLimiters.from_storage_uri(settings.rate_limit_storage)
-    audit = AuditLog(database, clock)
+    metrics = metrics or Metrics()
+    audit = AuditLog(database, clock, metrics)
     notifier = Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url)
     organisations = OrganisationService(database, audit, clock, default_region=settings.region)
     invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
@@ -161,7 +168,13 @@ def build_services(
     change_signal = ChangeSignal()
     broadcast = broadcast or broadcast_from_settings(settings)
     _announce_commits(database, change_signal, broadcast)
-    chunk_store = ChunkStore(blob_backend or backend_from_settings(settings))
+    chunk_store = ChunkStore(
+        MeteredBackend(
+            blob_backend or backend_from_settings(settings),
+            lambda operation: metrics.blob_errors.labels(operation=operation).inc(),
+        )
+    )
+    _watch(metrics, database, change_signal)
     keyring = Keyring(database, clock, randomness, master_key)
     email_codes = EmailCodeService(
         database,
@@ -206,6 +219,8 @@ def build_services(
         notifier=notifier,
         broadcast=broadcast,
         change_signal=change_signal,
+        metrics=metrics,
+        job_leases=JobLeases(database, clock),
         audit=audit,
         organisations=organisations,
         accounts=AccountService(database, audit, clock, hasher),
@@ -299,6 +314,18 @@ def _announce_commits(database: Database, signal: ChangeSignal, broadcast: Chang
 
     database.before_commit(before)
     database.on_commit(after)
+
+
+def _watch(metrics: Metrics, database: Database, signal: ChangeSignal) -> None:
+    metrics.watch(
+        "sfs_long_poll_waiters", "Long polls waiting for a change now", lambda: signal.waiting
+    )
+    pool = database.engine.pool
+    metrics.watch(
+        "sfs_database_connections_in_use",
+        "Database connections checked out of the pool now",
+        lambda: float(getattr(pool, "checkedout", lambda: 0)()),
+    )
 
 
 def default_mailer(settings: Settings) -> Mailer:

@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(
         default=30.0, ge=0, le=3600, description="on SIGTERM, running requests get this long"
     )
+    background_jobs: bool = Field(
+        default=True, description="run gc, retention and expiries (once across all instances)"
+    )
+    metrics_token: str = Field(
+        default="", repr=False, description="bearer token for /metrics; empty: /metrics is off"
+    )
+    log_format: str = Field(default="text", pattern="^(text|json)$", description="text or json")
     device_token_idle_days: int = Field(
         default=90, ge=1, le=3650, description="a device token unused this long stops working"
     )
@@ -165,6 +172,13 @@ class Settings(BaseSettings):
             ("redis://", "rediss://", "unix://")
         ):
             raise ValueError("must be auto, process, postgresql or a redis:// URL")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        if value and (len(value) < 16 or not value.isprintable() or " " in value):
+            raise ValueError("must be at least 16 printable characters without spaces")
         return value
 
     @model_validator(mode="after")

@@ -1,5 +1,5 @@
 """What runs beside the requests for as long as the app does: the listener for other
-instances' change broadcasts (and the background jobs, when enabled)."""
+instances' change broadcasts, and (in `sfs serve`) the background job scheduler."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from starlette.types import ASGIApp
 
 from sfs.app import Services
+from sfs.tasks.jobs import standard_jobs
+from sfs.tasks.scheduler import JobScheduler
 
 RESTART_SECONDS = 5.0
 
@@ -19,7 +21,7 @@ _log = logging.getLogger(__name__)
 
 
 def lifespan_for(
-    services: Services,
+    services: Services, *, background_jobs: bool
 ) -> Callable[[ASGIApp], contextlib.AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: ASGIApp) -> AsyncIterator[None]:
@@ -30,6 +32,14 @@ def lifespan_for(
                 name="sfs-change-broadcast",
             )
         ]
+        if background_jobs:
+            scheduler = JobScheduler(services.job_leases, standard_jobs(services), services.metrics)
+            _log.info("Background jobs run here when due, as %s", scheduler.holder)
+            tasks.append(
+                asyncio.create_task(
+                    _kept_running("job scheduler", scheduler.run_forever), name="sfs-jobs"
+                )
+            )
         try:
             yield
         finally:
