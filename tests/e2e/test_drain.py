@@ -91,7 +91,8 @@ def test_sigterm_answers_the_long_poll_exits_0_and_the_client_comes_back(
         except subprocess.TimeoutExpired:
             pytest.fail("sfs serve did not stop after SIGTERM")
         assert status == 0, server.log.read_text()[-3000:]
-        lines = [json.loads(line) for line in server.log.read_text().splitlines() if line[:1] == "{"]
+        logged = server.log.read_text().splitlines()
+        lines = [json.loads(line) for line in logged if line.startswith("{")]
         polls = [
             line
             for line in lines
