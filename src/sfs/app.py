@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from sfs.auth.concurrency import RedisGauge
 from sfs.auth.throttle import RateLimiters
 from sfs.blobs.backend import BlobBackend
 from sfs.blobs.chunk_store import ChunkStore
@@ -26,6 +27,7 @@ from sfs.observability.metrics import Metrics
 from sfs.ports import (
     ChangeBroadcast,
     Clock,
+    ConcurrencyGauge,
     Mailer,
     Randomness,
     SystemClock,
@@ -263,7 +265,7 @@ def build_services(
         file_content=file_content,
         upload_sessions=UploadSessionService(database, clock, chunk_store, keyring, file_versions),
         upload_slots=UploadSlots(
-            InProcessGauge(),
+            upload_gauge(settings),
             per_account=settings.uploads_per_account,
             per_address=settings.uploads_per_address,
         ),
@@ -326,6 +328,13 @@ def _watch(metrics: Metrics, database: Database, signal: ChangeSignal) -> None:
         "Database connections checked out of the pool now",
         lambda: float(getattr(pool, "checkedout", lambda: 0)()),
     )
+
+
+def upload_gauge(settings: Settings) -> ConcurrencyGauge:
+    """Upload slots are counted where the throttles are: in Redis when instances share it."""
+    if settings.rate_limit_storage.startswith(("redis://", "rediss://")):
+        return RedisGauge(settings.rate_limit_storage)
+    return InProcessGauge()
 
 
 def default_mailer(settings: Settings) -> Mailer:

@@ -57,15 +57,16 @@ class SystemRandomness:
 class ConcurrencyGauge(Protocol):
     """How many of something are in progress per key, with a ceiling.
 
-    In-process now (one `sfs serve`); Redis (INCR with expiry, DECR) can back it when
-    several instances share the load.
+    In-process for one `sfs serve` (services/files/upload_slots.py); in Redis when several
+    instances share the load (auth/concurrency.py), so that the ceiling holds across them.
     """
 
-    def try_acquire(self, key: str, limit: int) -> bool:
-        """Count one more under `key`, unless `limit` are in progress already."""
+    def try_acquire(self, key: str, limit: int) -> str | None:
+        """Count one more under `key`, unless `limit` are in progress already: a ticket to hand
+        back to `release`, or None when at the ceiling."""
         ...
 
-    def release(self, key: str) -> None: ...
+    def release(self, key: str, ticket: str) -> None: ...
 
 
 SpaceIds = AbstractSet[uuid.UUID]
