@@ -64,3 +64,33 @@ def test_the_database_refuses_to_change_audit_events(database_url: str, statemen
         kinds = connection.execute(text("SELECT event_type FROM audit_events")).scalars().all()
     engine.dispose()
     assert kinds == ["test.event"]
+
+
+def test_0015_upgrades_a_database_in_use_and_keeps_the_audit_log_append_only(
+    database_url: str,
+) -> None:
+    """Additive: the rows of the release before stay, gain an empty request id, and the
+    append-only guard on audit events survives the new column."""
+    from alembic import command
+
+    engine = create_database_engine(database_url)
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    assert "background_jobs" not in inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (occurred_at, event_type, details) "
+                "VALUES (CURRENT_TIMESTAMP, 'before.upgrade', '{}')"
+            )
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT event_type, request_id FROM audit_events")).all()
+        jobs = connection.execute(text("SELECT count(*) FROM background_jobs")).scalar()
+    assert [tuple(row) for row in rows] == [("before.upgrade", None)] and jobs == 0
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("UPDATE audit_events SET request_id = 'x'"))
+    engine.dispose()

@@ -14,9 +14,11 @@ from fastapi.testclient import TestClient
 from sfs.app import Services, build_services
 from sfs.auth.throttle import RateLimiters
 from sfs.config import Settings
+from sfs.crypto.master_key import MasterKeyError
 from sfs.crypto.passwords import PasswordHasher
 from sfs.mail.outbox import OutboxMailer
 from sfs.metadata.db import Database
+from sfs.services.storage.keyring import Keyring
 from sfs.web.server import create_app
 from tests.dav import DavUser, dav_user
 from tests.integration.test_api_http import token_for
@@ -104,3 +106,12 @@ def test_a_chunked_upload_whose_parts_alternate_between_instances_joins_whole(
         b"<d:prop><oc:checksums/></d:prop></d:propfind>",
     )
     assert hashlib.sha1(whole).hexdigest() in checksums.text.lower()  # noqa: S324 (the protocol's)
+
+
+def test_an_instance_with_another_master_key_is_refused_at_start(services: Services) -> None:
+    tenant = make_tenant(services, "Acme")
+    services.keyring.keys_for(tenant.organisation.id)
+    services.keyring.check_master_key()  # the same key: fine
+    stranger = Keyring(services.database, services.clock, services.randomness, bytes(32))
+    with pytest.raises(MasterKeyError, match="same master key file"):
+        stranger.check_master_key()

@@ -33,6 +33,7 @@ def serve(host: str | None, port: int | None) -> None:
     with domain_errors():
         services = build_services(settings)
         credentials = prepare_first_start(services)
+        services.keyring.check_master_key()
     click.echo(f"Secure File Sync is starting at {settings.base_url}")
     click.echo(f"  data folder: {settings.data_dir}")
     if not settings.mail_url:

@@ -39,6 +39,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_column("request_id")
+    # Not a batch operation: on SQLite that rebuilds the table and loses the append-only
+    # triggers. DROP COLUMN works in place (SQLite 3.35 and later, PostgreSQL).
+    op.execute("ALTER TABLE audit_events DROP COLUMN request_id")
     op.drop_table("background_jobs")
