@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -110,4 +112,55 @@ def test_sigterm_answers_the_long_poll_exits_0_and_the_client_comes_back(
         _eventually("the client hears the change after the restart", lambda: cursor[0] >= 1)
     finally:
         wakeup.stopping = True
+        server.stop()
+
+
+def test_an_upload_running_at_sigterm_is_finished_and_kept(tmp_path: Path) -> None:
+    server = RunningServer(tmp_path / "sfs-data", {"SFS_DRAIN_SECONDS": "30"})
+    pieces = [bytes([n]) * 65536 for n in range(12)]
+    halfway = threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        for number, piece in enumerate(pieces):
+            if number == len(pieces) // 2:
+                halfway.set()
+                time.sleep(1.0)  # SIGTERM arrives while the body is still coming
+            yield piece
+            time.sleep(0.05)
+
+    try:
+        server.wait_until_ready()
+        token = _account(server)
+        auth = {"Authorization": f"Bearer {token}"}
+        answers: list[httpx.Response] = []
+
+        def upload() -> None:
+            answers.append(
+                httpx.put(
+                    f"{server.base_url}/api/v1/spaces/me/content",
+                    params={"path": "/during-drain.bin"},
+                    content=slow_body(),
+                    headers=auth,
+                    timeout=PATIENCE,
+                )
+            )
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        assert halfway.wait(PATIENCE)
+        server.process.send_signal(signal.SIGTERM)
+        uploader.join(PATIENCE)
+        assert answers and answers[0].status_code == 200, answers and answers[0].text
+        assert server.process.wait(timeout=PATIENCE) == 0
+
+        server.restart()
+        server.wait_until_ready()
+        stored = httpx.get(
+            f"{server.base_url}/api/v1/spaces/me/content",
+            params={"path": "/during-drain.bin"},
+            headers=auth,
+            timeout=PATIENCE,
+        )
+        assert stored.status_code == 200 and stored.content == b"".join(pieces)
+    finally:
         server.stop()
