@@ -94,3 +94,23 @@ def test_0015_upgrades_a_database_in_use_and_keeps_the_audit_log_append_only(
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text("UPDATE audit_events SET request_id = 'x'"))
     engine.dispose()
+
+
+def test_an_older_release_starts_on_a_schema_a_later_one_upgraded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A rolling upgrade: `sfs db upgrade` of the new release ran; an old instance restarts."""
+    from click.testing import CliRunner
+
+    from sfs.cli.main import main
+
+    database_url = f"sqlite:///{tmp_path / 'later.db'}"
+    engine = create_database_engine(database_url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    assert migrate.schema_state(engine) == "newer"
+    migrate.upgrade_unless_newer(engine)  # what `sfs serve` and `sfs admin` do at start
+    assert migrate.current_revision(engine) == "0099"
+    engine.dispose()
+    environment = {"SFS_DATA_DIR": str(tmp_path / "data"), "SFS_DATABASE_URL": database_url}
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=environment)
+    assert result.exit_code == 0 and "from a later release" in result.output

@@ -70,11 +70,18 @@ def db_upgrade() -> None:
     database = Database.from_url(settings.database_url)
     try:
         before = migrate.current_revision(database.engine)
-        migrate.upgrade(database.engine)
+        newer = migrate.schema_state(database.engine) == "newer"
+        if not newer:
+            migrate.upgrade(database.engine)
         after = migrate.current_revision(database.engine)
     finally:
         database.dispose()
-    if before == after:
+    if newer:
+        click.echo(
+            f"The database is at revision {before}, from a later release than this one "
+            f"({migrate.head_revision()}): nothing to do."
+        )
+    elif before == after:
         click.echo(f"The database is up to date (revision {after}).")
     else:
         click.echo(f"Upgraded the database from {before or 'empty'} to revision {after}.")

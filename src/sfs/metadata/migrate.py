@@ -27,6 +27,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def upgrade_unless_newer(engine: Engine) -> None:
+    """Bring the schema to this release's head, unless a later release already took it further
+    (an older instance restarting during a rolling upgrade: the additive schema suits it)."""
+    if schema_state(engine) != "newer":
+        upgrade(engine)
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
