@@ -82,11 +82,15 @@ def test_schedulers_on_two_instances_run_each_due_job_once(
 ) -> None:
     ran: list[str] = []
 
+    def tidy() -> str:
+        ran.append("tidy")
+        return "tidied 2"
+
     def failing() -> str:
         raise OSError("the blob store is away")
 
     jobs = [
-        Job("tidy", HOUR, lambda: ran.append("tidy") or "tidied 2"),
+        Job("tidy", HOUR, tidy),
         Job("broken", HOUR, failing),
     ]
     metrics = Metrics()

@@ -225,7 +225,16 @@ def test_log_lines_carry_the_request_id_as_text_and_as_json() -> None:
         RequestIdFilter().filter(record)
     finally:
         end_request(token)
-    assert record.request_id == request_id == "proxy-req-777777"
+    assert vars(record)["request_id"] == request_id == "proxy-req-777777"
     line = json.loads(JsonLines().format(record))
     assert line["request_id"] == "proxy-req-777777" and line["message"] == "moved /a"
     assert line["level"] == "INFO" and line["logger"] == "sfs.test"
+
+
+def test_throttled_requests_are_counted_by_route(client: TestClient, services: Services) -> None:
+    acme = make_tenant(services, "Acme")
+    wrong = {"email": acme.user.email, "password": "not-it", "device_name": "t"}
+    statuses = [client.post("/api/v1/auth/login", json=wrong).status_code for _ in range(12)]
+    assert statuses.count(429) >= 1
+    counted = sample(services, "sfs_throttled_requests_total", route="/api/v1/auth/login")
+    assert counted == statuses.count(429)

@@ -23,6 +23,8 @@ from sfs.web.server import create_app
 from tests.dav import DavUser, dav_user
 from tests.integration.test_api_http import token_for
 from tests.integration.test_dav_locks import EXCLUSIVE
+from tests.integration.test_login_flow import grant, poll, start
+from tests.signed_in import log_in
 from tests.support import FAST_HASH, FakeClock
 from tests.world import make_tenant
 
@@ -115,3 +117,17 @@ def test_an_instance_with_another_master_key_is_refused_at_start(services: Servi
     stranger = Keyring(services.database, services.clock, services.randomness, bytes(32))
     with pytest.raises(MasterKeyError, match="same master key file"):
         stranger.check_master_key()
+
+
+def test_login_flow_v2_started_on_one_instance_is_granted_and_collected_on_the_other(
+    client: TestClient, other: TestClient, services: Services
+) -> None:
+    acme = make_tenant(services, "Acme")
+    endpoint, token, login = start(client)
+    assert poll(other, endpoint, token).status_code == 404  # known there, not granted yet
+    other.get(login, follow_redirects=False)
+    log_in(other, acme.user.email)
+    assert grant(other, login).status_code == 200
+    handed = poll(client, endpoint, token)
+    assert handed.status_code == 200 and handed.json()["loginName"] == acme.user.email
+    assert poll(other, endpoint, token).status_code == 404  # handed out once, everywhere
