@@ -206,14 +206,16 @@ def test_the_audit_event_of_a_request_records_its_id(
     client.post(
         "/api/v1/auth/login",
         json={"email": acme.user.email, "password": "wrong", "device_name": "t"},
-        headers={"X-Request-ID": "proxy-req-424242"},
+        headers={"X-Request-ID": "proxy-req-424242", "X-Forwarded-For": "198.51.100.9"},
     )
     events = [
         e
         for e in services.audit.recent(operator(), limit=20)
         if e.event_type == AuditEventType.LOGIN_FAILED.value
     ]
-    assert [e.request_id for e in events] == ["proxy-req-424242"]
+    assert [(e.request_id, e.client_address) for e in events] == [
+        ("proxy-req-424242", "198.51.100.9")  # both from the trusted proxy
+    ]
     setup = services.audit.recent(operator(), limit=50)[-1]
     assert setup.request_id is None  # made outside any request
 

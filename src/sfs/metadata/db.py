@@ -67,10 +67,6 @@ class Database:
         (a PostgreSQL NOTIFY) commits, or rolls back, with the rest."""
         self._pre_commit_hooks.append(hook)
 
-    @property
-    def is_postgresql(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
     def _before_commit(self, session: Session) -> None:
         for hook in self._pre_commit_hooks:
             hook(session)
