@@ -346,7 +346,8 @@ def default_mailer(settings: Settings) -> Mailer:
 def prepare_first_start(services: Services) -> list[InitialCredentials]:
     """Everything a start needs beyond the services: the schema, and the first accounts."""
     make_private_folder(services.settings.data_dir)
-    migrate.upgrade_unless_newer(services.database.engine)
-    return create_initial_accounts(
-        services.database, services.organisations, services.accounts, services.randomness
-    )
+    with migrate.one_instance_at_a_time(services.database.engine):
+        migrate.upgrade_unless_newer(services.database.engine)
+        return create_initial_accounts(
+            services.database, services.organisations, services.accounts, services.randomness
+        )

@@ -69,11 +69,12 @@ def db_upgrade() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_url(settings.database_url)
     try:
-        before = migrate.current_revision(database.engine)
-        newer = migrate.schema_state(database.engine) == "newer"
-        if not newer:
-            migrate.upgrade(database.engine)
-        after = migrate.current_revision(database.engine)
+        with migrate.one_instance_at_a_time(database.engine):
+            before = migrate.current_revision(database.engine)
+            newer = migrate.schema_state(database.engine) == "newer"
+            if not newer:
+                migrate.upgrade(database.engine)
+            after = migrate.current_revision(database.engine)
     finally:
         database.dispose()
     if newer:

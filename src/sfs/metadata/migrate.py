@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock key for "one instance at a time migrates and bootstraps".
+_START_LOCK = 0x5F5_0001
+
+
+@contextmanager
+def one_instance_at_a_time(engine: Engine) -> Iterator[None]:
+    """Several instances started at once on PostgreSQL take turns here (an advisory lock held
+    on a connection of its own), so two never migrate or create the first accounts together.
+    SQLite serves one instance: nothing to take turns with."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _START_LOCK})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _START_LOCK})
+            connection.commit()
 
 
 def alembic_config() -> Config:
