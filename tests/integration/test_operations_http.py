@@ -23,6 +23,7 @@ from sfs.metadata import migrate
 from sfs.metadata.db import Database, create_database_engine
 from sfs.observability.logs import JsonLines, RequestIdFilter
 from sfs.observability.request_ids import begin_request, end_request
+from sfs.web.portal.csv_export import audit_csv
 from sfs.web.server import create_app
 from tests.integration.test_api_http import token_for
 from tests.support import FAST_HASH, FakeClock
@@ -218,6 +219,9 @@ def test_the_audit_event_of_a_request_records_its_id(
     ]
     setup = services.audit.recent(operator(), limit=50)[-1]
     assert setup.request_id is None  # made outside any request
+    exported = "".join(audit_csv(services.audit.recent(operator(), limit=50)))
+    assert exported.splitlines()[0].endswith(",details,request_id")
+    assert "proxy-req-424242" in exported
 
 
 def test_log_lines_carry_the_request_id_as_text_and_as_json() -> None:
