@@ -5,6 +5,7 @@ from __future__ import annotations
 from sfs.metadata import (
     dav_models,
     file_models,
+    job_models,
     link_models,
     models,
     nextcloud_models,
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "dav_models",
     "file_models",
+    "job_models",
     "link_models",
     "models",
     "nextcloud_models",
