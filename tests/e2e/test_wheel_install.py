@@ -92,8 +92,10 @@ def test_the_installed_wheel_serves_the_dutch_portal(tmp_path: Path) -> None:
     # environment's, the work tree's) as installed already.
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv_python), "install", "-q"]
-        + ["--no-deps", "--no-index", str(wheel)],
+        [
+            *(sys.executable, "-m", "pip", "--python", str(venv_python), "install", "-q"),
+            *("--no-deps", "--no-index", str(wheel)),
+        ],
         check=True,
         env=clean,
         cwd=tmp_path,
