@@ -1,12 +1,15 @@
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from sfs.app import Services
 from sfs.metadata import migrate
 from sfs.metadata.db import create_database_engine
 from sfs.metadata.schema import Base
+from tests.world import CLIENT, actor, make_tenant
 
 
 def test_an_empty_database_upgrades_to_head(database_url: str) -> None:
@@ -60,3 +63,24 @@ def test_the_database_refuses_to_change_audit_events(database_url: str, statemen
         kinds = connection.execute(text("SELECT event_type FROM audit_events")).scalars().all()
     engine.dispose()
     assert kinds == ["test.event"]
+
+
+def test_the_journal_floor_comes_to_spaces_that_exist(services: Services) -> None:
+    """0019 on a database with spaces and journals in it: each space keeps its journal and gets
+    floor 0 (every cursor it handed out stays good)."""
+    tenant = make_tenant(services, "Acme")
+    who = actor(services, tenant.user)
+    space = services.spaces.my_files(who)
+    services.file_tree.create_folder(who, space_id=space.id, path="/kept", client=CLIENT)
+    engine = services.database.engine
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    assert "journal_floor" not in {c["name"] for c in inspect(engine).get_columns("spaces")}
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT journal_seq, journal_floor FROM spaces")).all()
+    assert (1, 0) in [tuple(row) for row in rows]
+    page = services.changes.since(who, space_id=space.id, cursor=1)
+    assert page.changes == [] and page.cursor == 1
