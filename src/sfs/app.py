@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from sfs.auth.throttle import RateLimiters
 from sfs.blobs.backend import BlobBackend
 from sfs.blobs.chunk_store import ChunkStore
 from sfs.blobs.from_url import backend_from_settings
+from sfs.blobs.metered import MeteredBackend
+from sfs.broadcast import broadcast_from_settings
 from sfs.config import Settings
 from sfs.crypto.master_key import load_or_create_master_key
 from sfs.crypto.passwords import HashParameters, PasswordHasher
@@ -17,7 +22,15 @@ from sfs.mail.outbox import OutboxMailer
 from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
-from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
+from sfs.observability.metrics import Metrics
+from sfs.ports import (
+    ChangeBroadcast,
+    Clock,
+    Mailer,
+    Randomness,
+    SystemClock,
+    SystemRandomness,
+)
 from sfs.private_files import make_private_folder
 from sfs.services.audit import AuditLog
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
@@ -48,6 +61,7 @@ from sfs.services.identity.my_account import MyAccountService
 from sfs.services.identity.password_reset import PasswordResetService
 from sfs.services.identity.second_factor import SecondFactorService
 from sfs.services.identity.web_sessions import WebSessionService
+from sfs.services.jobs.leases import JobLeases
 from sfs.services.notifications import Notifier
 from sfs.services.organisations.bootstrap import (
     InitialCredentials,
@@ -73,6 +87,10 @@ class Services:
     randomness: Randomness
     mailer: Mailer
     notifier: Notifier
+    broadcast: ChangeBroadcast
+    change_signal: ChangeSignal
+    metrics: Metrics
+    job_leases: JobLeases
     audit: AuditLog
     organisations: OrganisationService
     accounts: AccountService
@@ -123,6 +141,8 @@ def build_services(
     limiters: RateLimiters | None = None,
     master_key: bytes | None = None,
     blob_backend: BlobBackend | None = None,
+    broadcast: ChangeBroadcast | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     randomness = randomness or SystemRandomness()
     make_private_folder(settings.data_dir)  # 0700, and tightened if an older start made it
@@ -139,16 +159,22 @@ def build_services(
         )
     )
     limiters = limiters or RateLimiters.from_storage_uri(settings.rate_limit_storage)
-    audit = AuditLog(database, clock)
+    metrics = metrics or Metrics()
+    audit = AuditLog(database, clock, metrics)
     notifier = Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url)
     organisations = OrganisationService(database, audit, clock, default_region=settings.region)
     invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
     file_versions = FileVersionService(database, clock)
     change_signal = ChangeSignal()
-    database.on_commit(
-        lambda info: change_signal.notify(info[TOUCHED_SPACES]) if TOUCHED_SPACES in info else None
+    broadcast = broadcast or broadcast_from_settings(settings)
+    _announce_commits(database, change_signal, broadcast)
+    chunk_store = ChunkStore(
+        MeteredBackend(
+            blob_backend or backend_from_settings(settings),
+            lambda operation: metrics.blob_errors.labels(operation=operation).inc(),
+        )
     )
-    chunk_store = ChunkStore(blob_backend or backend_from_settings(settings))
+    _watch(metrics, database, change_signal)
     keyring = Keyring(database, clock, randomness, master_key)
     email_codes = EmailCodeService(
         database,
@@ -191,6 +217,10 @@ def build_services(
         randomness=randomness,
         mailer=mailer,
         notifier=notifier,
+        broadcast=broadcast,
+        change_signal=change_signal,
+        metrics=metrics,
+        job_leases=JobLeases(database, clock),
         audit=audit,
         organisations=organisations,
         accounts=AccountService(database, audit, clock, hasher),
@@ -224,7 +254,12 @@ def build_services(
         chunk_store=chunk_store,
         keyring=keyring,
         retention=RetentionService(database, audit, clock),
-        changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
+        changes=ChangeFeed(
+            database,
+            change_signal,
+            monotonic=time.monotonic,
+            recheck_seconds=settings.change_recheck_seconds,
+        ),
         file_content=file_content,
         upload_sessions=UploadSessionService(database, clock, chunk_store, keyring, file_versions),
         upload_slots=UploadSlots(
@@ -261,6 +296,35 @@ def build_services(
             LinkMail(database, notifier),
         ),
         link_policy=LinkPolicyService(database, audit),
+    )
+
+
+def _announce_commits(database: Database, signal: ChangeSignal, broadcast: ChangeBroadcast) -> None:
+    """A commit that grew journals wakes the long polls on them: here at once, elsewhere
+    through the broadcast (PostgreSQL's NOTIFY rides in the transaction itself)."""
+
+    def before(session: Session) -> None:
+        if TOUCHED_SPACES in session.info:
+            broadcast.publish_in(session, session.info[TOUCHED_SPACES])
+
+    def after(info: dict[str, Any]) -> None:
+        if TOUCHED_SPACES in info:
+            signal.notify(info[TOUCHED_SPACES])
+            broadcast.publish_after(info[TOUCHED_SPACES])
+
+    database.before_commit(before)
+    database.on_commit(after)
+
+
+def _watch(metrics: Metrics, database: Database, signal: ChangeSignal) -> None:
+    metrics.watch(
+        "sfs_long_poll_waiters", "Long polls waiting for a change now", lambda: signal.waiting
+    )
+    pool = database.engine.pool
+    metrics.watch(
+        "sfs_database_connections_in_use",
+        "Database connections checked out of the pool now",
+        lambda: float(getattr(pool, "checkedout", lambda: 0)()),
     )
 
 

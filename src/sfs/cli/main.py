@@ -24,10 +24,9 @@ def main() -> None:
 @click.option("--port", type=int, help="Listen port (default from SFS_PORT, else 8080).")
 def serve(host: str | None, port: int | None) -> None:
     """Start the service; on first start, create the first accounts and print how to log in."""
-    import uvicorn
-
     from sfs.app import build_services, prepare_first_start
     from sfs.web.server import create_app
+    from sfs.web.serving import serve as serve_http
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings_or_exit(**overrides)
@@ -50,15 +49,7 @@ def serve(host: str | None, port: int | None) -> None:
             click.echo(f"    Password: {entry.password}")
         click.echo("")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(services),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        log_level="info",
-        server_header=False,
-    )
+    serve_http(create_app(services, background_jobs=settings.background_jobs), services)
     services.notifier.background.close()  # mail queued by the last requests still goes out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -41,3 +42,22 @@ def generate_revision(engine: Engine, message: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+def schema_state(engine: Engine) -> str:
+    """`current` (at our head), `newer` (a later release upgraded it: migrations are additive,
+    so this code still works on it), `behind` (needs `sfs db upgrade`) or `empty`."""
+    revision = current_revision(engine)
+    if revision is None:
+        return "empty"
+    head, known = _script_revisions()
+    if revision == head:
+        return "current"
+    return "behind" if revision in known else "newer"
+
+
+@functools.cache
+def _script_revisions() -> tuple[str | None, frozenset[str]]:
+    """The head and every revision this release knows (read once: /readyz asks often)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return script.get_current_head(), frozenset(step.revision for step in script.walk_revisions())

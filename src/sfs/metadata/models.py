@@ -230,3 +230,5 @@ class AuditEvent(Base):
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     details: Mapped[str] = mapped_column(Text, default="{}")
+    # The request that caused it (X-Request-ID, also in the logs); none for commands.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

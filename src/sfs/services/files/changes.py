@@ -1,7 +1,9 @@
 """The change feed of a space: journal entries after a cursor, paged, and a wait for the next one.
 
-Correctness never depends on notifications: a waiter re-reads the journal at least every
-`RECHECK_SECONDS`, so a missed signal (another instance, a restart) only costs latency.
+A commit wakes the waiters of its spaces at once: in this process through `ChangeSignal`, on
+other instances through the `ChangeBroadcast` port (sfs.broadcast), whose listener calls
+`ChangeSignal.deliver`. Correctness never depends on either: a waiter re-reads the journal at
+least every `recheck_seconds` (SFS_CHANGE_RECHECK_SECONDS), so a lost message only costs latency.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,7 +28,7 @@ from sfs.services.files.spaces import visible_space
 
 MAX_PAGE = 5000
 MAX_WAIT_SECONDS = 60.0
-RECHECK_SECONDS = 2.0
+RECHECK_SECONDS = 30.0
 # How far a restore moves every journal on: more changes than any space makes between a backup
 # and the restore, so every cursor handed out in between lies below the new floor.
 RESTORE_GAP = 2**32
@@ -68,18 +71,43 @@ class ChangeSignal:
         self._async_waiters: dict[
             uuid.UUID, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]
         ] = {}
+        self.draining = False
 
-    def notify(self, space_ids: set[uuid.UUID]) -> None:
+    def notify(self, space_ids: AbstractSet[uuid.UUID]) -> None:
         with self._lock:
             for space_id in space_ids:
                 self._generation[space_id] = self._generation.get(space_id, 0) + 1
                 for loop, event in self._async_waiters.get(space_id, set()):
                     loop.call_soon_threadsafe(event.set)
 
+    def deliver(self, space_ids: AbstractSet[uuid.UUID] | None) -> None:
+        """From the broadcast listener: these spaces changed elsewhere (None: perhaps any)."""
+        if space_ids is None:
+            self._wake_everyone()
+        else:
+            self.notify(space_ids)
+
+    def drain(self) -> None:
+        """The process is stopping: every waiter answers now, and nobody waits any more."""
+        self.draining = True
+        self._wake_everyone()
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return sum(len(waiters) for waiters in self._async_waiters.values())
+
+    def _wake_everyone(self) -> None:
+        with self._lock:
+            for space_id, waiters in self._async_waiters.items():
+                self._generation[space_id] = self._generation.get(space_id, 0) + 1
+                for loop, event in waiters:
+                    loop.call_soon_threadsafe(event.set)
+
     async def wait_async(self, space_id: uuid.UUID, seen: int, timeout: float) -> None:
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
-            if self._generation.get(space_id, 0) != seen:
+            if self.draining or self._generation.get(space_id, 0) != seen:
                 return
             self._async_waiters.setdefault(space_id, set()).add(waiter)
         try:
@@ -104,10 +132,12 @@ class ChangeFeed:
         signal: ChangeSignal,
         *,
         monotonic: Callable[[], float],
+        recheck_seconds: float = RECHECK_SECONDS,
     ) -> None:
         self._database = database
         self._signal = signal
         self._monotonic = monotonic
+        self._recheck_seconds = recheck_seconds
 
     def since(
         self, actor: Actor, *, space_id: uuid.UUID, cursor: int, limit: int = 1000
@@ -148,6 +178,8 @@ class ChangeFeed:
         """Like `since`, but when nothing is new, wait up to `timeout` seconds for a change.
 
         Reads run in worker threads; the waiting itself holds none (long polls are many).
+        While the process drains (SIGTERM) it answers at once, with no changes when there are
+        none: the client's "nothing new, ask again", which it then asks of another instance.
         """
         timeout = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         deadline = self._monotonic() + timeout
@@ -157,9 +189,9 @@ class ChangeFeed:
                 lambda: self.since(actor, space_id=space_id, cursor=cursor, limit=limit)
             )
             remaining = deadline - self._monotonic()
-            if page.changes or remaining <= 0:
+            if page.changes or remaining <= 0 or self._signal.draining:
                 return page
-            await self._signal.wait_async(space_id, seen, min(remaining, RECHECK_SECONDS))
+            await self._signal.wait_async(space_id, seen, min(remaining, self._recheck_seconds))
 
 
 def _change(row: JournalEntry, version: int | None, digest: str | None) -> Change:
