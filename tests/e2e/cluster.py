@@ -130,6 +130,7 @@ class Cluster:
         notification: str = "auto",
         recheck_seconds: float = 30.0,
         extra_environment: dict[str, str] | None = None,
+        application_name: str = "sfs-cluster",
     ) -> None:
         haproxy, moto = haproxy_command(), moto_server_command()
         if haproxy is None or moto is None:
@@ -141,6 +142,7 @@ class Cluster:
         self._haproxy: subprocess.Popen[bytes] | None = None
         self.instances: list[Instance] = []
         self._extra = extra_environment or {}
+        self._application_name = application_name
         admin = create_database_engine(POSTGRES_URL)
         with admin.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
@@ -174,7 +176,10 @@ class Cluster:
 
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{self.schema}"
+        self.database_url = (
+            f"{POSTGRES_URL}?options=-csearch_path%3D{self.schema}"
+            f"&application_name={self._application_name}"
+        )
         self.environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("SFS_")},
             "PYTHONUNBUFFERED": "1",
