@@ -17,6 +17,7 @@ from sfs.app import Services
 from sfs.cli.main import main
 from sfs.config import Settings, load_settings
 from sfs.domain.actor import Actor
+from sfs.domain.errors import Conflict
 from tests.integration.test_admin_storage_cli import (
     Run,
     download,
@@ -95,7 +96,15 @@ def test_restore_refuses_a_wrong_key_a_filled_folder_and_a_non_backup(
 
 @pytest.mark.postgresql
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_backup_names_the_procedure_for_postgresql(run: Run, tmp_path: Path) -> None:
+def test_backup_names_the_procedure_for_postgresql_whose_restore_is_marked(
+    run: Run, services: Services, user: Actor, tmp_path: Path
+) -> None:
     refused = run("admin", "backup", str(tmp_path / "backup"))
     assert refused.exit_code == 2 and "docs/operations.md" in refused.output
     assert not (tmp_path / "backup").exists()
+    space_id = services.spaces.my_files(user).id
+    services.file_tree.create_folder(user, space_id=space_id, path="/seen", client=CLIENT)
+    marked = run("admin", "mark-restored")  # after pg_restore or PITR
+    assert marked.exit_code == 0 and "Moved on the change journals of 1 space(s)" in marked.output
+    with pytest.raises(Conflict):
+        services.changes.since(user, space_id=space_id, cursor=1)
