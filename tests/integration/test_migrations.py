@@ -1,12 +1,15 @@
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from sfs.app import Services
 from sfs.metadata import migrate
 from sfs.metadata.db import create_database_engine
 from sfs.metadata.schema import Base
+from tests.world import CLIENT, actor, make_tenant
 
 
 def test_an_empty_database_upgrades_to_head(database_url: str) -> None:
@@ -114,3 +117,24 @@ def test_an_older_release_starts_on_a_schema_a_later_one_upgraded(tmp_path) -> N
     environment = {"SFS_DATA_DIR": str(tmp_path / "data"), "SFS_DATABASE_URL": database_url}
     result = CliRunner().invoke(main, ["db", "upgrade"], env=environment)
     assert result.exit_code == 0 and "from a later release" in result.output
+
+
+def test_the_journal_floor_comes_to_spaces_that_exist(services: Services) -> None:
+    """0019 on a database with spaces and journals in it: each space keeps its journal and gets
+    floor 0 (every cursor it handed out stays good)."""
+    tenant = make_tenant(services, "Acme")
+    who = actor(services, tenant.user)
+    space = services.spaces.my_files(who)
+    services.file_tree.create_folder(who, space_id=space.id, path="/kept", client=CLIENT)
+    engine = services.database.engine
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")  # to the revision before 0019
+    assert "journal_floor" not in {c["name"] for c in inspect(engine).get_columns("spaces")}
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT journal_seq, journal_floor FROM spaces")).all()
+    assert (1, 0) in [tuple(row) for row in rows]
+    page = services.changes.since(who, space_id=space.id, cursor=1)
+    assert page.changes == [] and page.cursor == 1

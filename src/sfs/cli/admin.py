@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from sfs.cli import admin_jobs, admin_storage
+from sfs.cli import admin_backup, admin_jobs, admin_storage
 from sfs.cli.common import EXIT_INVALID, EXIT_NOT_FOUND, admin_services, domain_errors, fail
 from sfs.domain.actor import ClientInfo, operator
 from sfs.domain.roles import Role
@@ -212,3 +212,6 @@ def _print_table(
 for _storage_command in admin_storage.COMMANDS:  # gc, fsck, rotate-master-key
     admin.add_command(_storage_command)
 admin.add_command(admin_jobs.jobs)
+
+for _backup_command in admin_backup.COMMANDS:  # backup, restore, mark-restored
+    admin.add_command(_backup_command)

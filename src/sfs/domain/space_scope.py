@@ -28,6 +28,7 @@ class SpaceScope:
     share_id: uuid.UUID | None = None  # set when the scope is a share of a subtree
     root_path: str = "/"  # the scope root's path in its space
     feed_start: int = 0  # a share's feed shows journal entries after this number only
+    journal_floor: int = 0  # the lowest cursor the journal answers (raised by a restore)
 
     @property
     def is_share(self) -> bool:

@@ -19,18 +19,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import anyio.to_thread
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
 from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import JournalEntry, Version
+from sfs.metadata.file_models import JournalEntry, Space, Version
 from sfs.services.files.spaces import visible_space
 
 MAX_PAGE = 5000
 MAX_WAIT_SECONDS = 60.0
 RECHECK_SECONDS = 30.0
+# How far a restore moves every journal on: more changes than any space makes between a backup
+# and the restore, so every cursor handed out in between lies below the new floor.
+RESTORE_GAP = 2**32
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,11 @@ class ChangeFeed:
             raise InvalidInput(f"The cursor must be 0 or more and the page 1 to {MAX_PAGE}.")
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            if cursor > space.journal_seq:
+            if cursor > space.journal_seq or cursor < space.journal_floor:
                 raise Conflict(
-                    f"The cursor {cursor} is ahead of this space ({space.journal_seq}): "
-                    "start again from 0."
+                    f"The cursor {cursor} is not one this space's journal answers (it holds "
+                    f"{space.journal_floor} to {space.journal_seq}: the server was restored "
+                    "from a backup?): list the space afresh and go on from that cursor."
                 )
             query = (
                 select(JournalEntry, Version.number, Version.content_digest)
@@ -252,3 +256,18 @@ def _change(row: JournalEntry, version: int | None, digest: str | None) -> Chang
         version=version,
         content_digest=digest,
     )
+
+
+def restart_journals(database: Database) -> int:
+    """After the database went back in time (a restore), make every sync cursor handed out
+    since the backup unanswerable: each journal moves on by `RESTORE_GAP` and refuses cursors
+    below it, so clients list their spaces afresh instead of trusting a history the server lost
+    (or, worse, one it will write again under the same numbers). Returns the spaces moved on."""
+    with database.transaction() as session:
+        moved = session.execute(
+            update(Space).values(
+                journal_seq=Space.journal_seq + RESTORE_GAP,
+                journal_floor=Space.journal_seq + RESTORE_GAP,
+            )
+        )
+        return int(moved.rowcount)  # type: ignore[attr-defined]

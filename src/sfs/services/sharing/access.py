@@ -97,6 +97,7 @@ def whole_space(space: Space, role: SpaceRole = SpaceRole.OWNER) -> SpaceScope:
         owner_user_id=space.owner_user_id,
         root_node_id=space.root_node_id,
         journal_seq=space.journal_seq,
+        journal_floor=space.journal_floor,
         role=role,
     )
 

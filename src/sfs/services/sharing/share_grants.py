@@ -67,6 +67,7 @@ def share_scope(session: Session, actor: Actor, share_id: uuid.UUID) -> SpaceSco
         owner_user_id=space.owner_user_id,
         root_node_id=node.id,
         journal_seq=space.journal_seq,
+        journal_floor=space.journal_floor,
         role=role,
         share_id=share.id,
         root_path=root_path,
