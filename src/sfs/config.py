@@ -229,9 +229,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            field = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+            # A rule across values names its variables itself.
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
         raise ConfigError("\n".join(lines)) from None
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML file
         raise ConfigError(

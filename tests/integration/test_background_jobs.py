@@ -11,12 +11,14 @@ from click.testing import CliRunner
 
 from sfs.app import Services
 from sfs.cli.main import main
+from sfs.domain.errors import NotAuthenticated
 from sfs.metadata.db import Database
 from sfs.observability.metrics import Metrics
 from sfs.services.jobs.leases import JobLeases
-from sfs.tasks.jobs import Job
+from sfs.tasks.jobs import Job, standard_jobs
 from sfs.tasks.scheduler import JobScheduler
 from tests.support import FakeClock
+from tests.world import CLIENT, actor, make_tenant
 
 HOUR = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
@@ -130,3 +132,27 @@ def test_admin_jobs_lists_the_last_run_and_the_holder(
     retention = result.output.split("retention  (every 6 h)")[1].split("gc  (")[0]
     assert "last run: never" in retention and "running now on web-1:42" in retention
     assert "expire-login-flows  (every 0.25 h)" in result.output
+
+
+def test_the_standard_jobs_run_on_a_real_store_and_sweep_long_ended_sessions(
+    services: Services, clock: FakeClock
+) -> None:
+    user = actor(services, make_tenant(services, "Acme").user)
+    old = services.web_sessions.start(user, client=CLIENT)
+    clock.advance(days=31)
+    fresh = services.web_sessions.start(user, client=CLIENT)
+    scheduler = JobScheduler(services.job_leases, standard_jobs(services), services.metrics)
+    assert scheduler.run_due() == [
+        "expire-login-flows",
+        "expire-chunked-uploads",
+        "drop-ended-sessions",
+        "retention",
+        "gc",
+    ]
+    states = {state.name: state for state in services.job_leases.states()}
+    assert {state.last_outcome for state in states.values()} == {"ok"}
+    assert states["drop-ended-sessions"].last_summary == "deleted 1 long-ended browser session(s)"
+    with pytest.raises(NotAuthenticated):
+        services.web_sessions.resolve(old.cookie_value, client=CLIENT)
+    assert services.web_sessions.resolve(fresh.cookie_value, client=CLIENT).actor == user
+    assert scheduler.run_due() == []  # none is due again yet

@@ -142,3 +142,11 @@ def test_a_rolled_back_transaction_notifies_nobody(database_url: str) -> None:
 
     heard = asyncio.run(scenario())
     assert len(heard) == 1 and heard[0].endswith(str(uuid.UUID(int=2)))
+
+
+def test_commits_do_not_wait_on_an_unreachable_redis(caplog: pytest.LogCaptureFixture) -> None:
+    away = RedisBroadcast("redis://127.0.0.1:1", channel="sfs-test-away")
+    away.publish_after({uuid.UUID(int=3)})  # fails once, and says so
+    away.publish_after({uuid.UUID(int=4)})  # skipped for a while: no second attempt
+    failures = [r for r in caplog.records if "Could not broadcast" in r.getMessage()]
+    assert len(failures) == 1

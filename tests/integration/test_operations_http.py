@@ -244,3 +244,14 @@ def test_throttled_requests_are_counted_by_route(client: TestClient, services: S
     assert statuses.count(429) >= 1
     counted = sample(services, "sfs_throttled_requests_total", route="/api/v1/auth/login")
     assert counted == statuses.count(429)
+
+
+def test_readyz_is_503_when_the_local_blob_folder_is_gone(
+    client: TestClient, services: Services
+) -> None:
+    blobs = Path(services.settings.blob_url.removeprefix("file://"))
+    assert client.get("/readyz").status_code == 200
+    blobs.rename(blobs.with_name("blobs-unmounted"))
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and answer.json()["checks"]["blob_store"] == "unreachable"
+    assert str(blobs) not in answer.text

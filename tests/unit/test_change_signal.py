@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from sfs.broadcast.messages import SPACES_PER_MESSAGE, decode, encode
-from sfs.config import load_settings
+from sfs.config import ConfigError, load_settings
 from sfs.services.files.changes import ChangeSignal
 
 SPACE = uuid.UUID(int=7)
@@ -75,3 +77,13 @@ def test_notification_follows_the_database_unless_chosen() -> None:
     assert on_postgres.change_notification == "postgresql"
     chosen = load_settings(database_url="sqlite:///x.db", change_notification="redis://r:6379")
     assert chosen.change_notification == "redis://r:6379"
+
+
+def test_postgresql_notification_needs_a_postgresql_database() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(database_url="sqlite:///x.db", change_notification="postgresql")
+    assert str(refused.value) == (
+        "SFS_CHANGE_NOTIFICATION=postgresql needs a PostgreSQL SFS_DATABASE_URL"
+    )
+    with pytest.raises(ConfigError, match="SFS_CHANGE_NOTIFICATION: must be auto"):
+        load_settings(change_notification="kafka://x")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import redis
 
+UNCOUNTED = "uncounted"
 SLOT_SECONDS = 3600  # an upload still running after this no longer counts against the ceiling
 
 _ACQUIRE = """
@@ -46,13 +47,21 @@ class RedisGauge:
     def try_acquire(self, key: str, limit: int) -> str | None:
         ticket = secrets.token_hex(8)
         now = self._now()
-        taken = self._acquire(
-            keys=[self._key(key)],
-            args=[now, limit, now + self._slot_seconds, ticket, self._slot_seconds + 60],
-        )
+        try:
+            taken = self._acquire(
+                keys=[self._key(key)],
+                args=[now, limit, now + self._slot_seconds, ticket, self._slot_seconds + 60],
+            )
+        except redis.RedisError as exc:
+            # A fairness ceiling, not a security control: while Redis is away uploads go on
+            # uncounted rather than all failing.
+            _log.warning("Upload slots not counted: Redis does not answer (%s)", exc)
+            return UNCOUNTED
         return ticket if int(taken) == 1 else None
 
     def release(self, key: str, ticket: str) -> None:
+        if ticket == UNCOUNTED:
+            return
         try:
             self._redis.zrem(self._key(key), ticket)
         except redis.RedisError as exc:  # the slot lapses by itself

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import redis
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from sfs.broadcast.messages import CHANNEL, decode, encode, new_instance_id
 from sfs.broadcast.postgres import RECONNECT_SECONDS
 from sfs.ports import SpaceIds
+
+QUIET_AFTER_FAILURE_SECONDS = 5.0
 
 _log = logging.getLogger(__name__)
 
@@ -30,15 +33,21 @@ class RedisBroadcast:
         self.instance = instance or new_instance_id()
         self._publisher = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.connected = asyncio.Event()
+        self._quiet_until = 0.0
 
     def publish_in(self, session: Session, space_ids: SpaceIds) -> None:
         pass  # Redis is not part of the transaction: see publish_after
 
     def publish_after(self, space_ids: SpaceIds) -> None:
+        # While Redis is away, commits do not each wait for its timeout: they skip the message
+        # for a few seconds (waiters elsewhere re-read the journal anyway).
+        if time.monotonic() < self._quiet_until:
+            return
         try:
             for payload in encode(self.instance, space_ids):
                 self._publisher.publish(self._channel, payload)
         except redis.RedisError as exc:  # the commit stands; waiters elsewhere re-read later
+            self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_SECONDS
             _log.warning("Could not broadcast a change through Redis: %s", exc)
 
     async def listen(self, deliver: Callable[[SpaceIds | None], None]) -> None:

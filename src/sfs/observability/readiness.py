@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -41,6 +42,11 @@ def check_readiness(database: Database, backend: BlobBackend, *, draining: bool)
         checks["migrations"] = "unknown"
     try:
         backend.exists(PROBE_BLOB)
+        # A local store answers "no such blob" even when its folder is gone (an unmounted
+        # share): that folder must be there.
+        root = getattr(getattr(backend, "inner", backend), "root", None)
+        if isinstance(root, Path) and not root.is_dir():
+            raise FileNotFoundError(f"the blob folder {root} is missing")
     except Exception as exc:
         _log.warning("Readiness: the blob store does not answer: %s", exc)
         checks["blob_store"] = "unreachable"

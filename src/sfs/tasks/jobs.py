@@ -25,6 +25,9 @@ def standard_jobs(services: Services) -> list[Job]:
     def expire_chunked_uploads() -> str:
         return f"dropped {services.upload_sessions.drop_idle()} idle chunked upload(s)"
 
+    def drop_ended_sessions() -> str:
+        return f"deleted {services.web_sessions.drop_long_ended()} long-ended browser session(s)"
+
     def apply_retention() -> str:
         return f"removed {services.retention.apply_everywhere()} version(s) past retention"
 
@@ -41,6 +44,7 @@ def standard_jobs(services: Services) -> list[Job]:
     return [
         Job("expire-login-flows", timedelta(minutes=15), expire_login_flows),
         Job("expire-chunked-uploads", timedelta(hours=1), expire_chunked_uploads),
+        Job("drop-ended-sessions", timedelta(hours=24), drop_ended_sessions),
         Job("retention", timedelta(hours=6), apply_retention),
         # After retention, so the versions it pruned free their chunks the same night.
         Job("gc", timedelta(hours=24), collect_garbage),
