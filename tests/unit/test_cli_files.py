@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sfs.cli.files import EXIT_DENIED, EXIT_EXISTS, EXIT_FAILURE, EXIT_NOT_FOUND, _explain
+from sfs.cli.exit_codes import EXIT_DENIED, EXIT_EXISTS, EXIT_FAILURE, EXIT_NOT_FOUND
+from sfs.cli.files import _explain
 from sfs.client.api import ApiError
 
 URL = "https://files.example.com"

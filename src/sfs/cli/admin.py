@@ -9,7 +9,8 @@ from collections.abc import Callable
 import click
 
 from sfs.cli import admin_storage
-from sfs.cli.common import EXIT_INVALID, EXIT_NOT_FOUND, admin_services, domain_errors, fail
+from sfs.cli.common import admin_services, domain_errors, fail
+from sfs.cli.exit_codes import EXIT_INVALID, EXIT_NOT_FOUND
 from sfs.domain.actor import ClientInfo, operator
 from sfs.domain.roles import Role
 

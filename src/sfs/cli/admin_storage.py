@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sfs.cli.common import EXIT_FAILURE, admin_services, domain_errors, fail
+from sfs.cli.common import admin_services, domain_errors, fail
+from sfs.cli.exit_codes import EXIT_FAILURE
 
 if TYPE_CHECKING:  # the server's code loads only when an admin command runs
     from sfs.app import Services

@@ -10,7 +10,8 @@ from datetime import date
 
 import click
 
-from sfs.cli.files import EXIT_INVALID, _remote_path, fail, logged_in, say
+from sfs.cli.exit_codes import EXIT_INVALID
+from sfs.cli.files import _remote_path, fail, logged_in, say
 from sfs.client.links import create_link, list_links, revoke_link
 
 
