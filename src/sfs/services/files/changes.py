@@ -140,10 +140,14 @@ class ChangeFeed:
         cursor: int,
         timeout: float,
         limit: int = 1000,
+        still_allowed: Callable[[], object] | None = None,
     ) -> ChangesPage:
         """Like `since`, but when nothing is new, wait up to `timeout` seconds for a change.
 
         Reads run in worker threads; the waiting itself holds none (long polls are many).
+        `still_allowed` is asked again at every recheck and raises when the caller's credential
+        was revoked or wiped meanwhile: an idle client hears of it within seconds, not at the
+        end of its long poll.
         """
         timeout = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         deadline = self._monotonic() + timeout
@@ -156,6 +160,8 @@ class ChangeFeed:
             if page.changes or remaining <= 0:
                 return page
             await self._signal.wait_async(space_id, seen, min(remaining, RECHECK_SECONDS))
+            if still_allowed is not None:
+                await anyio.to_thread.run_sync(still_allowed)
 
 
 def _change(row: JournalEntry, version: int | None, digest: str | None) -> Change:
