@@ -22,6 +22,7 @@ from sfs.config import load_settings
 from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import operator
 from sfs.metadata.file_models import Node
+from sfs.metadata.models import User
 from sfs.protocol.paths import name_key
 from sfs.services.identity.accounts import UserView
 from tests.e2e.test_quick_start import SFS, RunningServer, free_port
@@ -414,3 +415,19 @@ def test_sizes_are_si_units_as_in_the_portal(logged_in: Cli) -> None:
     assert "(version 1, 3.0 MB)" in put
     assert logged_in.ok("ls").split()[0] == "3.0" and " MB " in logged_in.ok("ls")
     assert "MiB" not in put + logged_in.ok("versions", "/three.bin")
+
+
+def test_login_with_a_password_to_change_says_to_change_it_in_the_portal(
+    cli: Cli, file_server: FileServer
+) -> None:
+    user = file_server.new_user()
+    with file_server.services.database.transaction() as session:
+        session.execute(update(User).where(User.id == user.id).values(must_change_password=True))
+
+    result = cli(
+        "login", file_server.url, "--email", user.email, "--password-stdin", stdin=GOOD_PASSWORD
+    )
+
+    assert result.returncode == 5
+    assert "Change it in the web portal (My account), then log in again" in one_line_error(result)
+    assert not (cli.config_dir / CREDENTIALS_FILE).exists()
