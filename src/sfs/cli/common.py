@@ -21,6 +21,7 @@ from sfs.cli.exit_codes import (
     EXIT_INVALID,
     EXIT_NOT_FOUND,
 )
+from sfs.client.printable import printable
 from sfs.domain.errors import (
     AlreadyExists,
     InvalidInput,
@@ -43,7 +44,7 @@ _EXIT_FOR: list[tuple[type[SfsError], int]] = [
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"sfs: {message}", err=True)
+    click.echo(printable(f"sfs: {message}"), err=True)  # it may name what someone typed
     sys.exit(code)
 
 
