@@ -114,3 +114,15 @@ def test_a_conflict_copy_carries_the_device_name_as_a_file_name_may_hold_it() ->
     assert conflicted_copy_name("plan.txt", stamp=stamp, device="Bob's PC/2:\u202e.") == (
         "plan (conflicted copy 2026-11-25 093000 from Bob's PC-2--).txt"
     )
+
+
+def test_a_folder_that_cannot_be_read_is_said_once_too() -> None:
+    said: list[str] = []
+    log = ProblemLog(said.append)
+    for _ in range(2):
+        log.server_away("cannot read /home/u/Docs: Permission denied")
+    log.after_pass(Report())
+    assert said == [
+        "sfs: cannot read /home/u/Docs: Permission denied; retrying…",
+        "sfs: syncing again.",
+    ]

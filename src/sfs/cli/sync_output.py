@@ -103,7 +103,8 @@ class ProblemLog:
         its `kind` changes (the reason by default: "connection refused" and then "timed out"
         are one outage); the retries in between say nothing."""
         if (kind or reason) != self._away:
-            self._say(printable(f"sfs: {reason}; retrying until it is back…"))
+            until = " until it is back" if kind == UNREACHABLE else ""
+            self._say(printable(f"sfs: {reason}; retrying{until}…"))
         self._away = kind or reason
 
     def server_back(self) -> None:
