@@ -135,14 +135,21 @@ def _second_factor(
     assert outcome.challenge is not None
     interactive = code is None and sys.stdin.isatty()
     if outcome.method == "email":
-        say("A code was sent to your email.", err=True)
+        # Right after another login the server sends none (throttled): the last one still works.
+        say("Check your email for the code (the latest email, if you have several).", err=True)
         ask = "Code from the email (r to send a new one)"
     else:
         ask = "Code from your authenticator app (or your backup key)"
     for attempt in range(3 if interactive else 1):
         answer = code if code is not None else _read_code(ask, interactive)
         if interactive and outcome.method == "email" and answer.lower() == "r":
-            api.resend_email_code(challenge=outcome.challenge)
+            try:
+                api.resend_email_code(challenge=outcome.challenge)
+            except ApiError as exc:
+                if exc.status != 429:
+                    raise
+                say(f"sfs: {exc.message} The code in the latest email still works.", err=True)
+                continue
             say("A new code was sent.", err=True)
             continue
         try:
