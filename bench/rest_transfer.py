@@ -188,7 +188,7 @@ def mb_per_s(size: int, seconds: float) -> float:
 def change_first_password(base_url: str, email: str, printed: str) -> str:
     """The printed first-start password must be changed in the portal before any token."""
     new = "bench-" + base64.urlsafe_b64encode(os.urandom(12)).decode()
-    with httpx.Client(base_url=base_url, follow_redirects=True) as browser:
+    with httpx.Client(base_url=base_url, follow_redirects=True, timeout=60) as browser:
         login_page = browser.get("/login").text
         page = browser.post(
             "/login", data={"email": email, "password": printed, "csrf_token": _csrf(login_page)}

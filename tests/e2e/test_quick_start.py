@@ -107,7 +107,7 @@ def printed_credentials(output: str) -> list[tuple[str, str]]:
 def change_first_password(base_url: str, email: str, password: str) -> str:
     """Sign in to the portal with a printed password and replace it, as the first login
     requires; the new password (the same for every printed account)."""
-    with httpx.Client(base_url=base_url, follow_redirects=True) as browser:
+    with httpx.Client(base_url=base_url, follow_redirects=True, timeout=60) as browser:
         token = csrf_token_in(browser.get("/login").text)
         page = browser.post(
             "/login", data={"email": email, "password": password, "csrf_token": token}
