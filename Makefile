@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit clean translations messages
+# `make install` puts `sfs` on PATH: a symlink in PREFIX/bin (~/.local/bin by default) to the
+# one in .venv, so the command keeps working as the checkout is updated.
+PREFIX ?= $(HOME)/.local
+
+.PHONY: run test lint unit clean translations messages install uninstall
 
 LOCALE := src/sfs/web/portal/locale
 
@@ -13,6 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Order-only: an existing .venv is linked as it is, never reinstalled by this target.
+install: | $(STAMP)
+	mkdir -p $(PREFIX)/bin
+	ln -sfn $(abspath $(BIN))/sfs $(PREFIX)/bin/sfs
+	@echo "Installed $(PREFIX)/bin/sfs -> $(abspath $(BIN))/sfs"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	  *) echo "$(PREFIX)/bin is not on your PATH: add it (export PATH=\"$(PREFIX)/bin:\$$PATH\")";; esac
+
+uninstall:
+	rm -f $(PREFIX)/bin/sfs
 
 run: translations
 	$(BIN)/sfs serve

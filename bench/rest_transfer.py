@@ -185,6 +185,32 @@ def mb_per_s(size: int, seconds: float) -> float:
     return size / seconds / 1e6
 
 
+def change_first_password(base_url: str, email: str, printed: str) -> str:
+    """The printed first-start password must be changed in the portal before any token."""
+    new = "bench-" + base64.urlsafe_b64encode(os.urandom(12)).decode()
+    with httpx.Client(base_url=base_url, follow_redirects=True, timeout=60) as browser:
+        login_page = browser.get("/login").text
+        page = browser.post(
+            "/login", data={"email": email, "password": printed, "csrf_token": _csrf(login_page)}
+        )
+        browser.post(
+            "/account/password",
+            data={
+                "csrf_token": _csrf(page.text),
+                "current_password": printed,
+                "new_password": new,
+                "confirm_password": new,
+            },
+        ).raise_for_status()
+    return new
+
+
+def _csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=256)
@@ -202,7 +228,8 @@ def main() -> None:
         server = Server(work / "data")
         try:
             output = server.wait_until_ready()
-            email, password = re.findall(r"Email:\s+(\S+)\n\s+Password:\s+(\S+)", output)[1]
+            email, printed = re.findall(r"Email:\s+(\S+)\n\s+Password:\s+(\S+)", output)[1]
+            password = change_first_password(server.base_url, email, printed)
             token = httpx.post(
                 f"{server.base_url}/api/v1/auth/login",
                 json={"email": email, "password": password, "device_name": "bench"},

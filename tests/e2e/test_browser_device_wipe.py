@@ -166,7 +166,7 @@ def test_a_running_sync_client_wiped_from_the_portal_erases_its_folder(
     )
 
     again = sync_once(folder, env)
-    assert again.returncode == 6 and "not logged in" in again.stderr
+    assert again.returncode == 5 and "not logged in" in again.stderr
 
 
 def test_a_client_killed_half_way_through_a_wipe_finishes_it_first_thing_at_its_next_start(

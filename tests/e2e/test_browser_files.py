@@ -44,7 +44,7 @@ def test_a_user_keeps_files_in_a_folder_downloads_one_and_restores_it_from_the_t
         page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("2 files uploaded.")
     rows = page.get_by_role("row")
-    expect(rows.filter(has_text="figures.bin")).to_contain_text("195.3 KB")
+    expect(rows.filter(has_text="figures.bin")).to_contain_text("200.0 kB")
     expect(rows.filter(has_text="minutes.txt")).to_be_visible()
 
     with page.expect_download() as started:
@@ -67,4 +67,4 @@ def test_a_user_keeps_files_in_a_folder_downloads_one_and_restores_it_from_the_t
 
     page.get_by_role("link", name="Back to My Files").click()
     page.get_by_role("link", name="Reports 2025 (folder)").click()
-    expect(page.get_by_role("row").filter(has_text="figures.bin")).to_contain_text("195.3 KB")
+    expect(page.get_by_role("row").filter(has_text="figures.bin")).to_contain_text("200.0 kB")

@@ -22,6 +22,7 @@ from sfs.config import load_settings
 from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import operator
 from sfs.metadata.file_models import Node
+from sfs.metadata.models import User
 from sfs.protocol.paths import name_key
 from sfs.services.identity.accounts import UserView
 from tests.e2e.test_quick_start import SFS, RunningServer, free_port
@@ -142,7 +143,7 @@ def test_login_keeps_a_private_device_token_and_never_the_password(
         f"{file_server.url}/api/v1/me", headers={"Authorization": f"Bearer {cli.token()}"}
     )
     assert me.json()["email"] == email
-    assert cli.ok("ls") == ""
+    assert cli.ok("ls") == "/ is empty.\n"
 
 
 def test_a_wrong_password_is_one_line_and_saves_nothing(cli: Cli, file_server: FileServer) -> None:
@@ -194,7 +195,7 @@ def test_login_with_an_authenticator_app_asks_for_the_code(
         "--password-stdin",
         stdin=f"{GOOD_PASSWORD}\n{code}\n",
     )
-    assert cli.ok("ls") == ""
+    assert cli.ok("ls") == "/ is empty.\n"
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -212,7 +213,7 @@ def test_a_multi_mebibyte_file_goes_up_and_comes_back_identical(
     assert summary["bytes_sent"] == len(original)
     listing = logged_in.ok("ls", "/Pictures/2026")
     assert "photo.raw" in listing
-    assert "3.0 MiB" in listing
+    assert "3.2 MB"  # 3,158,073 bytes: SI units in listing
     assert "2026/" in logged_in.ok("ls", "Pictures")
 
     target = tmp_path / "downloads"
@@ -274,7 +275,7 @@ def test_move_remove_versions_and_restore(logged_in: Cli) -> None:
     assert "old notes.txt" in logged_in.ok("ls", "/Archive")
 
     logged_in.ok("rm", "/Archive/old notes.txt")
-    assert logged_in.ok("ls", "/Archive") == ""
+    assert logged_in.ok("ls", "/Archive") == "/Archive is empty.\n"
     assert "from the trash" in logged_in.ok("restore", "/Archive/old notes.txt")
     assert "old notes.txt" in logged_in.ok("ls", "/Archive")
 
@@ -378,3 +379,55 @@ def test_ls_and_get_show_a_hostile_name_escaped_and_keep_it_out_of_the_folder(
     refused = logged_in("get", "/gpj\u202eexe.txt")
     assert refused.returncode == 2 and "text direction controls" in one_line_error(refused)
     assert sorted(p.name for p in logged_in.work_dir.iterdir()) == ["a.txt"]
+
+
+# --- standard streams, empty folders, units ------------------------------------------------------
+
+
+def test_a_dash_is_standard_output_for_get_and_standard_input_for_put(logged_in: Cli) -> None:
+    logged_in.ok("mkdir", "/Notes")
+    put = logged_in("put", "-", "/Notes/from a pipe.txt", stdin="piped text\n")
+    assert put.returncode == 0, put.stderr
+    assert "Uploaded /Notes/from a pipe.txt (version 1, 11 B)" in put.stdout
+
+    got = logged_in("get", "/Notes/from a pipe.txt", "-")
+
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == "piped text\n"  # the content alone: no "Downloaded …" line mixed in
+    assert list(logged_in.work_dir.iterdir()) == []  # no file named "-"
+    nameless = logged_in("put", "-", stdin="x")
+    assert nameless.returncode == 2
+    assert "give the file's name on the server: sfs put - PATH" in one_line_error(nameless)
+    onto_a_folder = logged_in("put", "-", "/Notes", stdin="x")
+    assert onto_a_folder.returncode == 1 and "is a folder" in one_line_error(onto_a_folder)
+
+
+def test_ls_of_an_empty_folder_says_so(logged_in: Cli) -> None:
+    assert logged_in.ok("ls").strip() == "/ is empty."
+    logged_in.ok("mkdir", "/Empty")
+    assert logged_in.ok("ls", "/Empty").strip() == "/Empty is empty."
+    assert json.loads(logged_in.ok("ls", "/Empty", "--json")) == []
+
+
+def test_sizes_are_si_units_as_in_the_portal(logged_in: Cli) -> None:
+    (logged_in.work_dir / "three.bin").write_bytes(b"\0" * 3_000_000)
+    put = logged_in.ok("put", "three.bin")
+    assert "(version 1, 3.0 MB)" in put
+    assert logged_in.ok("ls").split()[0] == "3.0" and " MB " in logged_in.ok("ls")
+    assert "MiB" not in put + logged_in.ok("versions", "/three.bin")
+
+
+def test_login_with_a_password_to_change_says_to_change_it_in_the_portal(
+    cli: Cli, file_server: FileServer
+) -> None:
+    user = file_server.new_user()
+    with file_server.services.database.transaction() as session:
+        session.execute(update(User).where(User.id == user.id).values(must_change_password=True))
+
+    result = cli(
+        "login", file_server.url, "--email", user.email, "--password-stdin", stdin=GOOD_PASSWORD
+    )
+
+    assert result.returncode == 5
+    assert "Change it in the web portal (My account), then log in again" in one_line_error(result)
+    assert not (cli.config_dir / CREDENTIALS_FILE).exists()

@@ -16,7 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_quick_start import SFS, RunningServer, printed_credentials
+from tests.e2e.test_quick_start import (
+    SFS,
+    RunningServer,
+    change_first_password,
+    printed_credentials,
+)
 
 MIB = 1024 * 1024
 # Past one pack (16 MiB), so an interrupted upload has durably written something.
@@ -40,7 +45,8 @@ def admin_command(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str
 
 
 def login(base_url: str, output: str) -> dict[str, str]:
-    email, password = printed_credentials(output)[1]  # the demo organisation's admin
+    email, printed = printed_credentials(output)[1]  # the demo organisation's admin
+    password = change_first_password(base_url, email, printed)
     answer = httpx.post(
         f"{base_url}/api/v1/auth/login",
         json={"email": email, "password": password, "device_name": "crash-test"},

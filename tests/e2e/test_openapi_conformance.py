@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_quick_start import RunningServer, printed_credentials
+from tests.e2e.test_quick_start import RunningServer, change_first_password, printed_credentials
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -32,7 +32,11 @@ def running(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
             f"{server.base_url}/api/v1/auth/login",
             json={
                 "email": "orgadmin@demo.example.com",
-                "password": credentials["orgadmin@demo.example.com"],
+                "password": change_first_password(
+                    server.base_url,
+                    "orgadmin@demo.example.com",
+                    credentials["orgadmin@demo.example.com"],
+                ),
                 "device_name": "schemathesis",
             },
         )

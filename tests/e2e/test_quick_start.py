@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import csrf_token_in
+from tests.support import GOOD_PASSWORD, csrf_token_in
 
 SFS = str(Path(sys.executable).with_name("sfs"))
 
@@ -105,6 +105,28 @@ def printed_credentials(output: str) -> list[tuple[str, str]]:
     return re.findall(r"Email:\s+(\S+)\n\s+Password:\s+(\S+)", output)
 
 
+def change_first_password(base_url: str, email: str, password: str) -> str:
+    """Sign in to the portal with a printed password and replace it, as the first login
+    requires; the new password (the same for every printed account)."""
+    with httpx.Client(base_url=base_url, follow_redirects=True, timeout=60) as browser:
+        token = csrf_token_in(browser.get("/login").text)
+        page = browser.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+        assert page.url.path == "/account/password", page.text
+        changed = browser.post(
+            "/account/password",
+            data={
+                "csrf_token": csrf_token_in(page.text),
+                "current_password": password,
+                "new_password": GOOD_PASSWORD,
+                "confirm_password": GOOD_PASSWORD,
+            },
+        )
+        assert changed.status_code == 200 and changed.url.path == "/account", changed.text
+    return GOOD_PASSWORD
+
+
 def test_first_start_prints_credentials_that_log_in(server: RunningServer, data_dir: Path) -> None:
     output = server.wait_until_ready()
     assert f"Secure File Sync is starting at {server.base_url}" in output
@@ -116,18 +138,36 @@ def test_first_start_prints_credentials_that_log_in(server: RunningServer, data_
     assert stat.S_IMODE((data_dir / "master.key").stat().st_mode) == 0o600
     assert (data_dir / "sfs.db").exists()
 
+    assert "each must be changed at its first login in the portal" in output
     for email, password in credentials:
+        # The printed password is for one thing only: choosing a new one.
+        refused = httpx.post(
+            f"{server.base_url}/api/v1/auth/login",
+            json={"email": email, "password": password, "device_name": "e2e"},
+        )
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "password_change_required"
+        assert "Change it in the web portal" in refused.json()["message"]
+        with httpx.Client(base_url=server.base_url, follow_redirects=True) as browser:
+            token = csrf_token_in(browser.get("/login").text)
+            page = browser.post(
+                "/login", data={"email": email, "password": password, "csrf_token": token}
+            )
+            assert page.url.path == "/account/password"
+            assert browser.get("/").url.path == "/account/password"  # every page leads there
+
+        new_password = change_first_password(server.base_url, email, password)
+
         with httpx.Client(base_url=server.base_url, follow_redirects=True) as browser:
             token = csrf_token_in(browser.get("/login").text)
             home = browser.post(
-                "/login", data={"email": email, "password": password, "csrf_token": token}
+                "/login", data={"email": email, "password": new_password, "csrf_token": token}
             )
-            assert home.status_code == 200
+            assert home.status_code == 200 and home.url.path == "/"
             assert 'class="account-name"' in home.text
-
         api = httpx.post(
             f"{server.base_url}/api/v1/auth/login",
-            json={"email": email, "password": password, "device_name": "e2e"},
+            json={"email": email, "password": new_password, "device_name": "e2e"},
         )
         assert api.status_code == 200
 
@@ -146,7 +186,7 @@ def test_a_restart_keeps_the_accounts_and_prints_no_passwords(data_dir: Path) ->
         answer = httpx.post(
             f"{second.base_url}/api/v1/auth/login", json={"email": email, "password": password}
         )
-        assert answer.status_code == 200
+        assert answer.status_code == 403  # the account is kept, its password still to change
     finally:
         second.stop()
 

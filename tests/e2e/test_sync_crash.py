@@ -172,9 +172,9 @@ def test_a_revoked_device_is_told_to_log_in_again(
         if running.poll() is None:
             running.kill()
             running.wait()
-    assert running.returncode == 6
+    assert running.returncode == 5  # as in sfs ls: not allowed, log in again
     assert "log in again with sfs login" in errors and "Traceback" not in errors
     once = subprocess.run(
         [SFS, "sync", str(folder), "--once"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert once.returncode == 6 and "log in again" in once.stderr
+    assert once.returncode == 5 and "log in again" in once.stderr

@@ -130,7 +130,7 @@ def test_sfs_sync_space_name_and_a_viewer_who_may_only_read(
 
     def sync_cli() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SFS, "sync", str(folder), "--once", "--json", "--space", "Projects"],
+            [SFS, "sync", str(folder), "--once", "--json", "--space", "Projects", "--create"],
             env=environment,
             capture_output=True,
             text=True,

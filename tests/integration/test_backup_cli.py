@@ -79,6 +79,7 @@ def test_restore_refuses_a_wrong_key_a_filled_folder_and_a_non_backup(
     assert again.exit_code == 4 and "not an empty folder" in again.output
 
     other_key = tmp_path / "other" / "master.key"
+    other_key.parent.mkdir()  # `sfs admin` creates no data folder of its own
     assert invoke(other_key.parent, "create-org", "Elsewhere").exit_code == 0  # makes a key
     target = tmp_path / "restored"
     wrong = invoke(target, "restore", str(backup), "--master-key", str(other_key))

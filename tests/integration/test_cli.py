@@ -12,6 +12,7 @@ from tests.support import GOOD_PASSWORD
 
 @pytest.fixture
 def run(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    (tmp_path / "data").mkdir()  # as `sfs serve` leaves it
     environment = {
         "SFS_DATA_DIR": str(tmp_path / "data"),
         "SFS_DATABASE_URL": database_url,
@@ -172,3 +173,21 @@ def test_bad_configuration_is_explained(tmp_path: Path) -> None:
     )
     assert result.exit_code == 78
     assert "SFS_PORT: Input should be greater than or equal to 1" in result.output
+
+
+def test_admin_commands_refuse_to_create_a_data_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "elsewhere" / "sfs-data"
+    result = CliRunner().invoke(main, ["admin", "list-users"], env={"SFS_DATA_DIR": str(missing)})
+    assert result.exit_code == 78
+    assert f"there is no data folder at {missing}" in result.output
+    assert "SFS_DATA_DIR" in result.output
+    assert not missing.exists() and not missing.parent.exists()
+    upgraded = CliRunner().invoke(main, ["db", "upgrade"], env={"SFS_DATA_DIR": str(missing)})
+    assert upgraded.exit_code == 0, upgraded.output  # `sfs db upgrade` (as `sfs serve`) makes it
+    assert missing.is_dir()
+    assert (
+        CliRunner()
+        .invoke(main, ["admin", "list-users"], env={"SFS_DATA_DIR": str(missing)})
+        .exit_code
+        == 0
+    )

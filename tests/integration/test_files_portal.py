@@ -98,7 +98,7 @@ def test_upload_several_files_then_download_identical_bytes(browser: Browser) ->
     assert answer.status_code == 303
     page = browser.client.get(answer.headers["location"])
     assert notice_of(page) == "2 files uploaded."
-    assert "Report final.bin" in page.text and "293 KB" in page.text
+    assert "Report final.bin" in page.text and "300.0 kB" in page.text
     assert browser.names() == ["notes.txt", "Report final.bin"]
     download = browser.client.get("/files/Report%20final.bin")
     assert download.status_code == 200 and download.content == first

@@ -20,8 +20,8 @@ from sfs.domain.errors import (
 )
 from sfs.domain.roles import Role, UserStatus
 from sfs.metadata.models import AccountToken
+from sfs.protocol.sizes import byte_size
 from sfs.services.audit import AuditFilter
-from sfs.web.portal.routes_provider import byte_size
 from tests.signed_in import PROVIDER_ADMIN_EMAIL, log_in, make_provider_admin, page_csrf_token
 from tests.support import GOOD_PASSWORD, FakeClock, read_outbox
 from tests.world import CLIENT, actor, make_tenant
@@ -258,7 +258,14 @@ def test_organisation_members_get_403(client: TestClient, services: Services, wh
 
 @pytest.mark.parametrize(
     ("count", "shown"),
-    [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (5 * 1024**3, "5.0 GiB")],
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1536, "1.5 kB"),
+        (999_960, "1.0 MB"),  # never "1000.0 kB"
+        (3_000_000, "3.0 MB"),  # as the Files page and `sfs ls` show it: SI units everywhere
+        (5 * 1000**3, "5.0 GB"),
+    ],
 )
 def test_byte_sizes_read_as_people_expect(count: int, shown: str) -> None:
     assert byte_size(count) == shown

@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sfs.app import Services
-from sfs.cli.files import EXIT_DENIED, _explain
+from sfs.cli.exit_codes import EXIT_DENIED
+from sfs.cli.files import _explain
 from sfs.client.api import ApiClient, ApiError
 from sfs.config import ConfigError, load_settings
 from sfs.domain.actor import Actor, operator

@@ -93,6 +93,28 @@ def test_a_long_poll_answers_with_the_change_that_arrives(
     assert [c["path"] for c in answers[0]["changes"]] == ["/new"]  # type: ignore[index]
 
 
+def test_a_long_poll_is_answered_401_when_its_device_is_revoked_meanwhile(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    answers: list[tuple[int, dict[str, object]]] = []
+
+    def poll() -> None:
+        answer = client.get(
+            "/api/v1/spaces/me/changes", params={"cursor": 0, "wait": 60}, headers=auth
+        )
+        answers.append((answer.status_code, answer.json()))
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
+    # Nothing changes in the space: only the recheck of the token ends the wait.
+    waiter.join(timeout=50)
+    assert not waiter.is_alive()
+    status, body = answers[0]
+    assert status == 401 and body["code"] == "not_authenticated"
+
+
 def test_many_small_chunks_and_commits_in_two_requests(
     client: TestClient, services: Services
 ) -> None:

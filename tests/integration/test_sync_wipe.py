@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from sfs.app import Services
+from sfs.cli.exit_codes import EXIT_WIPED
 from sfs.cli.main import main
-from sfs.cli.sync import EXIT_WIPED
 from sfs.client.api import ApiError
 from sfs.client.credentials import (
     Credentials,

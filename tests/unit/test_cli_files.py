@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
 import pytest
 
-from sfs.cli.files import EXIT_DENIED, EXIT_EXISTS, EXIT_FAILURE, EXIT_NOT_FOUND, _explain
-from sfs.client.api import ApiError
+from sfs.cli.exit_codes import EXIT_DENIED, EXIT_EXISTS, EXIT_FAILURE, EXIT_NOT_FOUND
+from sfs.cli.files import _explain, _second_factor
+from sfs.client.api import ApiError, LoginOutcome
 
 URL = "https://files.example.com"
 
@@ -27,3 +31,39 @@ def test_api_failures_become_one_line_and_an_exit_code(
     assert code == expected_code
     assert expected_text in message
     assert "\n" not in message
+
+
+class ThrottledResend:
+    """An API whose resend is refused as too soon, and which takes the code asked for after."""
+
+    def __init__(self) -> None:
+        self.answered: list[str] = []
+
+    def resend_email_code(self, *, challenge: str) -> None:
+        raise ApiError(
+            "A new code can be sent in 40 seconds.", status=429, code="too_many_attempts"
+        )
+
+    def answer_second_factor(self, *, challenge: str, code: str, device_name: str) -> LoginOutcome:
+        self.answered.append(code)
+        return LoginOutcome(token="sfs_token")
+
+
+def test_a_throttled_resend_says_no_new_code_was_sent_and_keeps_asking(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typed = iter(["r", "123456"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(click, "prompt", lambda _text: next(typed))
+    api = ThrottledResend()
+    challenge = LoginOutcome(token=None, challenge="c", method="email")
+
+    outcome = _second_factor(api, challenge, code=None, device_name="laptop")  # type: ignore[arg-type]
+
+    assert outcome.token == "sfs_token" and api.answered == ["123456"]
+    said = capsys.readouterr().err
+    assert "Check your email for the code (the latest email, if you have several)." in said
+    assert (
+        "sfs: A new code can be sent in 40 seconds. The code in the latest email still works."
+    ) in said
+    assert "A new code was sent" not in said

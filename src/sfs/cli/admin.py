@@ -9,7 +9,9 @@ from collections.abc import Callable
 import click
 
 from sfs.cli import admin_backup, admin_jobs, admin_storage
-from sfs.cli.common import EXIT_INVALID, EXIT_NOT_FOUND, admin_services, domain_errors, fail
+from sfs.cli.common import admin_services, domain_errors, fail
+from sfs.cli.exit_codes import EXIT_INVALID, EXIT_NOT_FOUND
+from sfs.client.printable import printable
 from sfs.domain.actor import ClientInfo, operator
 from sfs.domain.roles import Role
 
@@ -191,8 +193,17 @@ def list_users(org_name: str | None) -> None:
             page = services.accounts.list_users(
                 actor, organization_id=organization_id, limit=500, offset=offset
             )
-            rows += [
-                (u.email, u.display_name, u.role.value, u.status.value, u.organization_name or "-")
+            rows += [  # names as typed by people: escaped before they reach a terminal
+                tuple(
+                    printable(cell)
+                    for cell in (
+                        u.email,
+                        u.display_name,
+                        u.role.value,
+                        u.status.value,
+                        u.organization_name or "-",
+                    )
+                )
                 for u in page
             ]
             if len(page) < 500:

@@ -10,14 +10,8 @@ from urllib.parse import urlsplit
 import click
 
 from sfs.cli.admin_storage import human_bytes
-from sfs.cli.common import (
-    EXIT_FAILURE,
-    EXIT_INVALID,
-    admin_services,
-    domain_errors,
-    fail,
-    settings_or_exit,
-)
+from sfs.cli.common import admin_services, domain_errors, fail, settings_or_exit
+from sfs.cli.exit_codes import EXIT_FAILURE, EXIT_INVALID
 
 if TYPE_CHECKING:
     from sfs.config import Settings

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sfs.cli.common import EXIT_FAILURE, admin_services, domain_errors, fail
+from sfs.cli.common import admin_services, domain_errors, fail
+from sfs.cli.exit_codes import EXIT_FAILURE
+from sfs.client.printable import printable
 
 if TYPE_CHECKING:  # the server's code loads only when an admin command runs
     from sfs.app import Services
@@ -100,7 +102,7 @@ def fsck() -> None:
         f"in {report.packs_checked} pack(s)."
     )
     for version in report.damaged_versions:
-        click.echo(f"DAMAGED {version.describe()}")
+        click.echo(printable(f"DAMAGED {version.describe()}"))  # a file's name, escaped
     for problem in report.pack_problems:
         click.echo(f"PACK    {problem}")
     if report.orphan_packs:

@@ -13,6 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sfs.cli.exit_codes import (
+    EXIT_CONFIG,
+    EXIT_DENIED,
+    EXIT_EXISTS,
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_NOT_FOUND,
+)
+from sfs.client.printable import printable
 from sfs.domain.errors import (
     AlreadyExists,
     InvalidInput,
@@ -25,13 +34,6 @@ if TYPE_CHECKING:  # the server's code loads only for server commands: clients s
     from sfs.app import Services
     from sfs.config import Settings
 
-# Exit codes scripts can rely on.
-EXIT_FAILURE = 1
-EXIT_INVALID = 2
-EXIT_NOT_FOUND = 3
-EXIT_EXISTS = 4
-EXIT_DENIED = 5
-EXIT_CONFIG = 78
 
 _EXIT_FOR: list[tuple[type[SfsError], int]] = [
     (InvalidInput, EXIT_INVALID),
@@ -42,7 +44,7 @@ _EXIT_FOR: list[tuple[type[SfsError], int]] = [
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"sfs: {message}", err=True)
+    click.echo(printable(f"sfs: {message}"), err=True)  # it may name what someone typed
     sys.exit(code)
 
 
@@ -78,6 +80,18 @@ def domain_errors() -> Iterator[None]:
         fail(str(exc), EXIT_CONFIG)
 
 
+def require_data_folder(settings: Settings) -> None:
+    """Operator commands work on the data folder `sfs serve` made; run anywhere else they would
+    create an empty one (and a master key) and administer nothing. Only `sfs serve` and
+    `sfs db upgrade` create it."""
+    if not settings.data_dir.is_dir():
+        fail(
+            f"there is no data folder at {settings.data_dir.absolute()}: run this where "
+            "sfs serve keeps its data, or set SFS_DATA_DIR to that folder",
+            EXIT_CONFIG,
+        )
+
+
 @contextmanager
 def admin_services() -> Iterator[Services]:
     """Services over an up-to-date schema, released when the command ends (even by an error)."""
@@ -85,7 +99,7 @@ def admin_services() -> Iterator[Services]:
     from sfs.metadata import migrate
 
     settings = settings_or_exit()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    require_data_folder(settings)
     with domain_errors():
         services = build_services(settings)
     try:

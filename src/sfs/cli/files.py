@@ -19,6 +19,15 @@ from urllib.parse import urlsplit
 
 import click
 
+from sfs.cli.exit_codes import (
+    EXIT_CONFLICT,
+    EXIT_DENIED,
+    EXIT_EXISTS,
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_NOT_FOUND,
+)
+from sfs.cli.std_streams import STANDARD_STREAM, stdin_as_file, write_to_stdout
 from sfs.client import credentials
 from sfs.client.api import ApiClient, ApiError, LoginOutcome, RemoteNode, client_user_agent
 from sfs.client.credentials import Credentials, CredentialsError
@@ -27,14 +36,7 @@ from sfs.client.printable import printable
 from sfs.client.progress import TerminalProgress
 from sfs.client.transfer import RemoteChanged, TransferError, download_file, upload_file
 from sfs.protocol.paths import BadName, join_path, split_path
-
-# The same exit codes as the rest of `sfs`, plus 6: the file changed on the server meanwhile.
-EXIT_FAILURE = 1
-EXIT_INVALID = 2
-EXIT_NOT_FOUND = 3
-EXIT_EXISTS = 4
-EXIT_DENIED = 5
-EXIT_CONFLICT = 6
+from sfs.protocol.sizes import byte_size
 
 USER_AGENT = client_user_agent("sfs-client")
 LOG_IN_AGAIN = "log in again with sfs login"
@@ -133,14 +135,21 @@ def _second_factor(
     assert outcome.challenge is not None
     interactive = code is None and sys.stdin.isatty()
     if outcome.method == "email":
-        say("A code was sent to your email.", err=True)
+        # Right after another login the server sends none (throttled): the last one still works.
+        say("Check your email for the code (the latest email, if you have several).", err=True)
         ask = "Code from the email (r to send a new one)"
     else:
         ask = "Code from your authenticator app (or your backup key)"
     for attempt in range(3 if interactive else 1):
         answer = code if code is not None else _read_code(ask, interactive)
         if interactive and outcome.method == "email" and answer.lower() == "r":
-            api.resend_email_code(challenge=outcome.challenge)
+            try:
+                api.resend_email_code(challenge=outcome.challenge)
+            except ApiError as exc:
+                if exc.status != 429:
+                    raise
+                say(f"sfs: {exc.message} The code in the latest email still works.", err=True)
+                continue
             say("A new code was sent.", err=True)
             continue
         try:
@@ -210,9 +219,12 @@ def list_files(path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_node_json(n) for n in nodes], indent=2))
         return
+    if not nodes:
+        say(f"{remote} is empty.")
+        return
     for n in nodes:
         name = f"{n.name}/" if n.is_folder else n.name
-        size = "-" if n.is_folder else _human_size(n.size)
+        size = "-" if n.is_folder else byte_size(n.size)
         say(f"{size:>10}  {_when(n.modified_at)}  {name}")
 
 
@@ -224,18 +236,33 @@ def put(local: Path, remote: str | None, as_json: bool) -> None:
     """Upload LOCAL to REMOTE (default: its name at the top of My Files), sending only changes.
 
     An existing REMOTE folder (or a REMOTE ending in /) receives the file under its own name.
+    LOCAL `-` reads standard input; REMOTE then names the file.
     """
+    if str(local) == STANDARD_STREAM:
+        if remote is None or remote.endswith("/") or _remote_path(remote) == "/":
+            fail("give the file's name on the server: sfs put - PATH", EXIT_INVALID)
+        target = _remote_path(remote)
+        with stdin_as_file(split_path(target)[-1]) as copy:
+            _put(copy, target, remote, as_json, into_folder=False)
+        return
     if not local.exists():
         fail(f"{local}: no such file", EXIT_INVALID)
     if local.is_dir():
         fail(f"{local} is a folder; sfs put sends one file", EXIT_INVALID)
     if not local.is_file():
         fail(f"{local} is not a regular file", EXIT_INVALID)
-    target = _remote_path(remote or "/")
+    _put(local, _remote_path(remote or "/"), remote, as_json)
+
+
+def _put(
+    local: Path, target: str, remote: str | None, as_json: bool, *, into_folder: bool = True
+) -> None:
+    """Upload `local` as `target`; with `into_folder`, into `target` when that is a folder."""
     with logged_in() as api:
-        if remote is None or remote.endswith("/") or target == "/":
+        # Standard input has no name of its own (not into_folder): `target` is the file.
+        if into_folder and (remote is None or remote.endswith("/") or target == "/"):
             target = _child(target, local.name)
-        else:
+        elif into_folder:
             existing = api.stat_or_none(target)
             if existing is not None and existing.is_folder:
                 target = _child(target, local.name)
@@ -258,8 +285,8 @@ def put(local: Path, remote: str | None, as_json: bool) -> None:
         return
     say(
         f"Uploaded {result.node.path} (version {result.node.version}, "
-        f"{_human_size(result.size)}): sent {result.chunks_sent} of {result.chunks} chunks, "
-        f"{_human_size(result.bytes_sent)}."
+        f"{byte_size(result.size)}): sent {result.chunks_sent} of {result.chunks} chunks, "
+        f"{byte_size(result.bytes_sent)}."
     )
 
 
@@ -268,10 +295,15 @@ def put(local: Path, remote: str | None, as_json: bool) -> None:
 @click.argument("local", required=False, type=click.Path(path_type=Path))
 @click.option("--version", "version", type=click.IntRange(min=1), help="An older version.")
 def get(remote: str, local: Path | None, version: int | None) -> None:
-    """Download REMOTE to LOCAL (default: its name in the current folder)."""
+    """Download REMOTE to LOCAL (default: its name in the current folder; `-`: standard
+    output)."""
     source = _remote_path(remote)
     if source == "/":
         fail("give a file to download, not the top folder", EXIT_INVALID)
+    if local is not None and str(local) == STANDARD_STREAM:
+        with logged_in() as api:
+            write_to_stdout(api, source, version=version)
+        return
     name = "/" + split_path(source)[-1]
     # The file's own name is written only where it is proven to stay inside the folder.
     destination = _inside(Path.cwd(), name) if local is None else local
@@ -284,7 +316,7 @@ def get(remote: str, local: Path | None, version: int | None) -> None:
             api, source, destination, version=version, progress=TerminalProgress()
         )
     which = f" version {version}" if version else ""
-    say(f"Downloaded {result.node.path}{which} to {result.path} ({_human_size(result.size)}).")
+    say(f"Downloaded {result.node.path}{which} to {result.path} ({byte_size(result.size)}).")
 
 
 @click.command()
@@ -361,7 +393,7 @@ def versions(path: str, as_json: bool) -> None:
     for v in found:
         mark = "current" if v.current else ""
         device = v.device_name or "-"
-        say(f"{v.number:>5}  {_human_size(v.size):>10}  {_when(v.created_at)}  {device}  {mark}")
+        say(f"{v.number:>5}  {byte_size(v.size):>10}  {_when(v.created_at)}  {device}  {mark}")
 
 
 @click.command()
@@ -477,15 +509,6 @@ def _node_json(node: RemoteNode) -> dict[str, Any]:
         "version": node.version,
         "etag": node.etag,
     }
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _when(moment: datetime) -> str:

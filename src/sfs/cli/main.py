@@ -41,8 +41,9 @@ def serve(host: str | None, port: int | None) -> None:
     if credentials:
         click.echo("")
         click.echo(
-            "First start: log in with these accounts. The passwords are shown only this once."
+            "First start: log in with these accounts. The passwords are shown only this once;"
         )
+        click.echo("each must be changed at its first login in the portal.")
         for entry in credentials:
             where = f" of {entry.organisation}" if entry.organisation else ""
             click.echo(f"  {entry.role}{where}:")

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from sfs.cli.files import EXIT_INVALID, _remote_path, fail, logged_in, say
+from sfs.cli.exit_codes import EXIT_INVALID
+from sfs.cli.files import _remote_path, fail, logged_in, say
 from sfs.client.api import ApiError
 from sfs.client.links import create_link, list_links, revoke_link, update_link
 from sfs.client.shares import add_share, list_shares, remove_share

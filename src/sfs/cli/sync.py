@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from sfs.cli.exit_codes import EXIT_DENIED, EXIT_FAILURE, EXIT_INVALID, EXIT_WIPED
+from sfs.cli.sync_output import UNREACHABLE, ProblemLog, sentence, start_line, summary
 from sfs.client.api import MY_FILES, ApiError, client_user_agent
 from sfs.client.credentials import (
     Credentials,
@@ -33,10 +35,6 @@ from sfs.client.sync.watch import Wakeup, watch_folder, watch_server
 from sfs.client.sync.wipe import RemoteWipe, WipeReport, wipe_started
 from sfs.protocol.devices import DEVICE_WIPED
 
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-EXIT_NOT_LOGGED_IN = 6
-EXIT_WIPED = 7
 FULL_SCAN_SECONDS = 60.0
 RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
 REVOKED = "sfs: the server refused this device: log in again with sfs login"
@@ -53,12 +51,11 @@ def _saved() -> Credentials:
         raise click.ClickException(str(exc)) from None
     if saved is None:
         click.echo("sfs: not logged in: run sfs login URL first", err=True)
-        sys.exit(EXIT_NOT_LOGGED_IN)
+        sys.exit(EXIT_DENIED)
     return saved
 
 
-def _api(space: str = MY_FILES) -> SyncApi:
-    saved = _saved()
+def _api(saved: Credentials, space: str = MY_FILES) -> SyncApi:
     return SyncApi(
         saved.server_url,
         token=saved.token,
@@ -67,15 +64,38 @@ def _api(space: str = MY_FILES) -> SyncApi:
     )
 
 
+def _folder_or_exit(folder: Path, *, create: bool) -> None:
+    """A mistyped folder is refused, not made (and then filled with the whole space)."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        click.echo(printable(f"sfs: {folder} is not a folder"), err=True)
+        sys.exit(EXIT_INVALID)
+    if not create:
+        click.echo(
+            printable(f"sfs: {folder} does not exist: check the name, or give --create to make it"),
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        click.echo(printable(f"sfs: cannot create {folder}: {exc.strerror or exc}"), err=True)
+        sys.exit(EXIT_FAILURE)
+
+
 @click.command("sync")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--once", is_flag=True, help="One full pass, then exit (0 when both sides match).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (for running as a service).")
 @click.option("--space", "space_name", help="The space to keep in sync (default: My Files).")
-def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str | None) -> None:
+@click.option("--create", is_flag=True, help="Create FOLDER when it does not exist.")
+def sync(
+    folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str | None, create: bool
+) -> None:
     """Keep FOLDER and a space (your My Files unless --space) identical, both ways."""
-    folder.mkdir(parents=True, exist_ok=True)
+    _folder_or_exit(folder, create=create)
     if wipe_started(folder):  # a wipe cut short: finished before anything else
         _wipe(folder)
     if _synced_with_a_wiped_login(folder):  # another folder heard of the wipe first
@@ -84,39 +104,43 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
     def on_event(event: dict[str, Any]) -> None:
         if as_json:
             click.echo(json.dumps(event))
-        elif not quiet:
-            details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "path"))
-            click.echo(printable(f"{event['event']:>14}  {event['path']}  {details}".rstrip()))
+        elif not quiet and (line := sentence(event)) is not None:
+            click.echo(line)
 
     progress: PassProgress | None = None
     if as_json:
         progress = JsonProgress(on_event)
     elif not quiet:
         progress = SyncProgressDisplay()  # on a terminal, for passes longer than a second
-    api = _api()
+    saved = _saved()
+    api = _api(saved)
     try:
-        api.use_space(space_name)
+        space = api.use_space(space_name)
     except ApiError as exc:
         api.close()
         if exc.status == 401 and exc.code == DEVICE_WIPED:
             _wipe(folder)
         if exc.status == 401:
             click.echo(REVOKED, err=True)
-            sys.exit(EXIT_NOT_LOGGED_IN)
+            sys.exit(EXIT_DENIED)
         click.echo(printable(f"sfs: {exc.message}"), err=True)
-        sys.exit(EXIT_INVALID if exc.status == 404 else EXIT_FAILED)
-    engine = SyncEngine(folder, api, on_event=on_event, progress=progress)
+        sys.exit(EXIT_INVALID if exc.status == 404 else EXIT_FAILURE)
+    if not as_json and not quiet:
+        click.echo(start_line(folder, saved.server_url, space.name, once=once))
+    # Conflicted copies are named after this device as it logged in (sfs login --device-name).
+    engine = SyncEngine(folder, api, device=saved.device_name, on_event=on_event, progress=progress)
+    problems = ProblemLog()
     wiped = False
     try:
         if once:
             try:
-                report = _pass(engine, as_json=as_json, quiet=quiet)
+                report = _pass(engine, problems, as_json=as_json, quiet=quiet)
             except (ApiError, OSError) as exc:  # server away, or the folder itself unreadable
                 reason = exc.message if isinstance(exc, ApiError) else _unreadable(exc)
                 click.echo(printable(f"sfs: {reason}"), err=True)
-                sys.exit(EXIT_FAILED)
-            sys.exit(EXIT_FAILED if report.failed else 0)
-        _run(engine, api, as_json=as_json, quiet=quiet)
+                sys.exit(EXIT_FAILURE)
+            sys.exit(EXIT_FAILURE if report.failed else 0)
+        _run(engine, saved, problems, as_json=as_json, quiet=quiet)
     except BoundElsewhere as exc:
         click.echo(printable(f"sfs: {exc}"), err=True)
         sys.exit(EXIT_INVALID)
@@ -129,7 +153,7 @@ def sync(folder: Path, once: bool, as_json: bool, quiet: bool, space_name: str |
         _wipe(folder)
 
 
-def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
+def _pass(engine: SyncEngine, problems: ProblemLog, *, as_json: bool, quiet: bool) -> Report:
     try:
         report = engine.sync_once()
     except ApiError as exc:
@@ -137,11 +161,9 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
             raise Wiped() from None
         if exc.status == 401:
             click.echo(REVOKED, err=True)
-            sys.exit(EXIT_NOT_LOGGED_IN)
+            sys.exit(EXIT_DENIED)
         raise
-    for path, warning in report.warnings:
-        click.echo(printable(f"sfs: warning: {path}: {warning}"), err=True)
-    summary = {
+    totals = {
         "event": "pass",
         "uploaded": report.uploaded,
         "downloaded": report.downloaded,
@@ -155,27 +177,25 @@ def _pass(engine: SyncEngine, *, as_json: bool, quiet: bool) -> Report:
         "failed": len(report.failed),
     }
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(json.dumps(totals))
     elif not quiet and report.changed_anything:
-        click.echo(
-            f"synced: {report.uploaded} up, {report.downloaded} down, "
-            f"{summary['deleted']} deleted, {report.moved} moved, {report.conflicts} conflicts"
-        )
-    for path, reason in report.failed:
-        click.echo(printable(f"sfs: not synced: {path}: {reason}"), err=True)
+        click.echo(summary(report))
+    problems.after_pass(report)  # each warning and failure said once, while it lasts
     return report
 
 
-def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> None:
+def _run(
+    engine: SyncEngine, saved: Credentials, problems: ProblemLog, *, as_json: bool, quiet: bool
+) -> None:
     wakeup = Wakeup()
     cursor = [engine.cursor]
     observer = watch_folder(engine.root, wakeup)
-    watch_server(lambda: _api(api.space), cursor, wakeup)
+    watch_server(lambda: _api(saved, engine.api.space), cursor, wakeup)
     failures = 0
     try:
         while True:
             try:
-                _pass(engine, as_json=as_json, quiet=quiet)
+                _pass(engine, problems, as_json=as_json, quiet=quiet)
                 cursor[0] = engine.cursor
                 failures = 0
                 wakeup.wait(FULL_SCAN_SECONDS)
@@ -183,8 +203,11 @@ def _run(engine: SyncEngine, api: SyncApi, *, as_json: bool, quiet: bool) -> Non
             except (ApiError, OSError) as exc:  # server away, or the folder itself unreadable
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
-                reason = exc.message if isinstance(exc, ApiError) else _unreadable(exc)
-                click.echo(printable(f"sfs: {reason}; trying again in {delay} s"), err=True)
+                if isinstance(exc, ApiError):
+                    kind = UNREACHABLE if exc.unreachable else exc.message
+                    problems.server_away(exc.message, kind=kind)
+                else:
+                    problems.server_away(_unreadable(exc))
                 wakeup.wait(delay)
     except KeyboardInterrupt:
         pass

@@ -332,15 +332,15 @@ class SyncEngine(Workspace):
             if folder.entries[action.target].kind == FOLDER:
                 self.index.move_tree(path, action.target)
                 self._again = True  # what is inside is reconciled under its new path
-                self.event("moved", path, to=action.target)
+                self.event("moved", path, to=action.target, on="server")
             else:
-                self._moved(path, action.target, folder.entries[action.target])
+                self._moved(path, action.target, folder.entries[action.target], on="server")
             report.moved += 1
         elif action.do is Do.MOVE_LOCAL:
             assert action.target is not None
             target = local_path(self.root, action.target)
             self._rename_here(self.disk(path, folder), target, action.target)
-            self._moved(path, action.target, self.stat(target, FILE))
+            self._moved(path, action.target, self.stat(target, FILE), on="here")
             report.moved += 1
         elif action.do is Do.CONFLICT:
             self._keep_both(path, folder, remote, hashed, report)
@@ -407,13 +407,14 @@ class SyncEngine(Workspace):
                 raise FileChanged(f"{path} changed here; it is kept")
             self.fs.unlink(disk)
 
-    def _moved(self, old: str, new: str, local: LocalEntry) -> None:
+    def _moved(self, old: str, new: str, local: LocalEntry, *, on: str) -> None:
+        """Record a move made `on` the server ("server") or in the folder ("here")."""
         entry = self.index.entry(old)
         assert entry is not None
         chunks = self.index.chunks_of(old)
         self.index.forget(old)
         self.index.put(new, as_base(local, entry.version, entry.etag, entry.node_id), chunks)
-        self.event("moved", old, to=new)
+        self.event("moved", old, to=new, on=on)
 
     def _rename_here(self, source: Path, target: Path, shown: str) -> None:
         """A move made on the server, done in the folder. On a case-insensitive disk a

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sfs.protocol.paths import WINDOWS_RESERVED_CHARACTERS
+
 FILE = "file"
 FOLDER = "folder"
 
@@ -336,8 +338,18 @@ def _ancestors(path: str) -> list[str]:
 
 
 def conflicted_copy_name(name: str, *, stamp: str, device: str) -> str:
-    """'Report.odt' → 'Report (conflicted copy 2026-11-25 093000 from laptop).odt'."""
+    """'Report.odt' → 'Report (conflicted copy 2026-11-25 093000 from laptop).odt'. The device
+    name is the one given at `sfs login --device-name`; what no file name may hold becomes -."""
+    device = _name_safe(device)
     stem, dot, extension = name.rpartition(".")
     if not dot or not stem:
         return f"{name} (conflicted copy {stamp} from {device})"
     return f"{stem} (conflicted copy {stamp} from {device}).{extension}"
+
+
+def _name_safe(device: str) -> str:
+    kept = "".join(
+        "-" if ch in WINDOWS_RESERVED_CHARACTERS or not ch.isprintable() else ch
+        for ch in device[:60]
+    )
+    return kept.strip().rstrip(".") or "this device"

@@ -31,6 +31,8 @@ from sfs.services.files.spaces import visible_space
 MAX_PAGE = 5000
 MAX_WAIT_SECONDS = 60.0
 RECHECK_SECONDS = 30.0
+# How often a waiting long poll asks whether its credential still holds (revoked, wiped).
+CREDENTIAL_RECHECK_SECONDS = 2.0
 # How far a restore moves every journal on: more changes than any space makes between a backup
 # and the restore, so every cursor handed out in between lies below the new floor.
 RESTORE_GAP = 2**32
@@ -193,12 +195,16 @@ class ChangeFeed:
         cursor: int,
         timeout: float,
         limit: int = 1000,
+        still_allowed: Callable[[], object] | None = None,
     ) -> ChangesPage:
         """Like `since`, but when nothing is new, wait up to `timeout` seconds for a change.
 
         Reads run in worker threads; the waiting itself holds none (long polls are many).
         While the process drains (SIGTERM) it answers at once, with no changes when there are
         none: the client's "nothing new, ask again", which it then asks of another instance.
+        `still_allowed` is asked again every CREDENTIAL_RECHECK_SECONDS and raises when the
+        caller's credential was revoked or wiped meanwhile: an idle client hears of it within
+        seconds, not at the end of its long poll.
         """
         timeout = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         deadline = self._monotonic() + timeout
@@ -215,7 +221,22 @@ class ChangeFeed:
             if page.changes or remaining <= 0 or self._signal.draining:
                 return page
             cursor = page.cursor  # a share's feed moves past entries outside it
-            await self._signal.wait_async(journal, seen, min(remaining, self._recheck_seconds))
+            recheck_at = self._monotonic() + min(remaining, self._recheck_seconds)
+            while True:
+                # The credential is asked after more often than the journal is re-read: a
+                # primary-key lookup, while the journal waits for a wake-up or the safety net.
+                wait = recheck_at - self._monotonic()
+                if still_allowed is not None:
+                    wait = min(wait, CREDENTIAL_RECHECK_SECONDS)
+                await self._signal.wait_async(journal, seen, max(wait, 0.0))
+                if still_allowed is not None:
+                    await anyio.to_thread.run_sync(still_allowed)
+                if (
+                    self._signal.generation(journal) != seen
+                    or self._signal.draining
+                    or self._monotonic() >= recheck_at
+                ):
+                    break
 
 
 def _touches(root_path: str) -> ColumnElement[bool]:

@@ -173,6 +173,11 @@ class DeviceTokenService:
             DeviceToken.token_hash == digest(secret), client=client, space=space
         )
 
+    def require_live(self, token_id: uuid.UUID) -> Actor:
+        """The actor of a token already resolved once, as `resolve` would answer now: raises
+        NotAuthenticated (revoked, expired, account disabled) or DeviceWiped."""
+        return self.resolve_stored(DeviceToken.id == token_id)[0]
+
     def resolve_stored(
         self,
         which: ColumnElement[bool],

@@ -43,7 +43,8 @@ def create_initial_accounts(
     accounts: AccountService,
     randomness: Randomness,
 ) -> list[InitialCredentials]:
-    """Create the first accounts when the service has no provider admin; return their passwords."""
+    """Create the first accounts when the service has no provider admin; return their passwords,
+    which must be changed at first login."""
     with database.transaction() as session:
         has_admin = session.scalars(
             select(User.id).where(User.role == Role.PROVIDER_ADMIN.value)
@@ -71,6 +72,13 @@ def create_initial_accounts(
         role=Role.ORG_ADMIN,
         client=client,
     )
+    # The passwords were printed (to a terminal, a log): each is changed at its first login,
+    # and until then the portal shows only Change Password and the API issues no token.
+    with database.transaction() as session:
+        for row in session.scalars(
+            select(User).where(User.email.in_([PROVIDER_ADMIN_EMAIL, DEMO_ORG_ADMIN_EMAIL]))
+        ):
+            row.must_change_password = True
     return [
         InitialCredentials("Provider admin", PROVIDER_ADMIN_EMAIL, provider_password, None),
         InitialCredentials(

@@ -18,7 +18,7 @@ from sfs.domain.errors import InvalidInput, SfsError
 from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import BaseRun, CommitRequest, ManifestEntry
-from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
+from sfs.web.api.deps import ActorDep, AuthenticatedDep, ClientDep, ServicesDep
 from sfs.web.api.params import ChunkId, SpaceRef
 from sfs.web.api.ranges import VersionQuery
 from sfs.web.api.responses import CHUNK_UPLOAD, SPACE_READ, SPACE_WRITE, problems
@@ -213,7 +213,7 @@ _COMMITTED_BELOW = SfsError("placeholder for an entry handed to commit_many")
 )
 async def changes(
     space: SpaceRef,
-    actor: ActorDep,
+    authenticated: AuthenticatedDep,
     services: ServicesDep,
     cursor: Annotated[
         int, Query(ge=0, le=MAX_SEQUENCE, description="the last sequence number you have")
@@ -223,11 +223,18 @@ async def changes(
         float, Query(ge=0, le=60, description="seconds to wait for a change when none is new")
     ] = 0,
 ) -> ChangesOut:
-    """The space's changes after `cursor`, oldest first; with `wait`, a long poll."""
+    """The space's changes after `cursor`, oldest first; with `wait`, a long poll (answered 401
+    within seconds when the device is revoked or wiped while it waits)."""
+    actor, token_id = authenticated
     space_id = await anyio.to_thread.run_sync(services.spaces.resolve_reference, actor, space)
     # A long poll waits on the event loop, not in a worker thread: thousands may wait at once.
     page = await services.changes.wait_async(
-        actor, space_id=space_id, cursor=cursor, timeout=wait, limit=limit
+        actor,
+        space_id=space_id,
+        cursor=cursor,
+        timeout=wait,
+        limit=limit,
+        still_allowed=lambda: services.device_tokens.require_live(token_id),
     )
     return ChangesOut(
         changes=[ChangeOut(**vars(change)) for change in page.changes],

@@ -29,6 +29,7 @@ from sfs.domain.errors import (
 )
 from sfs.domain.space_roles import TEAM
 from sfs.protocol.paths import BadName, clean_name, join_path, split_path
+from sfs.protocol.sizes import scaled
 from sfs.services.files.nodes import FILE, NodeView
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
@@ -62,15 +63,12 @@ def action_url(action: str, path: str) -> str:
 
 
 def file_size(size: int, language: str = "en") -> str:
-    """1536 → '1.5 KB' (or '1,5 KB' in Dutch); sizes under 1 KB in bytes."""
-    if size < 1024:
+    """3,000,000 → '3.0 MB' (or '3,0 MB' in Dutch): SI units, as the command line shows them
+    (`sfs.protocol.sizes`); sizes under 1 kB in bytes."""
+    value, unit = scaled(size)
+    if unit == "B":
         return f"{size} B"
-    value = float(size)
-    for unit in ("KB", "MB", "GB", "TB"):
-        value /= 1024
-        if value < 1024 or unit == "TB":
-            break
-    return f"{format_decimal(round(value, 1), locale=language)} {unit}"
+    return f"{format_decimal(round(value, 1), format='#,##0.0', locale=language)} {unit}"
 
 
 def when(moment: datetime | None) -> str:

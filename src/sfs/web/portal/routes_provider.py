@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, SfsError
 from sfs.i18n import N_
+from sfs.protocol.sizes import byte_size
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
@@ -119,16 +120,6 @@ def reactivate_organisation(
         active.actor, organization_id=organization_id, client=client_of(request)
     )
     return RedirectResponse("/provider?done=reactivated", status_code=303)
-
-
-def byte_size(count: int) -> str:
-    """1024-based, as storage is usually quoted: '0 B', '1.5 KiB', '12.0 GiB'."""
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def _organisation_id(raw: str) -> uuid.UUID:
