@@ -624,3 +624,21 @@ def test_a_deleted_recipient_leaves_no_share_and_a_deleted_owner_takes_theirs_al
         "No such space.",
     )
     assert services.shares.shared_with_me(eddie) == []
+
+
+def test_when_the_shared_folder_is_renamed_the_feed_asks_for_a_new_listing(
+    services: Services, world: World
+) -> None:
+    owner, mine, vera, share = world.owner, world.mine, world.people["vera"], world.share["vera"]
+    cursor = services.changes.since(vera, space_id=share, cursor=0).cursor
+    put(services, owner, mine, "/Shared/report.txt", b"edited before the rename\n")
+    services.file_tree.move(
+        owner, space_id=mine, source="/Shared", target="/Renamed", client=CLIENT
+    )
+    kind, message = refused(lambda: services.changes.since(vera, space_id=share, cursor=cursor))
+    assert kind is Conflict and "list it again" in message
+    listed, nodes = services.file_tree.snapshot(vera, space_id=share)
+    assert [n.path for n in nodes] == ["/Sub", "/Sub/deep.txt", "/report.txt"]
+    put(services, owner, mine, "/Renamed/later.txt", b"after\n")
+    page = services.changes.since(vera, space_id=share, cursor=listed)
+    assert [(c.operation, c.path) for c in page.changes] == [("create", "/later.txt")]
