@@ -125,6 +125,13 @@ def test_an_editor_and_the_owner_sync_a_shared_folder_both_ways(
         "Notes/eddie.txt": b"from eddie",
         "Notes/owen.txt": b"owen answers",
     }
+    # The owner renames the shared folder: the editor's client lists the share again.
+    (owner.root / "Shared").rename(owner.root / "Shared by Owen")
+    write(owner.root / "Shared by Owen" / "after.txt", b"after the rename")
+    assert not owner.sync_once().failed
+    assert not editor.sync_once().failed
+    assert (editor.root / "after.txt").read_bytes() == b"after the rename"
+    assert (editor.root / "Notes" / "owen.txt").read_bytes() == b"owen answers"
 
 
 def test_a_viewer_syncs_the_share_down_with_sfs_sync_space_and_may_not_write(

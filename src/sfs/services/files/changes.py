@@ -20,6 +20,7 @@ from datetime import datetime
 
 import anyio.to_thread
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
@@ -27,6 +28,7 @@ from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Space, Version
 from sfs.services.files.spaces import visible_space
+from sfs.services.sharing.share_grants import path_ids
 
 MAX_PAGE = 5000
 MAX_WAIT_SECONDS = 60.0
@@ -173,6 +175,7 @@ class ChangeFeed:
                 .limit(limit + 1)
             )
             if space.is_share:
+                _refuse_if_root_moved(session, space, after=max(cursor, space.feed_start))
                 query = query.where(_touches(space.root_path))
             rows = session.execute(query).all()
         more = len(rows) > limit
@@ -237,6 +240,27 @@ class ChangeFeed:
                     or self._monotonic() >= recheck_at
                 ):
                     break
+
+
+def _refuse_if_root_moved(session: Session, scope: SpaceScope, *, after: int) -> None:
+    """A share's feed names paths below its root as it is now: when the shared folder (or a
+    folder above it) was moved or renamed since `after`, older entries carry the old names, so
+    the client must list the share again (the sync client does so on this 409)."""
+    moved = session.scalar(
+        select(JournalEntry.seq)
+        .where(
+            JournalEntry.space_id == scope.id,
+            JournalEntry.seq > after,
+            JournalEntry.operation == "move",
+            JournalEntry.node_id.in_(path_ids(session, scope.root_node_id)),
+        )
+        .limit(1)
+    )
+    if moved is not None:
+        raise Conflict(
+            "The shared folder was moved or renamed since this cursor: list it again "
+            "(its snapshot) and continue from the snapshot's cursor."
+        )
 
 
 def _touches(root_path: str) -> ColumnElement[bool]:

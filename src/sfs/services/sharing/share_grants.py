@@ -106,6 +106,16 @@ def live_path(session: Session, node_id: uuid.UUID) -> str | None:
     return None
 
 
+def path_ids(session: Session, node_id: uuid.UUID) -> list[uuid.UUID]:
+    """The node and every folder above it up to its space's root."""
+    ids: list[uuid.UUID] = []
+    current = session.get(Node, node_id)
+    while current is not None:
+        ids.append(current.id)
+        current = session.get(Node, current.parent_id) if current.parent_id else None
+    return ids
+
+
 def shared_roots(session: Session, actor: Actor) -> list[uuid.UUID]:
     """The nodes shared with the actor that grant them something now (for chunk access)."""
     if actor.organization_id is None or not sharing_allowed(session, actor.organization_id):
