@@ -568,3 +568,59 @@ def test_locks_taken_through_a_share_guard_the_owners_path(
     assert held.path == "/report.txt"
     (seen,) = services.locks.locks_on(world.owner, space_id=world.mine, path="/Shared/report.txt")
     assert seen.token == held.token and seen.path == "/Shared/report.txt"
+
+
+def test_a_shared_file_is_read_at_its_own_root_and_is_no_space_to_sync(
+    services: Services, world: World
+) -> None:
+    vera = world.people["vera"]
+
+    def share_top(role: str) -> uuid.UUID:
+        made = services.shares.create(
+            world.owner,
+            space_id=world.mine,
+            path="/top.txt",
+            role=role,
+            client=CLIENT,
+            user_email=vera.email,
+        )
+        return made.id
+
+    assert refused(lambda: share_top("editor")) == (
+        InvalidInput,
+        "A single file is shared as Viewer; share its folder to let them edit it.",
+    )
+    made = share_top("viewer")
+    assert (
+        refused(lambda: services.shares.update(world.owner, made, role="editor", client=CLIENT))[0]
+        is InvalidInput
+    )
+    assert read(services, vera, made, "/") == b"top level\n"
+    assert {(s.name, s.kind) for s in services.shares.shared_with_me(vera)} == {
+        ("Shared", "folder"),
+        ("top.txt", "file"),
+    }
+    assert [(s.name, s.kind) for s in services.spaces.list_spaces(vera)] == [
+        ("My Files", "personal"),
+        ("Shared", "share"),
+    ]
+    assert refused(lambda: names(services, vera, made))[0] is InvalidInput
+
+
+def test_a_deleted_recipient_leaves_no_share_and_a_deleted_owner_takes_theirs_along(
+    services: Services, world: World
+) -> None:
+    admin = actor(services, world.tenant.admin)
+    vera = world.people["vera"]
+    services.account_admin.delete(admin, vera.user_id, confirm_email=vera.email, client=CLIENT)
+    listed = services.shares.shares_of(world.owner, space_id=world.mine, path="/Shared")
+    assert "vera@acme.example.com" not in {s.recipient for s in listed}
+    services.account_admin.delete(
+        admin, world.owner.user_id, confirm_email=world.owner.email, client=CLIENT
+    )
+    eddie = world.people["eddie"]
+    assert refused(lambda: names(services, eddie, world.share["eddie"])) == (
+        NotFound,
+        "No such space.",
+    )
+    assert services.shares.shared_with_me(eddie) == []

@@ -1,5 +1,6 @@
-"""`sfs share link PATH`, `sfs share list`, `sfs share edit ID`, `sfs share revoke ID`: share
-links from the command line, through the REST API with the token saved by `sfs login`."""
+"""`sfs share link PATH`, `sfs share add PATH --with WHO`, `sfs share list`, `sfs share edit
+ID`, `sfs share revoke ID`: share links and shares with colleagues from the command line,
+through the REST API with the token saved by `sfs login`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 import click
 
 from sfs.cli.files import EXIT_INVALID, _remote_path, fail, logged_in, say
+from sfs.client.api import ApiError
 from sfs.client.links import create_link, list_links, revoke_link, update_link
+from sfs.client.shares import add_share, list_shares, remove_share
 
 
 @click.group()
 def share() -> None:
-    """Share files and folders with links."""
+    """Share files and folders with links, colleagues and groups."""
 
 
 @share.command("link")
@@ -59,14 +62,38 @@ def link(
         click.echo(created["url"])
 
 
+@share.command("add")
+@click.argument("path")
+@click.option(
+    "--with", "recipient", required=True, metavar="EMAIL|GROUP", help="A colleague or a group."
+)
+@click.option(
+    "--role", type=click.Choice(["viewer", "editor"]), default="viewer", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the share as JSON.")
+def add(path: str, recipient: str, role: str, as_json: bool) -> None:
+    """Share PATH in My Files with a colleague (by email) or a group (by name)."""
+    if not recipient.strip():
+        fail("--with: name a colleague's email or a group", EXIT_INVALID)
+    with logged_in() as api:
+        made = add_share(api, _remote_path(path), recipient=recipient.strip(), role=role)
+    if as_json:
+        click.echo(json.dumps(made, sort_keys=True))
+    else:
+        say(f"shared {made['path']} with {made['recipient']} as {made['role']} ({made['id']})")
+
+
 @share.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the links as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print links and shares as JSON.")
 def list_command(as_json: bool) -> None:
-    """List your links, newest first."""
+    """List your links, newest first, then your shares with colleagues and groups."""
     with logged_in() as api:
         links = list_links(api)
+        shares = list_shares(api)
     if as_json:
-        click.echo(json.dumps(links, sort_keys=True))
+        items = [{**item, "type": "link"} for item in links]
+        items += [{**item, "type": "share"} for item in shares]
+        click.echo(json.dumps(items, sort_keys=True))
         return
     for item in links:
         expires = (item.get("expires_at") or "never")[:10]
@@ -74,6 +101,8 @@ def list_command(as_json: bool) -> None:
             f"{item['id']}  {item['state']:<9}  {expires:<10}  "
             f"{item['download_count']:>5} downloads  {item['path']}"
         )
+    for item in shares:
+        say(f"{item['id']}  {item['role']:<9}  {item['recipient']}  {item['path']}")
 
 
 @share.command("edit")
@@ -141,13 +170,23 @@ def edit(
 
 
 @share.command("revoke")
-@click.argument("link_id")
-def revoke(link_id: str) -> None:
-    """End the link LINK_ID at once."""
-    _link_id(link_id)
+@click.argument("share_id")
+def revoke(share_id: str) -> None:
+    """End the link, or remove the share with a colleague or group, SHARE_ID at once."""
+    try:
+        uuid.UUID(share_id)
+    except ValueError:
+        fail(f"{share_id!r} is not a link or share id (see sfs share list)", EXIT_INVALID)
     with logged_in() as api:
-        revoke_link(api, link_id)
-    say(f"revoked {link_id}")
+        try:
+            revoke_link(api, share_id)
+        except ApiError as problem:
+            if problem.status != 404:
+                raise
+            remove_share(api, share_id)  # not a link: a share, or nothing (404 again)
+            say(f"removed share {share_id}")
+            return
+    say(f"revoked {share_id}")
 
 
 def _link_id(text: str) -> None:

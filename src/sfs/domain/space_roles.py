@@ -9,6 +9,7 @@ from sfs.i18n import N_
 
 PERSONAL = "personal"
 TEAM = "team"
+SHARE = "share"  # a file or folder a colleague shares: listed with the spaces, never stored
 
 
 class SpaceRole(StrEnum):

@@ -38,6 +38,7 @@ from sfs.web.portal import (
     routes_my_account,
     routes_organisation,
     routes_password_reset,
+    routes_people_shares,
     routes_provider,
     routes_second_factor,
     routes_share_links,
@@ -114,6 +115,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_file_history.router)
     app.include_router(routes_links.router)
     app.include_router(routes_share_links.router)
+    app.include_router(routes_people_shares.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         redirect = detour(exc)

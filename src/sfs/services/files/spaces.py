@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL as PERSONAL
-from sfs.domain.space_roles import TEAM, SpaceRole
+from sfs.domain.space_roles import SHARE, TEAM, SpaceRole
 from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
@@ -22,6 +22,7 @@ from sfs.services.files.nodes import stamp_changed
 from sfs.services.sharing.access import reachable_space, roles_by_space
 from sfs.services.sharing.access import readable_space_ids as readable_space_ids
 from sfs.services.sharing.access import writable_space as writable_space
+from sfs.services.sharing.share_grants import shares_reaching
 
 # `session.info` key: spaces whose journal grew in this unit of work (for change notification).
 TOUCHED_SPACES = "touched_spaces"
@@ -69,7 +70,8 @@ class SpaceService:
                 return _view(space)
 
     def list_spaces(self, actor: Actor) -> list[SpaceView]:
-        """My Files first, then the team folders the actor is a member of, by name."""
+        """My Files first, then the team folders the actor is a member of, by name, then what
+        colleagues share with them (kind `share`, reached by the share's id), by name."""
         mine = self.my_files(actor)
         with self._database.transaction() as session:
             roles = roles_by_space(session, actor)
@@ -82,7 +84,19 @@ class SpaceService:
                 )
                 .order_by(Space.name)
             ).all()
-            return [mine] + [_view(space, roles[space.id]) for space in teams]
+            shared = [
+                SpaceView(
+                    id=scope.address,
+                    name=scope.name,
+                    kind=SHARE,
+                    journal_seq=scope.journal_seq,
+                    role=scope.role,
+                )
+                for _, scope in shares_reaching(session, actor)
+                if _is_folder(session, scope.root_node_id)  # a shared file is no space to sync
+            ]
+            shared.sort(key=lambda view: (view.name.casefold(), view.id))
+            return [mine] + [_view(space, roles[space.id]) for space in teams] + shared
 
     def resolve_reference(self, actor: Actor, reference: str, *, write: bool = False) -> uuid.UUID:
         """'me' names My Files; anything else must be a space id the actor may reach (and, for
@@ -192,6 +206,11 @@ def append_journal(
     )
     stamp_changed(session, [node.id] + ([old_parent_id] if old_parent_id else []), int(seq))
     return int(seq)
+
+
+def _is_folder(session: Session, node_id: uuid.UUID) -> bool:
+    node = session.get(Node, node_id)
+    return node is not None and node.kind == "folder"
 
 
 def _personal_space(session: Session, user_id: uuid.UUID) -> Space | None:

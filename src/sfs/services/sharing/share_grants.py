@@ -16,7 +16,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
-from sfs.domain.space_roles import SpaceRole
+from sfs.domain.space_roles import PERSONAL, SpaceRole
 from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.file_models import Node, Space
 from sfs.metadata.models import Organization
@@ -72,6 +72,23 @@ def share_scope(session: Session, actor: Actor, share_id: uuid.UUID) -> SpaceSco
         root_path=root_path,
         feed_start=min(grant.created_seq for grant in grants),
     )
+
+
+def shares_reaching(session: Session, actor: Actor) -> list[tuple[NodeShare, SpaceScope]]:
+    """Each node shared with the actor that grants them something now, once (by the id of its
+    strongest grant), with its scope; not the actor's own files reached through a group."""
+    by_node: dict[uuid.UUID, tuple[NodeShare, SpaceScope]] = {}
+    if actor.organization_id is None:
+        return []
+    for row in session.scalars(grants_to(actor).order_by(NodeShare.created_at, NodeShare.id)):
+        known = by_node.get(row.node_id)
+        if known is not None and known[1].role.rank >= SpaceRole(row.role).rank:
+            continue
+        scope = share_scope(session, actor, row.id)
+        if scope is None or (scope.kind == PERSONAL and scope.owner_user_id == actor.user_id):
+            continue
+        by_node[row.node_id] = (row, scope)
+    return list(by_node.values())
 
 
 def live_path(session: Session, node_id: uuid.UUID) -> str | None:

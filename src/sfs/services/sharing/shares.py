@@ -21,7 +21,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import UserStatus
-from sfs.domain.space_roles import PERSONAL, SpaceRole, parse_share_role
+from sfs.domain.space_roles import SpaceRole, parse_share_role
 from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import normalize_email
 from sfs.i18n import N_
@@ -33,10 +33,10 @@ from sfs.metadata.team_models import Group
 from sfs.ports import Clock
 from sfs.protocol.paths import name_key
 from sfs.services.audit import AuditLog
-from sfs.services.files.nodes import parse_path, resolve
+from sfs.services.files.nodes import FILE, parse_path, resolve
 from sfs.services.sharing.access import reachable_space, role_in
 from sfs.services.sharing.members import member_of_organisation
-from sfs.services.sharing.share_grants import grants_to, live_path, share_scope, sharing_allowed
+from sfs.services.sharing.share_grants import live_path, shares_reaching, sharing_allowed
 
 NO_RECIPIENT = N_("No colleague or group of that name in your organisation.")
 NO_SHARE = N_("No such share.")
@@ -106,6 +106,7 @@ class ShareService:
                     N_("Choose a file or folder to share, not the top folder."), field="path"
                 )
             node = resolve(session, scope, parts)
+            _check_role_fits(node.kind, share_role)
             user, group = _recipient(session, actor, organization_id, user_email, group_name)
             row = NodeShare(
                 id=uuid.uuid4(),
@@ -161,6 +162,9 @@ class ShareService:
         share_role = parse_share_role(role)
         with self._database.transaction() as session:
             row = _managed(session, actor, share_id)
+            node = session.get(Node, row.node_id)
+            assert node is not None
+            _check_role_fits(node.kind, share_role)
             before = row.role
             row.role, row.updated_at = share_role.value, self._clock.now()
             session.flush()
@@ -183,25 +187,22 @@ class ShareService:
         node (the strongest of their grants on it), by name."""
         with self._database.transaction() as session:
             member_of_organisation(actor)
-            by_node: dict[uuid.UUID, SharedWithMe] = {}
-            for row in session.scalars(grants_to(actor).order_by(NodeShare.created_at)):
-                if row.node_id in by_node and by_node[row.node_id].role.rank >= _rank(row):
-                    continue
-                scope = share_scope(session, actor, row.id)
-                if scope is None or _owns(actor, scope):
-                    continue
+            found: list[SharedWithMe] = []
+            for row, scope in shares_reaching(session, actor):
                 node = session.get(Node, row.node_id)
                 sharer = session.get(User, row.created_by) if row.created_by else None
                 assert node is not None
-                by_node[row.node_id] = SharedWithMe(
-                    id=row.id,
-                    name=node.name,
-                    kind=node.kind,
-                    role=scope.role,
-                    shared_by=sharer.display_name if sharer else "",
-                    created_at=row.created_at,
+                found.append(
+                    SharedWithMe(
+                        id=row.id,
+                        name=node.name,
+                        kind=node.kind,
+                        role=scope.role,
+                        shared_by=sharer.display_name if sharer else "",
+                        created_at=row.created_at,
+                    )
                 )
-        return sorted(by_node.values(), key=lambda item: (name_key(item.name), item.id))
+        return sorted(found, key=lambda item: (name_key(item.name), item.id))
 
     def _record(
         self,
@@ -317,15 +318,16 @@ def _view(session: Session, row: NodeShare) -> ShareView:
     )
 
 
+def _check_role_fits(kind: str, role: SpaceRole) -> None:
+    """A single file is shared to be read: writing it in place would put conflicted copies
+    beside it, outside what is shared. Its folder can be shared with Editors."""
+    if kind == FILE and role.may_write:
+        raise InvalidInput(
+            N_("A single file is shared as Viewer; share its folder to let them edit it."),
+            field="role",
+        )
+
+
 def _listing_order(view: ShareView) -> tuple[bool, str, str]:
     """People by address, then groups by name."""
     return (view.group_id is not None, view.recipient.casefold(), str(view.id))
-
-
-def _rank(row: NodeShare) -> int:
-    return SpaceRole(row.role).rank
-
-
-def _owns(actor: Actor, scope: SpaceScope) -> bool:
-    """A share reaching the actor through a group of their own file is not 'shared with me'."""
-    return scope.kind == PERSONAL and scope.owner_user_id == actor.user_id
