@@ -1,6 +1,6 @@
 """`sfs share link PATH`, `sfs share add PATH --with WHO`, `sfs share list`, `sfs share edit
-ID`, `sfs share revoke ID`: share links and shares with colleagues from the command line, through
-the REST API with the token saved by `sfs login`."""
+ID`, `sfs share revoke ID`: share links and shares with colleagues from the command line,
+through the REST API with the token saved by `sfs login`."""
 
 from __future__ import annotations
 
