@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sfs.domain.roles import Role
+from sfs.domain.user_agents import readable
 from sfs.i18n import DEFAULT_LANGUAGE, negotiate, translations
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.portal.session import services_of
@@ -41,6 +42,8 @@ templates = Jinja2Templates(env=_environment)
 # the catalogue has it, shown as it is otherwise, and never %-formatted the way `_` is.
 templates.env.globals["translate"] = _gettext
 templates.env.globals["role_label"] = lambda role: _gettext(Role(role).label)
+# "Chrome 120 on Linux" rather than the raw User-Agent header (which is kept in a tooltip).
+templates.env.globals["user_agent_label"] = lambda user_agent: readable(user_agent, _gettext)
 
 
 def page_language(request: Request, context: dict[str, Any]) -> str:
