@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
@@ -18,6 +18,8 @@ from tests.signed_in import log_in
 from tests.world import make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
+# As the Makefile's `messages` target extracts: the defaults and sfs.i18n.plural_message.
+KEYWORDS = {**DEFAULT_KEYWORDS, "plural_message": (1, 2)}
 DUTCH_PO = LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po"
 
 
@@ -32,7 +34,7 @@ def _extracted_msgids() -> dict[str | tuple[str, ...], str]:
         method_map, options_map = parse_mapping_cfg(config)
     found: dict[str | tuple[str, ...], str] = {}
     for filename, line, message, _comments, _context in extract_from_dir(
-        ROOT, method_map, options_map
+        ROOT, method_map, options_map, keywords=KEYWORDS
     ):
         key = message if isinstance(message, str) else tuple(message)
         found.setdefault(key, f"{filename}:{line}")

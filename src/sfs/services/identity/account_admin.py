@@ -101,6 +101,7 @@ class AccountDetail:
     must_change_password: bool
     second_factor_enrolled_at: datetime | None
     is_self: bool
+    min_password_length: int  # the organisation's, for the set-password form's rules
 
 
 class AccountAdministration:
@@ -194,6 +195,7 @@ class AccountAdministration:
                 must_change_password=row.must_change_password,
                 second_factor_enrolled_at=row.second_factor_enrolled_at,
                 is_self=row.id == actor.user_id,
+                min_password_length=row.organization.min_password_length,
             )
 
     # -- actions on one account --------------------------------------------------------------
@@ -218,7 +220,12 @@ class AccountAdministration:
                 )
             email, name, min_length = row.email, row.display_name, min_password_length(session, row)
         check_new_password(
-            new_password, confirm_password, email=email, display_name=name, min_length=min_length
+            new_password,
+            confirm_password,
+            email=email,
+            display_name=name,
+            min_length=min_length,
+            for_someone_else=True,
         )
         password_hash = self._hasher.hash(new_password)  # slow: kept outside the transaction
         now = self._clock.now()

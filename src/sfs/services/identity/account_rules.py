@@ -85,14 +85,26 @@ def refuse_losing_last_admin(session: Session, row: User, what: str) -> None:
 
 
 def check_new_password(
-    password: str, confirmation: str, *, email: str, display_name: str, min_length: int
+    password: str,
+    confirmation: str,
+    *,
+    email: str,
+    display_name: str,
+    min_length: int,
+    for_someone_else: bool = False,
 ) -> None:
     """The new password typed twice: it must match, then meet the policy."""
     if password != confirmation:
         raise InvalidInput(
             "The new password and its confirmation do not match.", field="confirm_password"
         )
-    check_password(password, email=email, display_name=display_name, min_length=min_length)
+    check_password(
+        password,
+        email=email,
+        display_name=display_name,
+        min_length=min_length,
+        for_someone_else=for_someone_else,
+    )
 
 
 def min_password_length(session: Session, row: User) -> int:

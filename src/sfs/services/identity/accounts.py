@@ -85,7 +85,13 @@ class AccountService:
             organisation = _visible_organisation(session, actor, organization_id)
             min_length = organisation.min_password_length
             _refuse_taken_email(session, clean_email)
-        check_password(password, email=clean_email, display_name=clean_name, min_length=min_length)
+        check_password(
+            password,
+            email=clean_email,
+            display_name=clean_name,
+            min_length=min_length,
+            for_someone_else=True,
+        )
         password_hash = self._hasher.hash(password)  # slow: kept outside the transaction
         return self._insert(
             actor,
@@ -108,7 +114,7 @@ class AccountService:
         clean_name = clean_display_name(display_name)
         with self._database.transaction() as session:
             _refuse_taken_email(session, clean_email)
-        check_password(password, email=clean_email, display_name=clean_name)
+        check_password(password, email=clean_email, display_name=clean_name, for_someone_else=True)
         return self._insert(
             actor,
             organization_id=None,

@@ -55,6 +55,7 @@ class Invitation:
     email: str
     display_name: str
     organization_name: str
+    min_password_length: int
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class InvitationService:
                 email=user.email,
                 display_name=user.display_name,
                 organization_name=user.organization.name,
+                min_password_length=user.organization.min_password_length,
             )
 
     def accept(

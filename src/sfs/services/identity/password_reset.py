@@ -41,6 +41,7 @@ _LINK_GONE = N_("This link is no longer valid. Ask for a new one with Forgot pas
 class ResetTicket:
     email: str
     needs_backup_key: bool
+    min_password_length: int
 
 
 class PasswordResetService:
@@ -147,7 +148,11 @@ class PasswordResetService:
         with self._database.transaction() as session:
             _, user = self._valid_token(session, token)
             return ResetTicket(
-                email=user.email, needs_backup_key=user.second_factor_method is not None
+                email=user.email,
+                needs_backup_key=user.second_factor_method is not None,
+                min_password_length=(
+                    user.organization.min_password_length if user.organization else 0
+                ),
             )
 
     def complete(

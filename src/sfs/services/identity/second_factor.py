@@ -34,7 +34,7 @@ from sfs.metadata.models import Organization, User
 from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
 from sfs.services.identity.credentials import clear_second_factor
-from sfs.services.identity.email_codes import EmailCodeService
+from sfs.services.identity.email_codes import CodeStatus, EmailCodeService
 from sfs.services.notifications import Notifier
 
 TOTP = "totp"
@@ -203,6 +203,17 @@ class SecondFactorService:
             backup_key=backup_key,
         )
 
+    def enrolment_under_way(self, actor: Actor) -> str | None:
+        """The method being set up (a Backup Key was shown, no code confirmed yet), if any.
+
+        Starting again replaces that Backup Key (and the app's secret): pages ask first.
+        """
+        with self._database.transaction() as session:
+            user = _user(session, actor)
+            if user.second_factor_method is not None or user.backup_key_hash is None:
+                return None
+            return TOTP if user.totp_secret_sealed is not None else EMAIL
+
     def pending_totp(self, actor: Actor) -> TotpSetup:
         """The secret of an enrolment under way (to show the QR code again after a wrong code)."""
         with self._database.transaction() as session:
@@ -299,7 +310,11 @@ class SecondFactorService:
             raise
         self._limiters.second_factor_user.clear(str(actor.user_id))
 
-    def resend_email_code(self, actor: Actor, *, client: ClientInfo) -> None:
+    def email_code_status(self, actor: Actor) -> CodeStatus | None:
+        """The emailed code that works now, so a page can say when it was sent and until when."""
+        return self._email_codes.status(actor.user_id)
+
+    def resend_email_code(self, actor: Actor, *, client: ClientInfo) -> CodeStatus:
         with self._database.transaction() as session:
             user = _user(session, actor)
             enrolling_by_email = (
@@ -308,7 +323,7 @@ class SecondFactorService:
             proving_mailbox = user.second_factor_method is None and user.mailbox_proof_due
             if user.second_factor_method != EMAIL and not (enrolling_by_email or proving_mailbox):
                 raise InvalidInput(N_("Codes are sent by email only when Email is your method."))
-        self._email_codes.send(actor.user_id, client=client)
+        return self._email_codes.send(actor.user_id, client=client)
 
     def use_backup_key(self, actor: Actor, *, backup_key: str, client: ClientInfo) -> None:
         """Let the user in with the backup key, which is then spent: they must enrol again."""

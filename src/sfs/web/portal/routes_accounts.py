@@ -214,6 +214,7 @@ def _password_page(
             "account": detail,
             "error": error,
             "require_change": require_change,
+            "min_password_length": detail.min_password_length,
         },
         status_code=status_code,
     )
@@ -225,6 +226,8 @@ def reset_second_factor_form(request: Request, user_id: str) -> Response:
     if active is None:
         return to_login()
     detail = services_of(request).account_admin.detail(active.actor, _account_id(user_id))
+    if detail.second_factor_enrolled_at is None:  # nothing to reset: the account page says so
+        return RedirectResponse(f"/accounts/{detail.summary.id}", status_code=303)
     return render(
         request, "account_edit_second_factor.html", {"session": active, "account": detail}
     )

@@ -25,7 +25,7 @@ from sfs.web.portal.session import (
 router = APIRouter(include_in_schema=False)
 
 PASSWORD_LIMIT = 1024
-DONE = ("password", "language", "session", "device")
+DONE = ("password", "language", "session", "device", "second_factor")
 
 
 def _to_account(done: str) -> RedirectResponse:
@@ -96,6 +96,13 @@ def change_password(
     return _to_account("password")
 
 
+def _min_password_length(request: Request, active: ActiveSession) -> int:
+    organization_id = active.actor.organization_id
+    if organization_id is None:
+        return 0  # a provider administrator: the policy's own minimum
+    return services_of(request).organisations.get(active.actor, organization_id).min_password_length
+
+
 def _password_page(
     request: Request,
     active: ActiveSession,
@@ -113,6 +120,7 @@ def _password_page(
             "sign_out_others": sign_out_others,
             "error": error,
             "required": required,
+            "min_password_length": _min_password_length(request, active),
         },
         status_code=status_code,
     )
