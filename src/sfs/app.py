@@ -55,6 +55,7 @@ from sfs.services.organisations.bootstrap import (
 )
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.overview import OverviewService
 from sfs.services.sharing.groups import GroupService
 from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
@@ -87,6 +88,7 @@ class Services:
     password_reset: PasswordResetService
     spaces: SpaceService
     groups: GroupService
+    overview: OverviewService
     team_folders: TeamFolderService
     file_tree: FileTreeService
     file_versions: FileVersionService
@@ -218,6 +220,7 @@ def build_services(
         email_codes=email_codes,
         spaces=SpaceService(database, clock),
         groups=GroupService(database, audit, clock),
+        overview=OverviewService(database),
         team_folders=TeamFolderService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -18,6 +18,7 @@ from sfs.domain.stages import LoginStage
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
+from sfs.web.portal.routes_provider import byte_size
 from sfs.web.portal.return_to import forget_return, pending_return
 from sfs.web.portal.routes_second_factor import landing_page
 from sfs.web.portal.session import (
@@ -177,8 +178,33 @@ def home(request: Request) -> Response:
         response = RedirectResponse(back, status_code=303)
         forget_return(response)
         return response
+    return render(request, "home.html", _home_context(request, active))
+
+
+HOME_NOTICES = ("second_factor",)
+
+
+def _home_context(request: Request, active: ActiveSession) -> dict[str, Any]:
+    """Everything the home page shows, each part from its service (all read-only)."""
     services = services_of(request)
-    organisation = None
-    if active.actor.organization_id is not None:
-        organisation = services.organisations.get(active.actor, active.actor.organization_id)
-    return render(request, "home.html", {"session": active, "organisation": organisation})
+    actor = active.actor
+    context: dict[str, Any] = {
+        "session": active,
+        "done": request.query_params.get("done") if request.query_params.get("done") in HOME_NOTICES else "",
+        "byte_size": byte_size,
+        "organisation": None,
+        "mine": None,
+        "devices": [],
+        "state": None,
+    }
+    if actor.organization_id is None:
+        return context  # a provider administrator: the console is their home
+    context["organisation"] = services.organisations.get(actor, actor.organization_id)
+    context["mine"] = services.overview.mine(actor)
+    listing = services.devices.listing(
+        actor, current_session_cookie=request.cookies.get(SESSION_COOKIE)
+    )
+    context["devices"] = [device for device in listing.devices if device.working]
+    if actor.is_org_admin:
+        context["state"] = services.overview.organisation(actor)
+    return context
