@@ -32,11 +32,11 @@ class Message(str):
     its msgid and values so a page or an email can translate it: `in_language(translations)`.
     """
 
-    __slots__ = ("count", "params", "plural", "template")
+    __slots__ = ("params", "plural", "quantity", "template")
 
     template: str
     plural: str | None
-    count: int | None
+    quantity: int | None
     params: Mapping[str, object]
 
     def __new__(
@@ -49,12 +49,12 @@ class Message(str):
     ) -> Message:
         english = template if plural is None or count == 1 else plural
         made = super().__new__(cls, english % params if params else english)
-        made.template, made.plural, made.count, made.params = template, plural, count, params
+        made.template, made.plural, made.quantity, made.params = template, plural, count, params
         return made
 
     def in_language(self, catalogue: gettext.NullTranslations) -> str:
-        if self.plural is not None and self.count is not None:
-            text = catalogue.ngettext(self.template, self.plural, self.count)
+        if self.plural is not None and self.quantity is not None:
+            text = catalogue.ngettext(self.template, self.plural, self.quantity)
         else:
             text = catalogue.gettext(self.template)
         return text % self.params if self.params else text
@@ -110,6 +110,12 @@ def translator(language: str | None) -> Gettext:
     """
     catalogue = translations(clean_language(language))
     return lambda text: localize(text, catalogue)
+
+
+def ngettext(singular: str, plural: str, count: int, *, language: str | None) -> str:
+    """The right plural form in `language`, with `%(num)d` filled in (for emails)."""
+    chosen = translations(clean_language(language)).ngettext(singular, plural, count)
+    return chosen % {"num": count}
 
 
 def negotiate(accept_language: str | None) -> str | None:

@@ -203,7 +203,9 @@ def test_no_page_has_serious_accessibility_problems(sized_page: Page, site: Site
     source = axe_source()
     log_in(sized_page, site.portal.admin_email, GOOD_PASSWORD)
     problems: dict[str, list[str]] = {}
-    for path in _visit_all(sized_page, [p for p in admin_pages(site) if p != "/files"], shots=set()):
+    for path in _visit_all(
+        sized_page, [p for p in admin_pages(site) if p != "/files"], shots=set()
+    ):
         found = serious_violations(sized_page, source)
         if found:
             problems[path] = found

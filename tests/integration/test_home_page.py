@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from sfs.app import Services
 from sfs.domain.actor import Actor, ClientInfo, operator
-from sfs.domain.errors import PermissionDenied
+from sfs.domain.errors import AuthenticationFailed, PermissionDenied
 from sfs.services.overview import SECURITY_EVENTS
 from tests.integration.test_second_factor import enrol_totp
 from tests.signed_in import log_in
@@ -72,7 +72,7 @@ def test_an_administrator_sees_the_organisations_state_and_nothing_of_others(
     enrol_totp(services, actor(services, acme.admin), clock)
     # A security event in each organisation: a failed login.
     for tenant in (acme, globex):
-        with pytest.raises(Exception):  # noqa: B017, PT011 (whichever refusal: it is recorded)
+        with pytest.raises(AuthenticationFailed):
             services.login.authenticate(
                 email=tenant.user.email, password="wrong", client=CLIENT, channel="web"
             )
@@ -83,7 +83,9 @@ def test_an_administrator_sees_the_organisations_state_and_nothing_of_others(
     assert state.security_events and all(
         e.event_type in SECURITY_EVENTS for e in state.security_events
     )
-    assert all(globex.user.email not in (e.target_email, e.actor_email) for e in state.security_events)
+    assert all(
+        globex.user.email not in (e.target_email, e.actor_email) for e in state.security_events
+    )
     with pytest.raises(PermissionDenied):
         services.overview.organisation(actor(services, acme.user))
 

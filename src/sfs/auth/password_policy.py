@@ -47,9 +47,7 @@ def check_password(
     """
     min_length = max(min_length, ABSOLUTE_MIN_LENGTH)
     if len(password) < min_length:
-        raise WeakPassword(
-            N_("Password must be at least %(num)d characters long.", num=min_length)
-        )
+        raise WeakPassword(N_("Password must be at least %(num)d characters long.", num=min_length))
     if len(password) > MAX_LENGTH:
         raise WeakPassword(N_("Password must be at most %(num)d characters long.", num=MAX_LENGTH))
     folded = password.casefold()

@@ -17,7 +17,10 @@ from sfs.i18n import N_
 _CLIENTS: tuple[tuple[str, str], ...] = (
     (r"\bsfs-sync/([\w.+-]+)", "sfs sync"),
     (r"\bsfs-client/([\w.+-]+)", "sfs CLI"),
-    (r"\bnextcloudcmd\b.*?\bmirall/([\w.+-]+)|\bmirall/([\w.+-]+).*?\bnextcloudcmd\b", "nextcloudcmd"),
+    (
+        r"\bnextcloudcmd\b.*?\bmirall/([\w.+-]+)|\bmirall/([\w.+-]+).*?\bnextcloudcmd\b",
+        "nextcloudcmd",
+    ),
     (r"\bmirall/([\w.+-]+)", "Nextcloud desktop"),
     (r"\bNextcloud-android/([\w.+-]+)", "Nextcloud Android"),
     (r"\bNextcloud-iOS/([\w.+-]+)", "Nextcloud iOS"),

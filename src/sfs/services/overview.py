@@ -142,7 +142,9 @@ class OverviewService:
                 ),
                 quota_bytes=organisation.quota_bytes,
                 security_events=[
-                    SecurityEvent(row.occurred_at, row.event_type, row.actor_email, row.target_email)
+                    SecurityEvent(
+                        row.occurred_at, row.event_type, row.actor_email, row.target_email
+                    )
                     for row in session.scalars(
                         select(AuditEvent)
                         .where(
@@ -178,9 +180,7 @@ def _recent_files(session: Session, space: Space) -> list[RecentFile]:
     return found
 
 
-def _folder_names(
-    session: Session, parent_id: uuid.UUID | None, root_id: uuid.UUID
-) -> list[str]:
+def _folder_names(session: Session, parent_id: uuid.UUID | None, root_id: uuid.UUID) -> list[str]:
     names: list[str] = []
     while parent_id is not None and parent_id != root_id:
         parent = session.get(Node, parent_id)

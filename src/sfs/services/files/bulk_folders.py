@@ -18,6 +18,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
+from sfs.i18n import N_
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import (
@@ -42,7 +43,7 @@ def make_folders(
         try:
             parts = parse_path(path)  # every part checked and NFC-normalised
             if not parts:
-                raise Conflict("The top folder always exists.")
+                raise Conflict(N_("The top folder always exists."))
         except SfsError as refused:
             results[index] = refused
             continue
@@ -65,7 +66,9 @@ def make_folders(
             node = existing.get(key)
             if node is not None:
                 if node.kind != FOLDER:
-                    results[index] = Conflict(f"{join_path(parts)} is a file, not a folder.")
+                    results[index] = Conflict(
+                        N_("%(join_path)s is a file, not a folder.", join_path=join_path(parts))
+                    )
                 else:
                     folders[tuple(parts)] = node
                     results[index] = node_view(session, node, path_of(session, node))
@@ -92,7 +95,7 @@ def make_folders(
         if new_rows:  # before the next depth looks for its parents
             session.execute(insert(Node), new_rows)
     _journal(session, space, made, now)
-    return [r if r is not None else InvalidInput("Not made.") for r in results]
+    return [r if r is not None else InvalidInput(N_("Not made.")) for r in results]
 
 
 _NODE_COLUMNS = (

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Version
 from sfs.services.files.spaces import visible_space
@@ -110,13 +111,24 @@ class ChangeFeed:
         self, actor: Actor, *, space_id: uuid.UUID, cursor: int, limit: int = 1000
     ) -> ChangesPage:
         if cursor < 0 or not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput(f"The cursor must be 0 or more and the page 1 to {MAX_PAGE}.")
+            raise InvalidInput(
+                N_(
+                    "The cursor must be 0 or more and the page 1 to %(MAX_PAGE)s.",
+                    MAX_PAGE=MAX_PAGE,
+                )
+            )
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             if cursor > space.journal_seq:
                 raise Conflict(
-                    f"The cursor {cursor} is ahead of this space ({space.journal_seq}): "
-                    "start again from 0."
+                    N_(
+                        (
+                            "The cursor %(cursor)s is ahead of this space (%(journal_seq)s): start "
+                            "again from 0."
+                        ),
+                        cursor=cursor,
+                        journal_seq=space.journal_seq,
+                    )
                 )
             rows = session.execute(
                 select(JournalEntry, Version.number, Version.content_digest)

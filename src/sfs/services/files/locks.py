@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, Locked, PermissionDenied, PreconditionFailed
+from sfs.i18n import N_
 from sfs.metadata.dav_models import DavLock
 from sfs.metadata.db import Database
 from sfs.ports import Clock, Randomness
@@ -76,7 +77,7 @@ class LockService:
             space = writable_space(session, actor, space_id)
             for held in _live(session, space.id, now):
                 if _overlaps(held.path_key, held.deep, key, deep) and (held.exclusive or exclusive):
-                    raise Locked(f"{held.path} is locked.")
+                    raise Locked(N_("%(path)s is locked.", path=held.path))
             token = TOKEN_PREFIX + str(uuid.UUID(bytes=self._randomness.token_bytes(16), version=4))
             row = DavLock(
                 token=token,
@@ -115,7 +116,7 @@ class LockService:
                     held.timeout_seconds = seconds
                     held.expires_at = now + timedelta(seconds=seconds)
                     return _view(held)
-        raise PreconditionFailed("No lock of yours with that token applies here.")
+        raise PreconditionFailed(N_("No lock of yours with that token applies here."))
 
     def unlock(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> None:
         key = _key(path)
@@ -125,10 +126,10 @@ class LockService:
             for held in _live(session, space.id, now):
                 if held.token == token and _covers(held, key):
                     if held.user_id != actor.user_id:
-                        raise PermissionDenied("This lock belongs to someone else.")
+                        raise PermissionDenied(N_("This lock belongs to someone else."))
                     session.delete(held)
                     return
-        raise Conflict("No lock with that token applies to this resource.")
+        raise Conflict(N_("No lock with that token applies to this resource."))
 
     def locks_on(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> list[LockView]:
         """The live locks that apply to `path` (on it, or deep above it)."""
@@ -171,7 +172,7 @@ class LockService:
                         continue
                     if lock.token in tokens and lock.user_id == actor.user_id:
                         continue
-                    raise Locked(f"{lock.path} is locked.")
+                    raise Locked(N_("%(path)s is locked.", path=lock.path))
 
     def token_applies(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> bool:
         """Whether `token` names a live lock on `path` (for If: header conditions)."""

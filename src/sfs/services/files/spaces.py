@@ -14,6 +14,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL as PERSONAL
 from sfs.domain.space_roles import TEAM, SpaceRole
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
@@ -44,7 +45,7 @@ class SpaceService:
     def my_files(self, actor: Actor) -> SpaceView:
         """The actor's personal space, created on first use."""
         if actor.organization_id is None:
-            raise PermissionDenied("Provider administrators have no files.")
+            raise PermissionDenied(N_("Provider administrators have no files."))
         with self._database.transaction() as session:
             space = _personal_space(session, actor.user_id)
             if space is not None:
@@ -91,7 +92,7 @@ class SpaceService:
         try:
             space_id = uuid.UUID(reference)
         except ValueError:
-            raise NotFound("No such space.") from None
+            raise NotFound(N_("No such space.")) from None
         with self._database.transaction() as session:
             if write:
                 writable_space(session, actor, space_id)

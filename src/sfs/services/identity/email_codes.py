@@ -20,7 +20,7 @@ from sfs.crypto.secret_box import KeyedDigest
 from sfs.domain.actor import ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidCode, ResendTooSoon
-from sfs.i18n import N_, plural_message
+from sfs.i18n import N_, ngettext, plural_message, translator
 from sfs.metadata.db import Database
 from sfs.metadata.models import EmailCode, User
 from sfs.ports import Clock, Randomness
@@ -98,14 +98,24 @@ class EmailCodeService:
                 target_email=user.email,
             )
             # Sent inside the unit of work: if the mail cannot go out, no code exists either.
+            _ = translator(user.language)  # the email speaks the recipient's language
+            minutes = int(VALIDITY.total_seconds() // 60)
             self._notifier.send(
                 to=user.email,
-                subject="Your Secure File Sync authentication code",
+                subject=_("Your Secure File Sync authentication code"),
                 body=(
-                    f"Your authentication code is: {code}\n\n"
-                    f"It is valid for {int(VALIDITY.total_seconds() // 60)} minutes and can be "
-                    "used once.\nIf you did not try to log in, change your password: someone "
-                    "knows it.\n"
+                    # "code is: 123456" stays in every language: tests and people look for it.
+                    _("Your authentication code is: %(code)s") % {"code": code}
+                    + "\n\n"
+                    + ngettext(
+                        "It is valid for %(num)d minute and can be used once.",
+                        "It is valid for %(num)d minutes and can be used once.",
+                        minutes,
+                        language=user.language,
+                    )
+                    + "\n"
+                    + _("If you did not try to log in, change your password: someone knows it.")
+                    + "\n"
                 ),
             )
             return CodeStatus(sent_at=now, valid_until=row.expires_at)

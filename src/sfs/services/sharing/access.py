@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL, TEAM, SpaceRole
+from sfs.i18n import N_
 from sfs.metadata.file_models import Space
 from sfs.metadata.team_models import GroupMember, SpaceMember
 
@@ -75,7 +76,7 @@ def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> tupl
     space = session.get(Space, space_id)
     role = role_in(session, actor, space) if space is not None else None
     if space is None or role is None:
-        raise NotFound("No such space.")
+        raise NotFound(N_("No such space."))
     return space, role
 
 

@@ -18,8 +18,8 @@ from sfs.domain.stages import LoginStage
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
-from sfs.web.portal.routes_provider import byte_size
 from sfs.web.portal.return_to import forget_return, pending_return
+from sfs.web.portal.routes_provider import byte_size
 from sfs.web.portal.routes_second_factor import landing_page
 from sfs.web.portal.session import (
     ANONYMOUS_CSRF_COOKIE,
@@ -190,7 +190,9 @@ def _home_context(request: Request, active: ActiveSession) -> dict[str, Any]:
     actor = active.actor
     context: dict[str, Any] = {
         "session": active,
-        "done": request.query_params.get("done") if request.query_params.get("done") in HOME_NOTICES else "",
+        "done": request.query_params.get("done")
+        if request.query_params.get("done") in HOME_NOTICES
+        else "",
         "byte_size": byte_size,
         "organisation": None,
         "mine": None,

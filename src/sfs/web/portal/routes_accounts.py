@@ -20,6 +20,7 @@ from sfs.domain.errors import (
     QuotaExceeded,
 )
 from sfs.domain.roles import ORGANISATION_ROLES, Role
+from sfs.i18n import N_
 from sfs.services.identity.account_admin import MAX_PAGE_SIZE, AccountDetail
 from sfs.services.identity.account_rules import require_administrator
 from sfs.services.identity.web_sessions import ActiveSession
@@ -41,7 +42,7 @@ def _account_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise NotFound("No such account.") from None
+        raise NotFound(N_("No such account.")) from None
 
 
 def _optional_id(text: str) -> uuid.UUID | None:
@@ -377,7 +378,8 @@ def _receiver(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidInput(
-            "Choose another member of the organisation to receive the files.", field="transfer_to"
+            N_("Choose another member of the organisation to receive the files."),
+            field="transfer_to",
         ) from None
 
 
@@ -385,7 +387,7 @@ def _role(value: str) -> Role:
     try:
         role = Role(value)
     except ValueError:
-        raise InvalidInput("Choose a role.", field="role") from None
+        raise InvalidInput(N_("Choose a role."), field="role") from None
     return role
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import InvalidInput, NotFound, TooManyAttempts
-from sfs.i18n import LANGUAGE_NAMES
+from sfs.i18n import LANGUAGE_NAMES, N_
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
@@ -168,6 +168,6 @@ def revoke_device(
     try:
         token_id = uuid.UUID(device_id)
     except ValueError:
-        raise NotFound("No such device.") from None
+        raise NotFound(N_("No such device.")) from None
     services_of(request).device_tokens.revoke(active.actor, token_id, client=client_of(request))
     return _to_account("device")
