@@ -145,6 +145,10 @@ def _visit_all(page: Page, paths: list[str], *, shots: set[str]) -> Iterator[str
 
 
 def test_no_page_is_wider_than_the_window(sized_page: Page, site: Site) -> None:
+    missing: list[str] = []  # anything a page asks for (the favicon too) must be there
+    sized_page.on(
+        "response", lambda answer: missing.append(answer.url) if answer.status == 404 else None
+    )
     log_in(sized_page, site.portal.admin_email, GOOD_PASSWORD)
     too_wide = {
         path: _overflow(sized_page)
@@ -152,6 +156,9 @@ def test_no_page_is_wider_than_the_window(sized_page: Page, site: Site) -> None:
         if _overflow(sized_page) > 0
     }
     assert too_wide == {}, f"pages wider than the window by so many pixels: {too_wide}"
+    assert missing == []
+    favicon = sized_page.request.get("/favicon.ico")
+    assert favicon.status == 200 and favicon.headers["content-type"].startswith("image/svg+xml")
 
 
 def test_the_provider_console_fits(sized_page: Page, site: Site) -> None:

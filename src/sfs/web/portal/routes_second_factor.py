@@ -134,8 +134,8 @@ def _expired_form(request: Request, current: ActiveSession) -> Response:
         "error.html",
         current,
         status_code=403,
-        title="Form expired",
-        message="Please try again.",
+        title=N_("Form expired"),
+        message=N_("Please try again."),
     )
 
 
