@@ -221,10 +221,8 @@ class AccountAdministration:
             if row.status == UserStatus.INVITED.value:
                 raise InvalidInput(
                     N_(
-
-                            "This account has not accepted its invitation yet; send the invitation "
-                            "again."
-
+                        "This account has not accepted its invitation yet; send the invitation "
+                        "again."
                     )
                 )
             email, name, language = row.email, row.display_name, row.language
