@@ -222,3 +222,29 @@ def test_no_page_has_serious_accessibility_problems(sized_page: Page, site: Site
         if found:
             problems[path] = found
     assert problems == {}, problems
+
+
+def test_the_long_dutch_labels_fit_on_a_phone(browser: Browser, portal: Portal, site: Site) -> None:
+    context = browser.new_context(
+        base_url=portal.server.base_url, viewport={"width": 390, "height": 844}, locale="nl-NL"
+    )
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.get_by_label("E-mail").fill(portal.admin_email)
+        page.get_by_label("Wachtwoord").fill(GOOD_PASSWORD)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.wait_for_url("**/")
+        page.get_by_text("Menu").click()
+        for name in ("Organisatie-instellingen", "Auditlog", "Uitloggen"):
+            bar = page.get_by_role("banner")
+            kind = "button" if name == "Uitloggen" else "link"
+            target = bar.get_by_role(kind, name=name)
+            box = target.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, name
+            # never cut off: the whole label is as wide as its text needs
+            assert target.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name
+        _screenshot(page, "/menu-nl")
+        assert _overflow(page) == 0
+    finally:
+        context.close()
