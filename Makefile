@@ -40,7 +40,7 @@ translations: $(STAMP)
 # After changing texts: re-extract, then translate what `pybabel update` marks new or fuzzy.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --width 100 \
-		--project="Secure File Sync" -o $(LOCALE)/messages.pot .
+		-k plural_message:1,2 --project="Secure File Sync" -o $(LOCALE)/messages.pot .
 	$(BIN)/pybabel update --width 100 --ignore-obsolete -D messages -i $(LOCALE)/messages.pot \
 		-d $(LOCALE)
 

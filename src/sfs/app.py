@@ -71,6 +71,7 @@ from sfs.services.organisations.bootstrap import (
 )
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.overview import OverviewService
 from sfs.services.sharing.files_root import FilesRootService
 from sfs.services.sharing.groups import GroupService
 from sfs.services.sharing.link_access import LinkAccessService
@@ -110,6 +111,7 @@ class Services:
     password_reset: PasswordResetService
     spaces: SpaceService
     groups: GroupService
+    overview: OverviewService
     team_folders: TeamFolderService
     files_root: FilesRootService
     sharees: ShareeSearch
@@ -257,6 +259,7 @@ def build_services(
         email_codes=email_codes,
         spaces=spaces,
         groups=GroupService(database, audit, clock),
+        overview=OverviewService(database),
         team_folders=TeamFolderService(database, audit, clock),
         files_root=FilesRootService(database, spaces),
         sharees=ShareeSearch(database),

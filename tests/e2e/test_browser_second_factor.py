@@ -134,7 +134,7 @@ def test_a_second_factor_by_email_with_re_send(page: Page, portal: Portal) -> No
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("heading", name="Backup Key")).to_be_visible()
     page.get_by_role("button", name="Re-send Authentication Code").click()
-    expect(page.get_by_role("alert")).to_contain_text("A new code can be sent in")
+    expect(page.get_by_role("alert")).to_contain_text("is still valid until")
     page.get_by_label("Authentication Code").fill(mailed_code(portal, email))
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("banner").get_by_role("link", name=name)).to_be_visible()

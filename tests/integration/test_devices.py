@@ -112,7 +112,7 @@ def test_the_list_shows_each_device_and_browser_with_what_its_user_agent_says(
 
     first, second = listed.devices
     assert (first.id, first.name, first.kind) == (laptop.id, "Work laptop", "sync")
-    assert (first.client, first.version, first.platform) == ("sfs", "0.2.0", "Linux")
+    assert (first.client, first.version, first.platform) == ("sfs sync", "0.2.0", "Linux")
     assert first.first_seen < first.last_seen  # type: ignore[operator]
     assert first.last_address == "198.51.100.21"
     assert first.synced_spaces == ["Projects"]
@@ -375,7 +375,7 @@ def test_a_new_device_or_app_password_is_announced_to_the_user_in_their_language
     assert notice["Subject"] == "A new device can reach your Secure File Sync files"
     body = notice.get_content()
     assert 'A new device "Work laptop" signed in' in body
-    assert "198.51.100.20" in body and "sfs 0.1.0 (Linux)" in body
+    assert "198.51.100.20" in body and "sfs CLI 0.1.0 (Linux)" in body
     assert f"{services.settings.base_url}/account/devices" in body
 
     set_language(services, acme.user.id, "nl")

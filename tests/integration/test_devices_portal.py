@@ -40,7 +40,14 @@ def test_the_page_lists_browsers_and_devices_and_names_this_browser(
     page = client.get("/account/devices").text
 
     row = _row(page, laptop.id)
-    for shown in ("Work laptop", "Sync client", "sfs 0.1.0", "Linux", "198.51.100.20", "My Files"):
+    for shown in (
+        "Work laptop",
+        "Sync client",
+        "sfs sync 0.1.0",
+        "Linux",
+        "198.51.100.20",
+        "My Files",
+    ):
         assert shown in row
     assert "Active" in row and "/wipe" in row
     assert page.count("(this browser)") == 1

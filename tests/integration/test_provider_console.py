@@ -158,8 +158,9 @@ def test_the_console_lists_creates_invites_and_suspends(
     make_tenant(services, "Acme")
     _as_provider(client, services)
     page = client.get("/provider")
-    assert '<a href="/provider">Provider console</a>' in page.text
-    assert "Storage used" in page.text and '<td class="number">0 B</td>' in page.text
+    assert '<a href="/provider" aria-current="page">Provider console</a>' in page.text
+    assert "Storage used" in page.text
+    assert '<td class="number" data-label="Storage used">0 B</td>' in page.text
     token = page_csrf_token(client, "/provider")
     created = client.post(
         "/provider/organisations",

@@ -60,10 +60,14 @@ def test_an_email_challenge_mails_a_code_and_can_resend(
     clock.advance(minutes=2)
     challenge = password_step(client, acme.user.email).json()["second_factor"]
     assert challenge["method"] == "email"
+    sent = clock.now().strftime("%H:%M")
+    # What a client shows the person: the truth about the code, from the stored code.
+    assert challenge["message"].startswith(f"The last code was sent to your email at {sent} UTC.")
     too_soon = client.post(
         "/api/v1/auth/login/second-factor/resend", json={"challenge": challenge["challenge"]}
     )
     assert too_soon.status_code == 429 and "retry-after" in too_soon.headers
+    assert f"sent at {sent} UTC, is still valid until" in too_soon.json()["message"]
     clock.advance(minutes=1)
     resent = client.post(
         "/api/v1/auth/login/second-factor/resend", json={"challenge": challenge["challenge"]}

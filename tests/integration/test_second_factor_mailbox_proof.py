@@ -42,7 +42,7 @@ def enrol_again_through_the_mailbox(
     assert backup_key_on(setup.text)
     code = totp.code_at_step(secret_on(setup.text), totp.time_step(clock.now()))
     done = submit(client, setup.text, "/enrol/totp/confirm", code=code)
-    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert done.status_code == 303 and done.headers["location"] == "/?done=second_factor"
 
 
 def test_after_a_reset_the_new_authenticator_needs_the_emailed_code(

@@ -50,7 +50,7 @@ def enrol_app(
     secret = secret_on(setup)
     code = totp.code_at_step(secret, totp.time_step(clock.now()))
     done = submit(client, setup, "/enrol/totp/confirm", code=code)
-    assert done.headers["location"] == "/"
+    assert done.headers["location"] == "/?done=second_factor"
     return secret, backup_key_on(setup)
 
 
@@ -113,7 +113,7 @@ def test_enrolling_the_authenticator_app_as_the_manual_describes(
     assert 'id="backup-key"' not in bad.text  # but the Backup Key only once
     code = totp.code_at_step(secret, totp.time_step(clock.now()))
     done = submit(client, setup, "/enrol/totp/confirm", code=code)
-    assert done.headers["location"] == "/"
+    assert done.headers["location"] == "/?done=second_factor"
     assert client.cookies["sfs_session"] != pending_cookie
     assert 'class="account-name"' in client.get("/").text
 
@@ -129,14 +129,15 @@ def test_enrolling_by_email_with_a_resend(
     assert "Backup Key" in page and "Re-send Authentication Code" in page
     first = last_mailed_code(services)
     too_soon = submit(client, page, "/enrol/email/resend")
-    assert too_soon.status_code == 429 and "A new code can be sent in 1 minute." in too_soon.text
+    assert too_soon.status_code == 429
+    assert "is still valid until" in too_soon.text and "can be sent in 1 minute." in too_soon.text
     clock.advance(minutes=11)
     expired = submit(client, page, "/enrol/email/confirm", code=first)
     assert "no longer valid" in expired.text and "Re-send Authentication Code" in expired.text
     resent = submit(client, page, "/enrol/email/resend")
     assert "A new code is on its way." in resent.text
     done = submit(client, page, "/enrol/email/confirm", code=last_mailed_code(services))
-    assert done.headers["location"] == "/"
+    assert done.headers["location"] == "/?done=second_factor"
 
 
 def test_later_logins_ask_for_the_code(
@@ -278,6 +279,6 @@ def test_a_user_may_set_up_a_second_factor_without_being_required_to(
     setup = submit(client, form, "/enrol/totp", password=GOOD_PASSWORD).text
     code = totp.code_at_step(secret_on(setup), totp.time_step(clock.now()))
     done = submit(client, setup, "/enrol/totp/confirm", code=code)
-    assert done.headers["location"] == "/account"
+    assert done.headers["location"] == "/account?done=second_factor"
     assert "Set up two-factor authentication" not in client.get("/account").text
     assert client.get("/enrol").url.path != "/enrol"  # already enrolled: nothing to set up

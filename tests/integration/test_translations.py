@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
@@ -15,9 +15,12 @@ from sfs.app import Services
 from sfs.i18n import LOCALE_DIR, translator
 from sfs.metadata.models import User
 from tests.signed_in import log_in
-from tests.world import make_tenant
+from tests.support import csrf_token_in, read_outbox
+from tests.world import CLIENT, actor, make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
+# As the Makefile's `messages` target extracts: the defaults and sfs.i18n.plural_message.
+KEYWORDS = {**DEFAULT_KEYWORDS, "plural_message": (1, 2)}
 DUTCH_PO = LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po"
 
 
@@ -32,7 +35,7 @@ def _extracted_msgids() -> dict[str | tuple[str, ...], str]:
         method_map, options_map = parse_mapping_cfg(config)
     found: dict[str | tuple[str, ...], str] = {}
     for filename, line, message, _comments, _context in extract_from_dir(
-        ROOT, method_map, options_map
+        ROOT, method_map, options_map, keywords=KEYWORDS
     ):
         key = message if isinstance(message, str) else tuple(message)
         found.setdefault(key, f"{filename}:{line}")
@@ -44,6 +47,18 @@ def test_every_text_in_code_and_templates_has_a_dutch_translation() -> None:
     extracted = _extracted_msgids()
     # the extraction really reads both the templates and the code
     assert "Organisation settings" in extracted and "Enter a whole number." in extracted
+    # ... and the emails and the service messages (values and plural forms included)
+    for text in (
+        "Your Secure File Sync authentication code",
+        "Your two-factor authentication was reset",
+        "You are invited to Secure File Sync (%(organisation)s)",
+        "%(name)s already exists in this folder.",
+        (
+            "Wrong code. %(num)d try left for this code.",
+            "Wrong code. %(num)d tries left for this code.",
+        ),
+    ):
+        assert text in extracted, text
     untranslated = []
     for msgid, where in sorted(extracted.items(), key=lambda item: item[1]):
         entry = catalogue.get(msgid[0] if isinstance(msgid, tuple) else msgid)
@@ -127,3 +142,48 @@ def test_error_pages_and_service_messages_are_translated(
     assert "Alleen beheerders van de provider kunnen de providerconsole gebruiken." in refused.text
     bad_date = client.get("/audit", params={"date_from": "gisteren"})
     assert "Vul datums in als JJJJ-MM-DD." in bad_date.text
+
+
+def test_emails_speak_the_recipients_language_with_plural_forms_right(
+    client: TestClient, services: Services
+) -> None:
+    acme = make_tenant(services, "Acme")
+    _choose_language(services, acme.user.id, "nl")
+    log_in(client, acme.admin.email)  # the administrator reads English
+    admin = actor(services, acme.admin)
+    services.account_admin.reset_second_factor(admin, acme.user.id, client=CLIENT)
+    services.second_factor.send_mailbox_code(actor(services, acme.user), client=CLIENT)
+    reset, code = read_outbox(services.settings.outbox_dir)[-2:]
+    assert reset["Subject"] == "Uw tweestapsverificatie is opnieuw ingesteld"
+    assert "een beheerder van uw organisatie" in reset.get_content()
+    assert code["Subject"] == "Uw Secure File Sync-authenticatiecode"
+    assert "De code is 10 minuten geldig en werkt één keer." in code.get_content()
+    assert "Uw authenticatiecode is: " in code.get_content()
+
+
+def test_service_messages_with_values_are_translated_on_the_page(
+    client: TestClient, services: Services
+) -> None:
+    acme = make_tenant(services, "Acme")
+    _choose_language(services, acme.admin.id, "nl")
+    log_in(client, acme.admin.email)
+    page = client.get(f"/accounts/{acme.user.id}/password").text
+    refused = client.post(
+        f"/accounts/{acme.user.id}/password",
+        data={
+            "csrf_token": csrf_token_in(page),
+            "new_password": "umberto-acme-rocks-77",
+            "confirm_password": "umberto-acme-rocks-77",
+        },
+    )
+    assert "Het wachtwoord mag de naam van de gebruiker niet bevatten." in refused.text
+    assert "Minstens 12 en hoogstens 256 tekens." in page
+    short = client.post(
+        f"/accounts/{acme.user.id}/password",
+        data={
+            "csrf_token": csrf_token_in(page),
+            "new_password": "kort",
+            "confirm_password": "kort",
+        },
+    )
+    assert "Het wachtwoord moet minstens 12 tekens lang zijn." in short.text

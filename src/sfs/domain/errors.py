@@ -5,7 +5,9 @@ Adapters map these to HTTP answers or exit codes in one place (`sfs.web.errors`,
 
 from __future__ import annotations
 
-from sfs.i18n import N_
+from datetime import datetime
+
+from sfs.i18n import N_, plural_message
 
 NOT_LOGGED_IN = N_("You are not logged in, or your session has ended.")
 
@@ -176,16 +178,55 @@ class PasswordChangeRequired(SfsError):
 
 
 class ResendTooSoon(SfsError):
+    """No new code yet; when the last one still works, the message says so and until when."""
+
     code = "too_many_attempts"
 
-    def __init__(self, *, retry_after_seconds: int) -> None:
-        if retry_after_seconds < 60:
-            wait = f"{retry_after_seconds} seconds"
-        else:
-            minutes = -(-retry_after_seconds // 60)
-            wait = f"{minutes} minute" + ("" if minutes == 1 else "s")
-        super().__init__(f"A new code can be sent in {wait}.")
+    def __init__(
+        self,
+        *,
+        retry_after_seconds: int,
+        last_sent_at: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> None:
+        super().__init__(_resend_wait(retry_after_seconds, last_sent_at, valid_until))
         self.retry_after_seconds = retry_after_seconds
+        self.last_sent_at = last_sent_at
+        self.valid_until = valid_until
+
+
+def _resend_wait(seconds: int, sent: datetime | None, until: datetime | None) -> str:
+    minutes = -(-seconds // 60)
+    if sent is None or until is None:
+        if seconds < 60:
+            return plural_message(
+                "A new code can be sent in %(num)d second.",
+                "A new code can be sent in %(num)d seconds.",
+                seconds,
+            )
+        return plural_message(
+            "A new code can be sent in %(num)d minute.",
+            "A new code can be sent in %(num)d minutes.",
+            minutes,
+        )
+    times = {"sent": f"{sent:%H:%M}", "until": f"{until:%H:%M}"}
+    if seconds < 60:
+        return plural_message(
+            "The last code, sent at %(sent)s UTC, is still valid until %(until)s UTC. "
+            "A new one can be sent in %(num)d second.",
+            "The last code, sent at %(sent)s UTC, is still valid until %(until)s UTC. "
+            "A new one can be sent in %(num)d seconds.",
+            seconds,
+            **times,
+        )
+    return plural_message(
+        "The last code, sent at %(sent)s UTC, is still valid until %(until)s UTC. "
+        "A new one can be sent in %(num)d minute.",
+        "The last code, sent at %(sent)s UTC, is still valid until %(until)s UTC. "
+        "A new one can be sent in %(num)d minutes.",
+        minutes,
+        **times,
+    )
 
 
 class Conflict(SfsError):

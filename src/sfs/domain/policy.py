@@ -51,7 +51,8 @@ def check_policy(policy: OrganisationPolicy) -> OrganisationPolicy:
     unknown = sorted(methods - set(SECOND_FACTOR_METHODS))
     if unknown:
         raise InvalidInput(
-            f"Unknown two-factor method: {', '.join(unknown)}.", field="allowed_second_factors"
+            N_("Unknown two-factor method: %(join)s.", join=", ".join(unknown)),
+            field="allowed_second_factors",
         )
     if not methods:
         raise InvalidInput(
@@ -59,8 +60,11 @@ def check_policy(policy: OrganisationPolicy) -> OrganisationPolicy:
         )
     if not MIN_PASSWORD_LENGTH_FLOOR <= policy.min_password_length <= MIN_PASSWORD_LENGTH_CEILING:
         raise InvalidInput(
-            f"Minimum password length must be {MIN_PASSWORD_LENGTH_FLOOR} to "
-            f"{MIN_PASSWORD_LENGTH_CEILING} characters.",
+            N_(
+                "Minimum password length must be %(low)s to %(high)s characters.",
+                low=MIN_PASSWORD_LENGTH_FLOOR,
+                high=MIN_PASSWORD_LENGTH_CEILING,
+            ),
             field="min_password_length",
         )
     _check_range(
@@ -94,4 +98,7 @@ def check_policy(policy: OrganisationPolicy) -> OrganisationPolicy:
 def _check_range(value: int, bounds: tuple[int, int], *, what: str, field: str) -> None:
     low, high = bounds
     if not low <= value <= high:
-        raise InvalidInput(f"{what} must be {low} to {high} minutes.", field=field)
+        raise InvalidInput(
+            N_("%(what)s must be %(low)s to %(high)s minutes.", what=what, low=low, high=high),
+            field=field,
+        )

@@ -7,12 +7,20 @@ desktop 3.7.3 on Windows" as theirs. Nothing is decided on it (it is whatever th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sfs.i18n import N_
 
 # Checked in order: the first that matches names the client. Browsers claim each other's names
 # (Chrome says Safari, Edge says Chrome), so the most specific come first.
 _CLIENTS: tuple[tuple[str, str], ...] = (
-    (r"\bsfs-(?:sync|client)/([\w.+-]+)", "sfs"),
+    (r"\bsfs-sync/([\w.+-]+)", "sfs sync"),
+    (r"\bsfs-client/([\w.+-]+)", "sfs CLI"),
+    (
+        r"\bnextcloudcmd\b.*?\bmirall/([\w.+-]+)|\bmirall/([\w.+-]+).*?\bnextcloudcmd\b",
+        "nextcloudcmd",
+    ),
     (r"\bmirall/([\w.+-]+)", "Nextcloud desktop"),
     (r"\bNextcloud-android/([\w.+-]+)", "Nextcloud Android"),
     (r"\bNextcloud-iOS/([\w.+-]+)", "Nextcloud iOS"),
@@ -58,10 +66,30 @@ def describe(user_agent: str | None) -> DeviceSoftware:
     for pattern, name in _CLIENTS:
         found = re.search(pattern, text)
         if found:
-            client, version = name, found.group(1)[:32]
+            matched = next(group for group in found.groups() if group is not None)
+            client, version = name, matched[:32]
             break
     for pattern, name in _PLATFORMS:
         if re.search(pattern, text, re.IGNORECASE):
             platform = name
             break
     return DeviceSoftware(client=client, version=version, platform=platform)
+
+
+def readable(user_agent: str | None, gettext: Callable[[str], str] = str) -> str:
+    """`Chrome 120 on Linux`, `sfs CLI 0.2.0 on Linux`: for a person; the raw string when unknown.
+
+    Browsers report a major version only (that is what people know); clients keep theirs.
+    """
+    software = describe(user_agent)
+    if not software.known:
+        return (user_agent or "")[:80]
+    name = " ".join(part for part in (software.client, software.version) if part)
+    if software.platform is None:
+        return name
+    if not name:
+        return software.platform
+    return gettext(N_("%(software)s on %(platform)s")) % {
+        "software": name,
+        "platform": software.platform,
+    }

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from email_validator import EmailNotValidError, validate_email
 
 from sfs.domain.errors import InvalidInput
+from sfs.i18n import N_
 from sfs.protocol.limits import (
     EARLIEST_DAY,
     LATEST_DAY,
@@ -31,12 +32,18 @@ def normalize_email(raw: str) -> str:
     """
     if len(raw) > MAX_EMAIL_LENGTH:
         raise InvalidInput(
-            f"Email address is too long (at most {MAX_EMAIL_LENGTH} characters).", field="email"
+            N_(
+                "Email address is too long (at most %(MAX_EMAIL_LENGTH)s characters).",
+                MAX_EMAIL_LENGTH=MAX_EMAIL_LENGTH,
+            ),
+            field="email",
         )
     try:
         checked = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"Not a valid email address: {exc}", field="email") from None
+        raise InvalidInput(
+            N_("Not a valid email address: %(exc)s", exc=exc), field="email"
+        ) from None
     return checked.normalized.lower()
 
 
@@ -53,11 +60,16 @@ def clean_organisation_name(raw: str) -> str:
 def clean_label(raw: str, *, what: str, field: str, limit: int) -> str:
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
-        raise InvalidInput(f"{what} must not be empty.", field=field)
+        raise InvalidInput(N_("%(what)s must not be empty.", what=what), field=field)
     if len(text) > limit:
-        raise InvalidInput(f"{what} is too long (at most {limit} characters).", field=field)
+        raise InvalidInput(
+            N_("%(what)s is too long (at most %(limit)s characters).", what=what, limit=limit),
+            field=field,
+        )
     if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidInput(f"{what} must not contain control characters.", field=field)
+        raise InvalidInput(
+            N_("%(what)s must not contain control characters.", what=what), field=field
+        )
     return text
 
 
@@ -65,17 +77,30 @@ def check_time(value: datetime, *, field: str) -> datetime:
     """A file's modification time inside the window, as aware UTC; else InvalidInput."""
     if value.utcoffset() is None:
         raise InvalidInput(
-            f"{field} needs a time zone offset (as in 2026-01-31T12:00:00Z).", field=field
+            N_("%(field)s needs a time zone offset (as in 2026-01-31T12:00:00Z).", field=field),
+            field=field,
         )
     if not in_time_window(value):
-        raise InvalidInput(f"{field} must lie {TIME_WINDOW_TEXT}.", field=field)
+        raise InvalidInput(
+            N_(
+                "%(field)s must lie %(TIME_WINDOW_TEXT)s.",
+                field=field,
+                TIME_WINDOW_TEXT=TIME_WINDOW_TEXT,
+            ),
+            field=field,
+        )
     return value.astimezone(UTC)
 
 
 def check_day(day: date, *, field: str) -> date:
     if not in_day_window(day):
         raise InvalidInput(
-            f"{field} must lie from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}.",
+            N_(
+                "%(field)s must lie from %(isoformat)s to %(isoformat2)s.",
+                field=field,
+                isoformat=EARLIEST_DAY.isoformat(),
+                isoformat2=LATEST_DAY.isoformat(),
+            ),
             field=field,
         )
     return day
@@ -83,12 +108,27 @@ def check_day(day: date, *, field: str) -> date:
 
 def check_version_number(number: int, *, field: str) -> int:
     if not 1 <= number <= MAX_VERSION:
-        raise InvalidInput(f"{field} must be a version number, 1 to {MAX_VERSION}.", field=field)
+        raise InvalidInput(
+            N_(
+                "%(field)s must be a version number, 1 to %(MAX_VERSION)s.",
+                field=field,
+                MAX_VERSION=MAX_VERSION,
+            ),
+            field=field,
+        )
     return number
 
 
 def check_sequence(number: int, *, field: str, least: int = 0) -> int:
     """A cursor, an id or an offset: a whole number from `least` up to 2^63 - 1."""
     if not least <= number <= MAX_SEQUENCE:
-        raise InvalidInput(f"{field} must be {least} to {MAX_SEQUENCE}.", field=field)
+        raise InvalidInput(
+            N_(
+                "%(field)s must be %(least)s to %(MAX_SEQUENCE)s.",
+                field=field,
+                least=least,
+                MAX_SEQUENCE=MAX_SEQUENCE,
+            ),
+            field=field,
+        )
     return number

@@ -63,10 +63,13 @@ class AuditFilter:
     def checked(self) -> AuditFilter:
         user = self.user.strip()
         if len(user) > MAX_USER_FILTER_LENGTH:
-            raise InvalidInput("The user filter is too long.", field="user")
+            raise InvalidInput(N_("The user filter is too long."), field="user")
         event_type = self.event_type.strip()
         if event_type and event_type not in set(AuditEventType):
-            raise InvalidInput(f"Unknown event type {event_type!r}.", field="event_type")
+            raise InvalidInput(
+                N_("Unknown event type %(event_type)s.", event_type=repr(event_type)),
+                field="event_type",
+            )
         for field, day in (("date_from", self.date_from), ("date_to", self.date_to)):
             if day is not None and not in_day_window(day):  # the range of sfs.protocol.limits
                 raise InvalidInput(N_("Give dates from 1970-01-01 to 2199-12-31."), field=field)
@@ -174,7 +177,10 @@ class AuditLog:
         """
         require_audit_reader(actor)
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"Page size must be 1 to {MAX_PAGE_SIZE}.", field="limit")
+            raise InvalidInput(
+                N_("Page size must be 1 to %(MAX_PAGE_SIZE)s.", MAX_PAGE_SIZE=MAX_PAGE_SIZE),
+                field="limit",
+            )
         query = _scoped(actor, (where or AuditFilter()).checked())
         if before is not None:
             query = query.where(AuditEvent.id < check_sequence(before, field="before", least=1))

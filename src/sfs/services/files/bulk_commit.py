@@ -21,6 +21,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
 from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import check_time, check_version_number
+from sfs.i18n import N_
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.protocol.paths import join_path, name_key
@@ -69,7 +70,7 @@ def commit_bulk(
         try:
             parts = parse_path(entry.path)  # every part already checked and NFC-normalised
             if not parts:
-                raise InvalidInput("Give the file a name.", field="path")
+                raise InvalidInput(N_("Give the file a name."), field="path")
             check_time(entry.modified_at, field="modified_at")
             if entry.base_version is not None:
                 check_version_number(entry.base_version, field="base_version")
@@ -91,10 +92,10 @@ def commit_bulk(
         node = existing.get(key)
         path = join_path(parts)
         if key in claimed:
-            results[index] = Conflict(f"{path} appears twice in this batch.")
+            results[index] = Conflict(N_("%(path)s appears twice in this batch.", path=path))
             continue
         if node is not None and node.kind != FILE:
-            results[index] = Conflict(f"{path} is a folder.")
+            results[index] = Conflict(N_("%(path)s is a folder.", path=path))
             continue
         current = (
             versions.get(node.current_version_id) if node and node.current_version_id else None
@@ -109,7 +110,7 @@ def commit_bulk(
 
     if accepted:
         _write(session, space, actor, entries, accepted, results, now)
-    return [r if r is not None else InvalidInput("Not committed.") for r in results]
+    return [r if r is not None else InvalidInput(N_("Not committed.")) for r in results]
 
 
 def _write(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import (
@@ -43,7 +44,7 @@ def make_folders(
         try:
             parts = parse_path(path)  # every part checked and NFC-normalised
             if not parts:
-                raise Conflict("The top folder always exists.")
+                raise Conflict(N_("The top folder always exists."))
         except SfsError as refused:
             results[index] = refused
             continue
@@ -66,7 +67,9 @@ def make_folders(
             node = existing.get(key)
             if node is not None:
                 if node.kind != FOLDER:
-                    results[index] = Conflict(f"{join_path(parts)} is a file, not a folder.")
+                    results[index] = Conflict(
+                        N_("%(join_path)s is a file, not a folder.", join_path=join_path(parts))
+                    )
                 else:
                     folders[tuple(parts)] = node
                     results[index] = node_view(session, node, path_of(session, node, space))
@@ -93,7 +96,7 @@ def make_folders(
         if new_rows:  # before the next depth looks for its parents
             session.execute(insert(Node), new_rows)
     _journal(session, space, made, now)
-    return [r if r is not None else InvalidInput("Not made.") for r in results]
+    return [r if r is not None else InvalidInput(N_("Not made.")) for r in results]
 
 
 _NODE_COLUMNS = (

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.errors import NotFound, SfsError
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.file_models import Node, Version, VersionChunk
 from sfs.services.sharing.share_grants import subtree_node_ids
 
@@ -73,7 +74,9 @@ def manifests_of(
     for (node_id, number), picked in zip(wanted, chosen, strict=True):
         if picked is None:
             what = "file" if number is None else f"version {number} of that file"
-            results.append(NotFound(f"No such {what} here: {node_id}."))
+            results.append(
+                NotFound(N_("No such %(what)s here: %(node_id)s.", what=what, node_id=node_id))
+            )
             continue
         results.append(
             FileManifest(

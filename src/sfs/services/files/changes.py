@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Space, Version
 from sfs.services.files.spaces import visible_space
@@ -155,14 +156,24 @@ class ChangeFeed:
     ) -> tuple[ChangesPage, uuid.UUID]:
         """The page, and the id of the space whose journal it reads (for waiting on it)."""
         if cursor < 0 or not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput(f"The cursor must be 0 or more and the page 1 to {MAX_PAGE}.")
+            raise InvalidInput(
+                N_(
+                    "The cursor must be 0 or more and the page 1 to %(MAX_PAGE)s.",
+                    MAX_PAGE=MAX_PAGE,
+                )
+            )
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             if cursor > space.journal_seq or cursor < space.journal_floor:
                 raise Conflict(
-                    f"The cursor {cursor} is not one this space's journal answers (it holds "
-                    f"{space.journal_floor} to {space.journal_seq}: the server was restored "
-                    "from a backup?): list the space afresh and go on from that cursor."
+                    N_(
+                        "The cursor %(cursor)s is not one this space's journal answers (it holds "
+                        "%(floor)s to %(seq)s: the server was restored from a backup?): list the "
+                        "space afresh and go on from that cursor.",
+                        cursor=cursor,
+                        floor=space.journal_floor,
+                        seq=space.journal_seq,
+                    )
                 )
             query = (
                 select(JournalEntry, Version.number, Version.content_digest)

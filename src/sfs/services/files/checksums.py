@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfs.domain.errors import InvalidInput
+from sfs.i18n import N_
 
 CHECKSUM_TYPES = ("SHA1", "MD5", "ADLER32")
 
@@ -47,20 +48,30 @@ class Checksum:
         algorithm = algorithm.upper()
         if not colon or algorithm not in CHECKSUM_TYPES:
             raise InvalidInput(
-                f"OC-Checksum must be one of {', '.join(CHECKSUM_TYPES)} and a hex value.",
+                N_(
+                    "OC-Checksum must be one of %(join)s and a hex value.",
+                    join=", ".join(CHECKSUM_TYPES),
+                ),
                 field="OC-Checksum",
             )
         value = value.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{8,128}", value):
-            raise InvalidInput("The OC-Checksum value is not hexadecimal.", field="OC-Checksum")
+            raise InvalidInput(N_("The OC-Checksum value is not hexadecimal."), field="OC-Checksum")
         return cls(algorithm, value)
 
     def require(self, computed: str) -> None:
         """InvalidInput unless `computed` (this algorithm's hex digest of the bytes) matches."""
         if computed != self.hex_value:
             raise InvalidInput(
-                f"The file's {self.algorithm} is {computed}, not {self.hex_value}: the bytes "
-                "were damaged on the way. Nothing was changed.",
+                N_(
+                    (
+                        "The file's %(algorithm)s is %(computed)s, not %(hex_value)s: the "
+                        "bytes were damaged on the way. Nothing was changed."
+                    ),
+                    algorithm=self.algorithm,
+                    computed=computed,
+                    hex_value=self.hex_value,
+                ),
                 field="OC-Checksum",
             )
 

@@ -19,6 +19,7 @@ from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import CorruptChunk, DamagedFile, InvalidInput, MissingChunk, NotFound
 from sfs.domain.validation import check_time
+from sfs.i18n import N_
 from sfs.protocol.chunk_ids import is_chunk_id
 from sfs.protocol.chunking import SupportsRead
 from sfs.services.files.content_upload import (
@@ -97,7 +98,10 @@ class FileContentService:
         keys = self._keys(actor)
         for chunk_id, _ in chunks:
             if not is_chunk_id(chunk_id):
-                raise InvalidInput(f"{chunk_id[:80]!r} is not a chunk id.", field="chunk_id")
+                raise InvalidInput(
+                    N_("%(chunk_id)s is not a chunk id.", chunk_id=repr(chunk_id[:80])),
+                    field="chunk_id",
+                )
         held = self._versions.chunk_access(actor, [chunk_id for chunk_id, _ in chunks])
         prepared = [
             self._store.prepare_chunk(keys, data, expected_id=chunk_id)
@@ -120,7 +124,7 @@ class FileContentService:
     def get_chunk(self, actor: Actor, chunk_id: str) -> bytes:
         """One chunk the actor may read; any other id is "No such chunk", existing or not."""
         if not is_chunk_id(chunk_id):
-            raise NotFound("No such chunk.")
+            raise NotFound(N_("No such chunk."))
         (row,) = self._versions.locate_many(actor, [chunk_id])
         return self._store.read(self._keys(actor), chunk_id, _location(row))
 
@@ -132,10 +136,15 @@ class FileContentService:
         one read span, not the whole answer.
         """
         if len(chunk_ids) > MAX_FETCH:
-            raise InvalidInput(f"At most {MAX_FETCH} chunks at once.", field="chunk_ids")
+            raise InvalidInput(
+                N_("At most %(MAX_FETCH)s chunks at once.", MAX_FETCH=MAX_FETCH), field="chunk_ids"
+            )
         for chunk_id in chunk_ids:
             if not is_chunk_id(chunk_id):
-                raise InvalidInput(f"{chunk_id[:80]!r} is not a chunk id.", field="chunk_ids")
+                raise InvalidInput(
+                    N_("%(chunk_id)s is not a chunk id.", chunk_id=repr(chunk_id[:80])),
+                    field="chunk_ids",
+                )
         rows = self._versions.locate_many(actor, chunk_ids)
         keys = self._keys(actor)
         data = self._store.read_many(keys, [(row.chunk_id, _location(row)) for row in rows])
@@ -156,7 +165,9 @@ class FileContentService:
         if byte_range is not None and (
             byte_range.start >= size or byte_range.end < byte_range.start
         ):
-            raise InvalidInput(f"The range is outside the file ({size} bytes).", field="range")
+            raise InvalidInput(
+                N_("The range is outside the file (%(size)s bytes).", size=size), field="range"
+            )
         if byte_range is not None:
             byte_range = ByteRange(byte_range.start, min(byte_range.end, size - 1))
         wanted = [
@@ -195,7 +206,7 @@ class FileContentService:
 
     def _keys(self, actor: Actor) -> OrganisationKeys:
         if actor.organization_id is None:
-            raise NotFound("No such space.")
+            raise NotFound(N_("No such space."))
         return self._keyring.keys_for(actor.organization_id)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, Locked, PermissionDenied, PreconditionFailed
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.dav_models import DavLock
 from sfs.metadata.db import Database
 from sfs.ports import Clock, Randomness
@@ -77,7 +78,7 @@ class LockService:
             key = _key(space, path)
             for held in _live(session, space.id, now):
                 if _overlaps(held.path_key, held.deep, key, deep) and (held.exclusive or exclusive):
-                    raise Locked(f"{space.scope_path(held.path) or '/'} is locked.")
+                    raise Locked(N_("%(path)s is locked.", path=space.scope_path(held.path) or "/"))
             token = TOKEN_PREFIX + str(uuid.UUID(bytes=self._randomness.token_bytes(16), version=4))
             row = DavLock(
                 token=token,
@@ -116,7 +117,7 @@ class LockService:
                     held.timeout_seconds = seconds
                     held.expires_at = now + timedelta(seconds=seconds)
                     return _view(held, space)
-        raise PreconditionFailed("No lock of yours with that token applies here.")
+        raise PreconditionFailed(N_("No lock of yours with that token applies here."))
 
     def unlock(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> None:
         now = self._clock.now()
@@ -126,10 +127,10 @@ class LockService:
             for held in _live(session, space.id, now):
                 if held.token == token and _covers(held, key):
                     if held.user_id != actor.user_id:
-                        raise PermissionDenied("This lock belongs to someone else.")
+                        raise PermissionDenied(N_("This lock belongs to someone else."))
                     session.delete(held)
                     return
-        raise Conflict("No lock with that token applies to this resource.")
+        raise Conflict(N_("No lock with that token applies to this resource."))
 
     def locks_on(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> list[LockView]:
         """The live locks that apply to `path` (on it, or deep above it)."""
@@ -175,7 +176,7 @@ class LockService:
                         continue
                     if lock.token in tokens and lock.user_id == actor.user_id:
                         continue
-                    raise Locked(f"{space.scope_path(lock.path) or '/'} is locked.")
+                    raise Locked(N_("%(path)s is locked.", path=space.scope_path(lock.path) or "/"))
 
     def token_applies(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> bool:
         """Whether `token` names a live lock on `path` (for If: header conditions)."""

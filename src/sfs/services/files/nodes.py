@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.file_models import Node, Version
 from sfs.protocol.paths import BadName, clean_name, join_path, name_key, split_path
 
@@ -61,7 +62,9 @@ def resolve(session: Session, space: SpaceScope, parts: list[str]) -> Node:
     for depth, part in enumerate(parts):
         child = live_child(session, node.id, part)
         if child is None:
-            raise NotFound(f"{join_path(parts[: depth + 1])} does not exist.")
+            raise NotFound(
+                N_("%(join_path)s does not exist.", join_path=join_path(parts[: depth + 1]))
+            )
         node = child
     return node
 
@@ -69,7 +72,7 @@ def resolve(session: Session, space: SpaceScope, parts: list[str]) -> Node:
 def resolve_folder(session: Session, space: SpaceScope, parts: list[str]) -> Node:
     folder = resolve(session, space, parts)
     if folder.kind != FOLDER:
-        raise Conflict(f"{join_path(parts)} is a file, not a folder.")
+        raise Conflict(N_("%(join_path)s is a file, not a folder.", join_path=join_path(parts)))
     return folder
 
 
@@ -79,7 +82,13 @@ def new_node(
     name = checked_name(name)
     if live_child(session, parent.id, name) is not None:
         raise Conflict(
-            f"{name!r} already exists in this folder (names differing only in case count as equal)."
+            N_(
+                (
+                    "%(name)s already exists in this folder (names differing only in case "
+                    "count as equal)."
+                ),
+                name=repr(name),
+            )
         )
     node = Node(
         id=uuid.uuid4(),
@@ -151,7 +160,7 @@ def flush_or_conflict(session: Session, name: str) -> None:
         session.flush()
     except IntegrityError:
         # Another request created the same name in between: the unique index caught it.
-        raise Conflict(f"{name!r} already exists in this folder.") from None
+        raise Conflict(N_("%(name)s already exists in this folder.", name=repr(name))) from None
 
 
 def folder_at(
@@ -166,7 +175,9 @@ def folder_at(
             cache[parts] = (
                 folder
                 if folder.kind == FOLDER
-                else Conflict(f"{join_path(list(parts))} is a file, not a folder.")
+                else Conflict(
+                    N_("%(join_path)s is a file, not a folder.", join_path=join_path(list(parts)))
+                )
             )
         except NotFound as missing:
             cache[parts] = missing

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import InvalidInput
 from sfs.domain.validation import check_time
+from sfs.i18n import N_
 from sfs.metadata.dav_models import NodeProperty
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Version
@@ -134,7 +135,11 @@ class PropertyService:
             )
             if (count or 0) > MAX_PROPERTIES_PER_NODE:
                 raise InvalidInput(
-                    f"At most {MAX_PROPERTIES_PER_NODE} properties on one item.", field="property"
+                    N_(
+                        "At most %(MAX_PROPERTIES_PER_NODE)s properties on one item.",
+                        MAX_PROPERTIES_PER_NODE=MAX_PROPERTIES_PER_NODE,
+                    ),
+                    field="property",
                 )
             if modified_at is not None and modified_at != node.modified_at:
                 node.modified_at = modified_at
@@ -169,10 +174,16 @@ def copy_properties(session: Session, source_id: uuid.UUID, target_id: uuid.UUID
 
 def _check(change: SetProperty | RemoveProperty) -> None:
     if not change.name or len(change.name) > MAX_NAME_LENGTH:
-        raise InvalidInput("A property name must be 1 to 255 characters.", field="property")
+        raise InvalidInput(N_("A property name must be 1 to 255 characters."), field="property")
     if len(change.namespace) > MAX_NAME_LENGTH:
-        raise InvalidInput("A property namespace may be at most 255 characters.", field="property")
+        raise InvalidInput(
+            N_("A property namespace may be at most 255 characters."), field="property"
+        )
     if isinstance(change, SetProperty) and len(change.value_xml.encode()) > MAX_VALUE_BYTES:
         raise InvalidInput(
-            f"A property value may be at most {MAX_VALUE_BYTES} bytes.", field="property"
+            N_(
+                "A property value may be at most %(MAX_VALUE_BYTES)s bytes.",
+                MAX_VALUE_BYTES=MAX_VALUE_BYTES,
+            ),
+            field="property",
         )

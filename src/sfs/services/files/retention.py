@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidInput, PermissionDenied
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Version
 from sfs.metadata.models import Organization, User
@@ -69,14 +70,21 @@ class RetentionService:
     ) -> None:
         if keep_versions is not None and not 1 <= keep_versions <= MAX_KEEP_VERSIONS:
             raise InvalidInput(
-                f"Keep 1 to {MAX_KEEP_VERSIONS} versions, or no limit.", field="keep_versions"
+                N_(
+                    "Keep 1 to %(MAX_KEEP_VERSIONS)s versions, or no limit.",
+                    MAX_KEEP_VERSIONS=MAX_KEEP_VERSIONS,
+                ),
+                field="keep_versions",
             )
         if keep_days is not None and not 1 <= keep_days <= MAX_KEEP_DAYS:
-            raise InvalidInput(f"Keep 1 to {MAX_KEEP_DAYS} days, or no limit.", field="keep_days")
+            raise InvalidInput(
+                N_("Keep 1 to %(MAX_KEEP_DAYS)s days, or no limit.", MAX_KEEP_DAYS=MAX_KEEP_DAYS),
+                field="keep_days",
+            )
         with self._database.transaction() as session:
             row = visible_organisation(session, actor, organization_id)
             if not (actor.is_provider_admin or actor.is_org_admin):
-                raise PermissionDenied("Only administrators may change the retention.")
+                raise PermissionDenied(N_("Only administrators may change the retention."))
             old = (row.keep_versions, row.keep_days)
             row.keep_versions, row.keep_days = keep_versions, keep_days
             self._audit.record(
@@ -101,16 +109,18 @@ class RetentionService:
     ) -> None:
         """The organisation's quota, or (with `user_id`) one of its users'; None: no limit."""
         if quota_bytes is not None and quota_bytes < 0:
-            raise InvalidInput("A quota is 0 bytes or more, or no limit.", field="quota")
+            raise InvalidInput(N_("A quota is 0 bytes or more, or no limit."), field="quota")
         with self._database.transaction() as session:
             organisation = visible_organisation(session, actor, organization_id)
             if not actor.is_provider_admin:
-                raise PermissionDenied("Only provider administrators set quotas.")
+                raise PermissionDenied(N_("Only provider administrators set quotas."))
             target: Organization | User = organisation
             if user_id is not None:
                 user = visible_user(session, actor, user_id)
                 if user.organization_id != organisation.id:
-                    raise InvalidInput("That account is not in this organisation.", field="user")
+                    raise InvalidInput(
+                        N_("That account is not in this organisation."), field="user"
+                    )
                 target = user
             old = target.quota_bytes
             target.quota_bytes = quota_bytes

@@ -15,6 +15,7 @@ from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL as PERSONAL
 from sfs.domain.space_roles import SHARE, TEAM, SpaceRole
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
@@ -46,7 +47,7 @@ class SpaceService:
     def my_files(self, actor: Actor) -> SpaceView:
         """The actor's personal space, created on first use."""
         if actor.organization_id is None:
-            raise PermissionDenied("Provider administrators have no files.")
+            raise PermissionDenied(N_("Provider administrators have no files."))
         with self._database.transaction() as session:
             space = _personal_space(session, actor.user_id)
             if space is not None:
@@ -106,7 +107,7 @@ class SpaceService:
         try:
             space_id = uuid.UUID(reference)
         except ValueError:
-            raise NotFound("No such space.") from None
+            raise NotFound(N_("No such space.")) from None
         with self._database.transaction() as session:
             if write:
                 writable_space(session, actor, space_id)

@@ -113,8 +113,15 @@ def transfer_my_files(
     room = user_room(session, receiver.id, source.organization_id)
     if room is not None and room.used > room.quota:
         raise QuotaExceeded(
-            f"The files would put {receiver.email} over their quota ({room.used} of "
-            f"{room.quota} bytes): raise it, or choose another member."
+            N_(
+                (
+                    "The files would put %(email)s over their quota (%(used)s of %(quota)s "
+                    "bytes): raise it, or choose another member."
+                ),
+                email=receiver.email,
+                used=room.used,
+                quota=room.quota,
+            )
         )
     counts = {"file": 0, "folder": 0}
     for node in top:

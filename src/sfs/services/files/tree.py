@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space, Version, VersionChunk
 from sfs.ports import Clock
@@ -59,7 +60,10 @@ class FileTreeService:
             parts = parse_path(path)
             folder = resolve(session, space, parts)
             if folder.kind != FOLDER:
-                raise InvalidInput(f"{join_path(parts)} is a file, not a folder.", field="path")
+                raise InvalidInput(
+                    N_("%(join_path)s is a file, not a folder.", join_path=join_path(parts)),
+                    field="path",
+                )
             children = session.scalars(
                 select(Node)
                 .where(Node.parent_id == folder.id, Node.deleted_at.is_(None))
@@ -116,7 +120,13 @@ class FileTreeService:
         answered as it is (creating it again changes nothing), a file in the way is a conflict.
         Parents are made before children whatever the order given."""
         if len(paths) > MAX_FOLDER_BATCH:
-            raise InvalidInput(f"At most {MAX_FOLDER_BATCH} folders in one batch.", field="paths")
+            raise InvalidInput(
+                N_(
+                    "At most %(MAX_FOLDER_BATCH)s folders in one batch.",
+                    MAX_FOLDER_BATCH=MAX_FOLDER_BATCH,
+                ),
+                field="paths",
+            )
 
         now = self._clock.now()
         with self._database.transaction() as session:
@@ -132,7 +142,7 @@ class FileTreeService:
             space = writable_space(session, actor, space_id)
             parts = parse_path(path)
             if not parts:
-                raise Conflict("The top folder always exists.")
+                raise Conflict(N_("The top folder always exists."))
             parent = resolve_folder(session, space, parts[:-1])
             node = new_node(session, space, parent, parts[-1], FOLDER, now)
             append_journal(
@@ -157,15 +167,17 @@ class FileTreeService:
             space = writable_space(session, actor, space_id)
             from_parts, to_parts = parse_path(source), parse_path(target)
             if not from_parts or not to_parts:
-                raise InvalidInput("The top folder cannot be moved, nor replaced.")
+                raise InvalidInput(N_("The top folder cannot be moved, nor replaced."))
             node = resolve(session, space, from_parts)
             new_parent = resolve_folder(session, space, to_parts[:-1])
             if node.kind == FOLDER and _is_within(session, new_parent, node):
-                raise Conflict("A folder cannot be moved into itself.")
+                raise Conflict(N_("A folder cannot be moved into itself."))
             clash = live_child(session, new_parent.id, to_parts[-1])
             if clash is not None and clash.id != node.id:  # a case-only rename is no clash
                 if not replace:
-                    raise Conflict(f"{join_path(to_parts)} already exists.")
+                    raise Conflict(
+                        N_("%(join_path)s already exists.", join_path=join_path(to_parts))
+                    )
                 _to_trash(session, space, clash, join_path(to_parts), now)
             old_parent_id = node.parent_id
             node.parent_id, node.name, node.name_key = (
@@ -205,15 +217,17 @@ class FileTreeService:
             space = writable_space(session, actor, space_id)
             from_parts, to_parts = parse_path(source), parse_path(target)
             if not to_parts:
-                raise InvalidInput("Give the copy a name.")
+                raise InvalidInput(N_("Give the copy a name."))
             original = resolve(session, space, from_parts)
             parent = resolve_folder(session, space, to_parts[:-1])
             if original.kind == FOLDER and _is_within(session, parent, original):
-                raise Conflict("A folder cannot be copied into itself.")
+                raise Conflict(N_("A folder cannot be copied into itself."))
             clash = live_child(session, parent.id, to_parts[-1])
             if clash is not None:
                 if not replace or clash.id == original.id:
-                    raise Conflict(f"{join_path(to_parts)} already exists.")
+                    raise Conflict(
+                        N_("%(join_path)s already exists.", join_path=join_path(to_parts))
+                    )
                 _to_trash(session, space, clash, join_path(to_parts), now)
             copy = self._copy_subtree(
                 session, space, actor, original, parent, to_parts, now, deep=with_contents
@@ -261,7 +275,7 @@ class FileTreeService:
             space = writable_space(session, actor, space_id)
             parts = parse_path(path)
             if not parts:
-                raise InvalidInput("The top folder cannot be deleted.")
+                raise InvalidInput(N_("The top folder cannot be deleted."))
             _to_trash(session, space, resolve(session, space, parts), join_path(parts), now)
 
     def trash(self, actor: Actor, *, space_id: uuid.UUID) -> list[NodeView]:
@@ -284,7 +298,7 @@ class FileTreeService:
             node = _trashed(session, space, node_id)
             parent = session.get(Node, node.parent_id) if node.parent_id else None
             if parent is None or not _is_live(session, parent):
-                raise Conflict("The folder it was in is gone; restore that folder first.")
+                raise Conflict(N_("The folder it was in is gone; restore that folder first."))
             name = node.name
             number = 1
             while live_child(session, parent.id, name) is not None:
@@ -394,5 +408,5 @@ def _is_within(session: Session, node: Node, ancestor: Node) -> bool:
 def _trashed(session: Session, space: SpaceScope, node_id: uuid.UUID) -> Node:
     node = session.get(Node, node_id)
     if node is None or node.space_id != space.id or node.deleted_at is None:
-        raise NotFound("No such item in the trash.")
+        raise NotFound(N_("No such item in the trash."))
     return node

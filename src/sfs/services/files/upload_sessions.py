@@ -27,6 +27,7 @@ from sfs.blobs.packs import ChunkLocation
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from sfs.domain.validation import check_time
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.nextcloud_models import UploadPart, UploadPartChunk, UploadSession
 from sfs.ports import Clock
@@ -78,7 +79,7 @@ class JoinRequest:
 
 def check_transfer_id(transfer_id: str) -> str:
     if not _TRANSFER_ID.fullmatch(transfer_id):
-        raise NotFound("No such upload.")  # nothing could have been opened under this name
+        raise NotFound(N_("No such upload."))  # nothing could have been opened under this name
     return transfer_id
 
 
@@ -86,7 +87,7 @@ def check_part_name(name: str) -> int:
     """The part's number, from its name; InvalidInput for any other name."""
     if not _PART_NAME.fullmatch(name):
         raise InvalidInput(
-            "A part is named by its number (e.g. 00001, or 0000000000000000).", field="part"
+            N_("A part is named by its number (e.g. 00001, or 0000000000000000)."), field="part"
         )
     return int(name)
 
@@ -141,7 +142,9 @@ class UploadSessionService:
         check_transfer_id(transfer_id)
         if total_length is not None:
             if total_length < 0:
-                raise InvalidInput("OC-Total-Length is a number of bytes.", field="OC-Total-Length")
+                raise InvalidInput(
+                    N_("OC-Total-Length is a number of bytes."), field="OC-Total-Length"
+                )
             self._versions.check_room(actor, total_length)  # 507 before a byte is sent
         now = self._clock.now()
         try:
@@ -161,7 +164,9 @@ class UploadSessionService:
                     )
                 )
         except IntegrityError:
-            raise AlreadyExists(f"The upload {transfer_id} exists already.") from None
+            raise AlreadyExists(
+                N_("The upload %(transfer_id)s exists already.", transfer_id=transfer_id)
+            ) from None
 
     def start_part(self, actor: Actor, *, transfer_id: str, name: str) -> PartUpload:
         """A part to push bytes into; NotFound unless the upload is open."""
@@ -245,7 +250,11 @@ class UploadSessionService:
             for claimed in (request.total_length, row.total_length):
                 if claimed is not None and claimed != size:
                     raise InvalidInput(
-                        f"The parts hold {size} bytes, but the file should have {claimed}.",
+                        N_(
+                            "The parts hold %(size)s bytes, but the file should have %(claimed)s.",
+                            size=size,
+                            claimed=claimed,
+                        ),
                         field="OC-Total-Length",
                     )
             order = {p.name: index for index, p in enumerate(parts)}
@@ -366,7 +375,7 @@ class UploadSessionService:
             )
         ).one_or_none()
         if row is None:
-            raise NotFound(f"No such upload: {transfer_id}.")
+            raise NotFound(N_("No such upload: %(transfer_id)s.", transfer_id=transfer_id))
         return row
 
     def _drop_if_idle(
@@ -389,16 +398,16 @@ def _parts(session: Session, session_id: uuid.UUID) -> Sequence[UploadPart]:
 
 def _require_no_gaps(numbers: Sequence[int]) -> None:
     if not numbers:
-        raise Conflict("No part of this upload has arrived.")
+        raise Conflict(N_("No part of this upload has arrived."))
     first = numbers[0]
     if first not in (0, 1):
-        raise Conflict(f"Part {first - 1} of this upload is missing.")
+        raise Conflict(N_("Part %(value)s of this upload is missing.", value=first - 1))
     for expected, number in enumerate(numbers, start=first):
         if number != expected:
-            raise Conflict(f"Part {expected} of this upload is missing.")
+            raise Conflict(N_("Part %(expected)s of this upload is missing.", expected=expected))
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:
     if actor.organization_id is None:
-        raise NotFound("Provider administrators have no files.")
+        raise NotFound(N_("Provider administrators have no files."))
     return actor.organization_id

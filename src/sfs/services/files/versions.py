@@ -20,6 +20,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, SfsError
 from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import check_version_number
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization, User
@@ -130,13 +131,23 @@ class FileVersionService:
             mine = user_room(session, actor.user_id, organization_id)
             if mine is not None and mine.used + incoming_bytes > mine.quota:
                 raise QuotaExceeded(
-                    f"Quota exceeded: you may store {mine.quota} bytes and hold {mine.used}."
+                    N_(
+                        "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
+                        quota=mine.quota,
+                        used=mine.used,
+                    )
                 )
             ours = _organisation_room(session, organization_id)
             if ours is not None and ours.used + incoming_bytes > ours.quota:
                 raise QuotaExceeded(
-                    f"Quota exceeded: the organisation may store {ours.quota} bytes "
-                    f"and holds {ours.used}."
+                    N_(
+                        (
+                            "Quota exceeded: the organisation may store %(quota)s bytes and holds "
+                            "%(used)s."
+                        ),
+                        quota=ours.quota,
+                        used=ours.used,
+                    )
                 )
 
     def room_left(self, actor: Actor) -> int | None:
@@ -203,7 +214,7 @@ class FileVersionService:
                 for chunk_id, row in access.usable_rows(session, actor, chunk_ids).items()
             }
         if len(rows) != len(set(chunk_ids)):
-            raise NotFound("No such chunk.")
+            raise NotFound(N_("No such chunk."))
         return [rows[chunk_id] for chunk_id in chunk_ids]
 
     # -- versions ------------------------------------------------------------------------------
@@ -242,7 +253,10 @@ class FileVersionService:
         error that refused that entry (a stale base version: Conflict).
         """
         if len(requests) > MAX_BATCH:
-            raise InvalidInput(f"At most {MAX_BATCH} commits in one batch.", field="commits")
+            raise InvalidInput(
+                N_("At most %(MAX_BATCH)s commits in one batch.", MAX_BATCH=MAX_BATCH),
+                field="commits",
+            )
         now = self._clock.now()
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
@@ -350,7 +364,13 @@ class FileVersionService:
                 select(Version).where(Version.node_id == node.id, Version.number == number)
             ).one_or_none()
             if old is None:
-                raise NotFound(f"{join_path(parts)} has no version {number}.")
+                raise NotFound(
+                    N_(
+                        "%(join_path)s has no version %(number)s.",
+                        join_path=join_path(parts),
+                        number=number,
+                    )
+                )
             version = duplicate_version(session, old, node, actor, now)
             node.current_version_id, node.size, node.modified_at = (
                 version.id,
@@ -389,7 +409,9 @@ class FileVersionService:
         """Many files' chunk lists at once (a sync client fetching thousands of small files),
         by node id and version (None: the current one); each answered or refused alone."""
         if len(wanted) > MAX_BATCH:
-            raise InvalidInput(f"At most {MAX_BATCH} files in one batch.", field="files")
+            raise InvalidInput(
+                N_("At most %(MAX_BATCH)s files in one batch.", MAX_BATCH=MAX_BATCH), field="files"
+            )
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             return manifests_of(session, space, wanted)
@@ -407,7 +429,9 @@ class FileVersionService:
         if not any(isinstance(item, BaseRun) for item in items):
             return [item for item in items if isinstance(item, ManifestEntry)]
         if base_version is None:
-            raise InvalidInput("Runs of the base version need a base_version.", field="manifest")
+            raise InvalidInput(
+                N_("Runs of the base version need a base_version."), field="manifest"
+            )
         try:
             _, _, base = self.manifest(actor, space_id=space_id, path=path, number=base_version)
         except NotFound:
@@ -418,7 +442,8 @@ class FileVersionService:
                 expanded.append(item)
             elif item.start < 0 or item.count < 1 or item.start + item.count > len(base):
                 raise InvalidInput(
-                    f"A run reaches past the base version's {len(base)} chunks.", field="manifest"
+                    N_("A run reaches past the base version's %(len)s chunks.", len=len(base)),
+                    field="manifest",
                 )
             else:
                 expanded.extend(base[item.start : item.start + item.count])
@@ -440,7 +465,7 @@ class FileVersionService:
                     select(Version.id).where(Version.node_id == node.id, Version.number == number)
                 ).one_or_none()
             if version_id is None:
-                raise NotFound(f"{join_path(parts)} has no such version.")
+                raise NotFound(N_("%(join_path)s has no such version.", join_path=join_path(parts)))
             version = session.get(Version, version_id)
             assert version is not None
             rows = session.execute(
@@ -459,7 +484,11 @@ class FileVersionService:
             for entry, chunk in rows:
                 if chunk is None:
                     raise NotFound(
-                        f"{join_path(parts)} is damaged: chunk {entry.chunk_id[:12]}… is gone."
+                        N_(
+                            "%(join_path)s is damaged: chunk %(chunk_id)s… is gone.",
+                            join_path=join_path(parts),
+                            chunk_id=entry.chunk_id[:12],
+                        )
                     )
                 plan.append((_stored(chunk), offset))
                 offset += entry.plain_size
@@ -511,7 +540,7 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:
     if actor.organization_id is None:
-        raise NotFound("No such space.")
+        raise NotFound(N_("No such space."))
     return actor.organization_id
 
 
@@ -521,18 +550,20 @@ def _existing_file(session: Session, space: SpaceScope, parts: list[str]) -> Nod
     except NotFound:
         return None
     if node.kind != FILE:
-        raise Conflict(f"{join_path(parts)} is a folder.")
+        raise Conflict(N_("%(join_path)s is a folder.", join_path=join_path(parts)))
     return node
 
 
 def _file(session: Session, space: SpaceScope, parts: list[str]) -> Node:
     node = resolve(session, space, parts)
     if node.kind != FILE:
-        raise InvalidInput(f"{join_path(parts)} is a folder, not a file.", field="path")
+        raise InvalidInput(
+            N_("%(join_path)s is a folder, not a file.", join_path=join_path(parts)), field="path"
+        )
     return node
 
 
-_PENDING = InvalidInput("Not committed.")
+_PENDING = InvalidInput(N_("Not committed."))
 
 
 def _prune(session: Session, node: Node, space: SpaceScope, now: datetime) -> None:
@@ -542,7 +573,9 @@ def _prune(session: Session, node: Node, space: SpaceScope, now: datetime) -> No
 
 
 def _missing_chunks_error(count: int) -> InvalidInput:
-    return InvalidInput(f"{count} chunk(s) of this file are not uploaded yet.", field="manifest")
+    return InvalidInput(
+        N_("%(count)s chunk(s) of this file are not uploaded yet.", count=count), field="manifest"
+    )
 
 
 def _stored(row: Chunk) -> ChunkRow:

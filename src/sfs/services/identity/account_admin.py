@@ -20,6 +20,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
+from sfs.i18n import N_, translator
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
@@ -101,6 +102,7 @@ class AccountDetail:
     must_change_password: bool
     second_factor_enrolled_at: datetime | None
     is_self: bool
+    min_password_length: int  # the organisation's, for the set-password form's rules
 
 
 class AccountAdministration:
@@ -140,11 +142,14 @@ class AccountAdministration:
         """
         require_administrator(actor)
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"Page size must be 1 to {MAX_PAGE_SIZE}.", field="limit")
+            raise InvalidInput(
+                N_("Page size must be 1 to %(MAX_PAGE_SIZE)s.", MAX_PAGE_SIZE=MAX_PAGE_SIZE),
+                field="limit",
+            )
         if len(search) > MAX_SEARCH_LENGTH:
-            raise InvalidInput("The search text is too long.", field="q")
+            raise InvalidInput(N_("The search text is too long."), field="q")
         if after is not None and before is not None:
-            raise InvalidInput("Page either after or before an account, not both.")
+            raise InvalidInput(N_("Page either after or before an account, not both."))
         organization_id = self._organisation_listed(actor, organization_id)
         filters: list[ColumnElement[bool]] = [User.organization_id == organization_id]
         text = search.strip().casefold()
@@ -194,6 +199,7 @@ class AccountAdministration:
                 must_change_password=row.must_change_password,
                 second_factor_enrolled_at=row.second_factor_enrolled_at,
                 is_self=row.id == actor.user_id,
+                min_password_length=row.organization.min_password_length,
             )
 
     # -- actions on one account --------------------------------------------------------------
@@ -214,11 +220,20 @@ class AccountAdministration:
             refuse_self(actor, row, "change the password of")
             if row.status == UserStatus.INVITED.value:
                 raise InvalidInput(
-                    "This account has not accepted its invitation yet; send the invitation again."
+                    N_(
+                        "This account has not accepted its invitation yet; send the invitation "
+                        "again."
+                    )
                 )
-            email, name, min_length = row.email, row.display_name, min_password_length(session, row)
+            email, name, language = row.email, row.display_name, row.language
+            min_length = min_password_length(session, row)
         check_new_password(
-            new_password, confirm_password, email=email, display_name=name, min_length=min_length
+            new_password,
+            confirm_password,
+            email=email,
+            display_name=name,
+            min_length=min_length,
+            for_someone_else=True,
         )
         password_hash = self._hasher.hash(new_password)  # slow: kept outside the transaction
         now = self._clock.now()
@@ -239,15 +254,22 @@ class AccountAdministration:
                 target_email=row.email,
                 require_change_at_next_login=require_change_at_next_login,
             )
+        _ = translator(language)  # the email speaks the recipient's language
         self._notifier.send(
             to=email,
-            subject="Your Secure File Sync password was changed by an administrator",
+            subject=_("Your Secure File Sync password was changed by an administrator"),
             body=(
-                f"Hello {name},\n\n"
-                f"{actor.display_name} ({actor.email}), an administrator of your organisation, "
-                "changed your Secure File Sync password. You were signed out everywhere, and "
-                "your devices must sign in again with the new password.\n\n"
-                "If you did not expect this, contact your administrator.\n"
+                _("Hello %(name)s,") % {"name": name}
+                + "\n\n"
+                + _(
+                    "%(admin)s (%(email)s), an administrator of your organisation, changed your "
+                    "Secure File Sync password. You were signed out everywhere, and your devices "
+                    "must sign in again with the new password."
+                )
+                % {"admin": actor.display_name, "email": actor.email}
+                + "\n\n"
+                + _("If you did not expect this, contact your administrator.")
+                + "\n"
             ),
         )
 
@@ -282,18 +304,25 @@ class AccountAdministration:
                 target_email=row.email,
                 previous_method=previous,
             )
-            email, name = row.email, row.display_name
+            email, name, language = row.email, row.display_name, row.language
+        _ = translator(language)  # the email speaks the recipient's language
         self._notifier.send(
             to=email,
-            subject="Your two-factor authentication was reset",
+            subject=_("Your two-factor authentication was reset"),
             body=(
-                f"Hello {name},\n\n"
-                f"{actor.display_name} ({actor.email}), an administrator of your organisation, "
-                "reset the two-factor authentication of your Secure File Sync account. Your "
-                "authenticator app entry and backup key no longer work, and your devices were "
-                "signed out. At your next login you will set up two-factor authentication again, "
-                "after entering a code we email you.\n\n"
-                "If you did not ask for this, contact your administrator.\n"
+                _("Hello %(name)s,") % {"name": name}
+                + "\n\n"
+                + _(
+                    "%(admin)s (%(email)s), an administrator of your organisation, reset the "
+                    "two-factor authentication of your Secure File Sync account. Your "
+                    "authenticator app entry and Backup Key no longer work, and your devices "
+                    "were signed out. At your next login you will set up two-factor "
+                    "authentication again, after entering a code we email you."
+                )
+                % {"admin": actor.display_name, "email": actor.email}
+                + "\n\n"
+                + _("If you did not ask for this, contact your administrator.")
+                + "\n"
             ),
         )
 
@@ -302,9 +331,9 @@ class AccountAdministration:
     ) -> None:
         require_administrator(actor)
         if role.rank > actor.role.rank:
-            raise PermissionDenied("You cannot give anyone a role above your own.")
+            raise PermissionDenied(N_("You cannot give anyone a role above your own."))
         if role not in ORGANISATION_ROLES:
-            raise InvalidInput("Role must be Organization Admin or User.", field="role")
+            raise InvalidInput(N_("Role must be Organization Admin or User."), field="role")
         with self._database.transaction() as session:
             row = administered_user(session, actor, user_id)
             if row.role == role.value:
@@ -341,7 +370,7 @@ class AccountAdministration:
             row = administered_user(session, actor, user_id)
             refuse_self(actor, row, "disable")
             if row.status == UserStatus.DISABLED.value:
-                raise InvalidInput("This account is already disabled.")
+                raise InvalidInput(N_("This account is already disabled."))
             lock_organisation(session, row.organization_id)
             refuse_losing_last_admin(session, row, "disable")
             row.status = UserStatus.DISABLED.value
@@ -373,7 +402,7 @@ class AccountAdministration:
         with self._database.transaction() as session:
             row = administered_user(session, actor, user_id)
             if row.status != UserStatus.DISABLED.value:
-                raise InvalidInput("This account is not disabled.")
+                raise InvalidInput(N_("This account is not disabled."))
             status = UserStatus.ACTIVE if row.password_hash else UserStatus.INVITED
             row.status = status.value
             self._audit.record(
@@ -404,7 +433,7 @@ class AccountAdministration:
             refuse_self(actor, row, "delete")
             if confirm_email.strip().casefold() != row.email:
                 raise InvalidInput(
-                    "Type the account's email address exactly to confirm the deletion.",
+                    N_("Type the account's email address exactly to confirm the deletion."),
                     field="confirm_email",
                 )
             lock_organisation(session, row.organization_id)
@@ -434,11 +463,11 @@ class AccountAdministration:
     def _organisation_listed(self, actor: Actor, organization_id: uuid.UUID | None) -> uuid.UUID:
         if actor.is_provider_admin:
             if organization_id is None:
-                raise InvalidInput("Choose an organisation.", field="organization_id")
+                raise InvalidInput(N_("Choose an organisation."), field="organization_id")
             return organization_id
         assert actor.organization_id is not None
         if organization_id not in (None, actor.organization_id):
-            raise NotFound("No such organisation.")
+            raise NotFound(N_("No such organisation."))
         return actor.organization_id
 
 

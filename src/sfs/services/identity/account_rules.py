@@ -16,6 +16,7 @@ from sfs.auth.password_policy import check_password
 from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import Role, UserStatus
+from sfs.i18n import N_
 from sfs.metadata.models import AccountToken, Organization, User, WebSession
 from sfs.services.identity.accounts import visible_user
 
@@ -30,7 +31,7 @@ def second_factor_label(method: str | None) -> str:
 def require_administrator(actor: Actor) -> None:
     """Users get PermissionDenied for every administration call, even about themselves."""
     if not (actor.is_org_admin or actor.is_provider_admin):
-        raise PermissionDenied("Only Organization Admins may administer accounts.")
+        raise PermissionDenied(N_("Only Organization Admins may administer accounts."))
 
 
 def administered_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
@@ -39,13 +40,15 @@ def administered_user(session: Session, actor: Actor, user_id: uuid.UUID) -> Use
     row = visible_user(session, actor, user_id)
     if row.organization_id is None:
         # Provider admins are administered from the command line, not from an Accounts list.
-        raise NotFound("No such account.")
+        raise NotFound(N_("No such account."))
     return row
 
 
 def refuse_self(actor: Actor, row: User, what: str) -> None:
     if row.id == actor.user_id:
-        raise PermissionDenied(f"You cannot {what} your own account here; use My account.")
+        raise PermissionDenied(
+            N_("You cannot %(what)s your own account here; use My account.", what=what)
+        )
 
 
 def lock_organisation(session: Session, organization_id: uuid.UUID | None) -> None:
@@ -79,20 +82,37 @@ def refuse_losing_last_admin(session: Session, row: User, what: str) -> None:
     )
     if not others:
         raise PermissionDenied(
-            f"You cannot {what} the last active Organization Admin of the organisation. "
-            "Make another account an Organization Admin first."
+            N_(
+                (
+                    "You cannot %(what)s the last active Organization Admin of the "
+                    "organisation. Make another account an Organization Admin first."
+                ),
+                what=what,
+            )
         )
 
 
 def check_new_password(
-    password: str, confirmation: str, *, email: str, display_name: str, min_length: int
+    password: str,
+    confirmation: str,
+    *,
+    email: str,
+    display_name: str,
+    min_length: int,
+    for_someone_else: bool = False,
 ) -> None:
     """The new password typed twice: it must match, then meet the policy."""
     if password != confirmation:
         raise InvalidInput(
-            "The new password and its confirmation do not match.", field="confirm_password"
+            N_("The new password and its confirmation do not match."), field="confirm_password"
         )
-    check_password(password, email=email, display_name=display_name, min_length=min_length)
+    check_password(
+        password,
+        email=email,
+        display_name=display_name,
+        min_length=min_length,
+        for_someone_else=for_someone_else,
+    )
 
 
 def min_password_length(session: Session, row: User) -> int:

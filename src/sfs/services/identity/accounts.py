@@ -17,6 +17,7 @@ from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
 from sfs.domain.validation import check_sequence, clean_display_name, normalize_email
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
@@ -74,18 +75,24 @@ class AccountService:
         role: Role = Role.USER,
     ) -> UserView:
         if not (actor.is_provider_admin or actor.is_org_admin):
-            raise PermissionDenied("Only administrators may create accounts.")
+            raise PermissionDenied(N_("Only administrators may create accounts."))
         if role not in ORGANISATION_ROLES:
-            raise InvalidInput("Role must be 'org_admin' or 'user'.", field="role")
+            raise InvalidInput(N_("Role must be 'org_admin' or 'user'."), field="role")
         if role.rank > actor.role.rank:
-            raise PermissionDenied("You cannot give anyone a role above your own.")
+            raise PermissionDenied(N_("You cannot give anyone a role above your own."))
         clean_email = normalize_email(email)
         clean_name = clean_display_name(display_name)
         with self._database.transaction() as session:
             organisation = _visible_organisation(session, actor, organization_id)
             min_length = organisation.min_password_length
             _refuse_taken_email(session, clean_email)
-        check_password(password, email=clean_email, display_name=clean_name, min_length=min_length)
+        check_password(
+            password,
+            email=clean_email,
+            display_name=clean_name,
+            min_length=min_length,
+            for_someone_else=True,
+        )
         password_hash = self._hasher.hash(password)  # slow: kept outside the transaction
         return self._insert(
             actor,
@@ -102,13 +109,13 @@ class AccountService:
     ) -> UserView:
         if not actor.is_provider_admin:
             raise PermissionDenied(
-                "Only provider administrators may create provider administrators."
+                N_("Only provider administrators may create provider administrators.")
             )
         clean_email = normalize_email(email)
         clean_name = clean_display_name(display_name)
         with self._database.transaction() as session:
             _refuse_taken_email(session, clean_email)
-        check_password(password, email=clean_email, display_name=clean_name)
+        check_password(password, email=clean_email, display_name=clean_name, for_someone_else=True)
         return self._insert(
             actor,
             organization_id=None,
@@ -173,9 +180,12 @@ class AccountService:
     ) -> list[UserView]:
         """An Organization Admin lists their own organisation; a provider admin any or all."""
         if not (actor.is_provider_admin or actor.is_org_admin):
-            raise PermissionDenied("Only administrators may list accounts.")
+            raise PermissionDenied(N_("Only administrators may list accounts."))
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"Page size must be 1 to {MAX_PAGE_SIZE}.", field="limit")
+            raise InvalidInput(
+                N_("Page size must be 1 to %(MAX_PAGE_SIZE)s.", MAX_PAGE_SIZE=MAX_PAGE_SIZE),
+                field="limit",
+            )
         check_sequence(offset, field="offset")
         if organization_id is None and not actor.is_provider_admin:
             organization_id = actor.organization_id
@@ -206,12 +216,12 @@ def visible_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
     """
     row = session.get(User, user_id)
     if row is None:
-        raise NotFound("No such account.")
+        raise NotFound(N_("No such account."))
     if row.id == actor.user_id or actor.is_provider_admin:
         return row
     if actor.is_org_admin and row.organization_id == actor.organization_id:
         return row
-    raise NotFound("No such account.")
+    raise NotFound(N_("No such account."))
 
 
 def _visible_organisation(
@@ -219,7 +229,7 @@ def _visible_organisation(
 ) -> Organization:
     row = session.get(Organization, organization_id)
     if row is None or not (actor.is_provider_admin or actor.organization_id == organization_id):
-        raise NotFound("No such organisation.")
+        raise NotFound(N_("No such organisation."))
     return row
 
 
@@ -229,4 +239,4 @@ def _refuse_taken_email(session: Session, email: str) -> None:
 
 
 def _email_taken() -> AlreadyExists:
-    return AlreadyExists("An account with this email address already exists.")
+    return AlreadyExists(N_("An account with this email address already exists."))

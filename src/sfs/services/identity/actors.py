@@ -6,6 +6,7 @@ from __future__ import annotations
 from sfs.domain.actor import Actor
 from sfs.domain.errors import AccountUnavailable, PasswordChangeRequired
 from sfs.domain.roles import Role, UserStatus
+from sfs.i18n import N_
 from sfs.metadata.models import User
 
 
@@ -23,11 +24,11 @@ def require_may_log_in(row: User) -> None:
     """Checked at login and on every request, so disabling takes effect at once."""
     if row.status != UserStatus.ACTIVE.value:
         raise AccountUnavailable(
-            "This account is not active. Contact your organisation's administrator."
+            N_("This account is not active. Contact your organisation's administrator.")
         )
     if row.organization is not None and row.organization.status != "active":
         raise AccountUnavailable(
-            "Your organisation's access is suspended. Contact your service provider."
+            N_("Your organisation's access is suspended. Contact your service provider.")
         )
 
 

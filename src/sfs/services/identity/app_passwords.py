@@ -23,6 +23,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from sfs.domain.validation import clean_label
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken
 from sfs.ports import Clock, Randomness
@@ -87,7 +88,7 @@ class AppPasswordService:
 
     def create(self, actor: Actor, *, name: str, client: ClientInfo) -> CreatedAppPassword:
         if actor.organization_id is None:
-            raise InvalidInput("Provider administrators have no files to reach with a device.")
+            raise InvalidInput(N_("Provider administrators have no files to reach with a device."))
         clean = clean_label(name, what="Device name", field="name", limit=MAX_NAME_LENGTH)
         self._device_tokens.require_may_issue(actor)
         letters = "".join(self._randomness.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
@@ -136,7 +137,7 @@ class AppPasswordService:
         with self._database.transaction() as session:
             token = session.get(DeviceToken, token_id)
             if token is None or token.user_id != actor.user_id:
-                raise NotFound("No such device.")
+                raise NotFound(N_("No such device."))
             kind = token.kind
         if kind != APP_PASSWORD:
             self._device_tokens.revoke(actor, token_id, client=client)
@@ -145,7 +146,7 @@ class AppPasswordService:
             token = session.get(DeviceToken, token_id)
             assert token is not None
             if token.revoked_at is not None:
-                raise InvalidInput("This device was already signed out.")
+                raise InvalidInput(N_("This device was already signed out."))
             token.revoked_at = self._clock.now()
             self._audit.record(
                 session,

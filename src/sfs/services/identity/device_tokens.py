@@ -25,6 +25,7 @@ from sfs.domain.errors import (
     NotFound,
 )
 from sfs.domain.validation import clean_label
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User
 from sfs.ports import Clock, Randomness
@@ -168,7 +169,7 @@ class DeviceTokenService:
         """The actor a bearer token stands for, and the token's id. `client` and `space` (the
         space a sync client keeps in sync) are recorded for the Devices page."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-            raise NotAuthenticated("The access token is not valid.")
+            raise NotAuthenticated(N_("The access token is not valid."))
         return self.resolve_stored(
             DeviceToken.token_hash == digest(secret), client=client, space=space
         )
@@ -191,13 +192,13 @@ class DeviceTokenService:
         with self._database.transaction() as session:
             token = session.scalars(select(DeviceToken).where(which)).one_or_none()
             if token is None:
-                raise NotAuthenticated("The access token is not valid or was revoked.")
+                raise NotAuthenticated(N_("The access token is not valid or was revoked."))
             if token.wipe_state is not None:
                 # Before anything else: the client learns it must erase, whatever else holds.
                 raise DeviceWiped()
             idle = now - (token.last_used_at or token.created_at) > self.idle_lifetime
             if token.revoked_at is not None and not idle:
-                raise NotAuthenticated("The access token is not valid or was revoked.")
+                raise NotAuthenticated(N_("The access token is not valid or was revoked."))
             user = session.get(User, token.user_id)
             assert user is not None  # tokens are deleted with their user
             if idle:
@@ -258,9 +259,9 @@ class DeviceTokenService:
         with self._database.transaction() as session:
             token = session.get(DeviceToken, token_id)
             if token is None or token.user_id != actor.user_id:
-                raise NotFound("No such device.")
+                raise NotFound(N_("No such device."))
             if token.revoked_at is not None:
-                raise InvalidInput("This device was already signed out.")
+                raise InvalidInput(N_("This device was already signed out."))
             token.revoked_at = self._clock.now()
             self._audit.record(
                 session,

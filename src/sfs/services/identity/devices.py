@@ -220,7 +220,7 @@ class DeviceService:
             rows = session.scalars(select(WebSession).where(WebSession.user_id == owner.id))
             row = next((r for r in rows if browser_handle(r.id_hash) == handle), None)
             if row is None:
-                raise NotFound("No such session.")
+                raise NotFound(N_("No such session."))
             if row.id_hash == current:
                 raise InvalidInput(N_("This is the browser you are using: use Log out to end it."))
             session.delete(row)
@@ -289,7 +289,7 @@ def _owner(session: Session, actor: Actor, user_id: uuid.UUID | None) -> User:
     if user_id is None or user_id == actor.user_id:
         user = session.get(User, actor.user_id)
         if user is None:
-            raise NotFound("No such account.")
+            raise NotFound(N_("No such account."))
         return user
     return administered_user(session, actor, user_id)
 
@@ -297,7 +297,7 @@ def _owner(session: Session, actor: Actor, user_id: uuid.UUID | None) -> User:
 def _device_of(session: Session, owner: User, device_id: uuid.UUID) -> DeviceToken:
     token = session.get(DeviceToken, device_id)
     if token is None or token.user_id != owner.id:
-        raise NotFound("No such device.")
+        raise NotFound(N_("No such device."))
     return token
 
 

@@ -27,6 +27,7 @@ from sfs.domain.errors import (
 )
 from sfs.domain.roles import ORGANISATION_ROLES, Role, UserStatus
 from sfs.domain.validation import clean_display_name, normalize_email
+from sfs.i18n import N_, translator
 from sfs.metadata.db import Database
 from sfs.metadata.models import AccountToken, Organization, User
 from sfs.ports import Clock, Randomness
@@ -55,6 +56,7 @@ class Invitation:
     email: str
     display_name: str
     organization_name: str
+    min_password_length: int
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,12 @@ class InvitationService:
         """Create an invited account in the actor's organisation and email it a link."""
         require_administrator(actor)
         if role.rank > actor.role.rank:
-            raise PermissionDenied("You cannot give anyone a role above your own.")
+            raise PermissionDenied(N_("You cannot give anyone a role above your own."))
         if role not in ORGANISATION_ROLES:
-            raise InvalidInput("Role must be Organization Admin or User.", field="role")
+            raise InvalidInput(N_("Role must be Organization Admin or User."), field="role")
         organization_id = organization_id or actor.organization_id
         if organization_id is None:
-            raise InvalidInput("Choose an organisation.", field="organization_id")
+            raise InvalidInput(N_("Choose an organisation."), field="organization_id")
         clean_email = normalize_email(email)
         clean_name = clean_display_name(display_name)
         secret = new_secret(self._randomness)
@@ -109,7 +111,7 @@ class InvitationService:
                 if organisation is None or not (
                     actor.is_provider_admin or actor.organization_id == organization_id
                 ):
-                    raise NotFound("No such organisation.")
+                    raise NotFound(N_("No such organisation."))
                 taken = session.scalars(select(User.id).where(User.email == clean_email)).first()
                 if taken is not None:
                     raise _email_taken()
@@ -150,7 +152,7 @@ class InvitationService:
         with self._database.transaction() as session:
             row = administered_user(session, actor, user_id)
             if row.status != UserStatus.INVITED.value:
-                raise InvalidInput("This account is not waiting for an invitation.")
+                raise InvalidInput(N_("This account is not waiting for an invitation."))
             close_account_tokens(session, row.id, self._clock.now(), purpose=INVITATION)
             self._add_token(session, row, secret)
             self._audit.record(
@@ -177,6 +179,7 @@ class InvitationService:
                 email=user.email,
                 display_name=user.display_name,
                 organization_name=user.organization.name,
+                min_password_length=user.organization.min_password_length,
             )
 
     def accept(
@@ -253,18 +256,43 @@ class InvitationService:
         self, actor: Actor, email: str, name: str, organisation_name: str, secret: str
     ) -> None:
         link = self._notifier.link(f"/invitation/{secret}")
+        _ = translator(self._invitation_language(actor, email))
         self._notifier.send(
             to=email,
-            subject=f"You are invited to Secure File Sync ({organisation_name})",
+            subject=_("You are invited to Secure File Sync (%(organisation)s)")
+            % {"organisation": organisation_name},
             body=(
-                f"Hello {name},\n\n"
-                f"{actor.display_name} ({actor.email}) created a Secure File Sync account for you "
-                f"in {organisation_name}. Choose your password here:\n\n{link}\n\n"
-                "The link works once and expires in 7 days. Your login name is this email "
-                f"address, {email}.\n"
+                _("Hello %(name)s,") % {"name": name}
+                + "\n\n"
+                + _(
+                    "%(admin)s (%(email)s) created a Secure File Sync account for you in "
+                    "%(organisation)s. Choose your password here:"
+                )
+                % {
+                    "admin": actor.display_name,
+                    "email": actor.email,
+                    "organisation": organisation_name,
+                }
+                + f"\n\n{link}\n\n"
+                + _(
+                    "The link works once and expires in 7 days. Your login name is this email "
+                    "address, %(email)s."
+                )
+                % {"email": email}
+                + "\n"
             ),
         )
 
+    def _invitation_language(self, actor: Actor, email: str) -> str | None:
+        """The invitee's language if set, else the inviting administrator's: a colleague's best
+        guess (the invitee has never chosen one)."""
+        with self._database.transaction() as session:
+            invitee = session.scalars(select(User.language).where(User.email == email)).first()
+            if invitee:
+                return invitee
+            inviter = session.get(User, actor.user_id) if actor.user_id else None
+            return inviter.language if inviter is not None else None
+
 
 def _email_taken() -> AlreadyExists:
-    return AlreadyExists("An account with this email address already exists.")
+    return AlreadyExists(N_("An account with this email address already exists."))

@@ -111,7 +111,7 @@ class LoginFlowService:
     def grant(self, actor: Actor, login_token: str) -> str:
         """The signed-in user lets the waiting client in; returns the client's name."""
         if actor.organization_id is None:
-            raise InvalidInput("Provider administrators have no files to reach with a device.")
+            raise InvalidInput(N_("Provider administrators have no files to reach with a device."))
         with self._database.transaction() as session:
             flow = self._open_flow(session, login_token)
             if flow.granted_at is not None and flow.user_id != actor.user_id:
@@ -134,7 +134,7 @@ class LoginFlowService:
     def collect(self, poll_token: str, *, client: ClientInfo) -> CollectedPassword:
         """The app password for a granted flow, once; NotFound before, after, or ever."""
         if not poll_token or len(poll_token) > MAX_TOKEN_LENGTH:
-            raise NotFound("No such login flow.")
+            raise NotFound(N_("No such login flow."))
         now = self._clock.now()
         with self._database.transaction() as session:
             # One poll wins, even when two reach two instances at once.
@@ -150,14 +150,14 @@ class LoginFlowService:
                 .returning(LoginFlow.user_id, LoginFlow.client_name)
             ).one_or_none()
             if taken is None or taken.user_id is None:
-                raise NotFound("No such login flow.")
+                raise NotFound(N_("No such login flow."))
             user = session.get(User, taken.user_id)
             if user is None:
-                raise NotFound("No such login flow.")
+                raise NotFound(N_("No such login flow."))
             try:
                 require_may_log_in(user)
             except AccountUnavailable:
-                raise NotFound("No such login flow.") from None
+                raise NotFound(N_("No such login flow.")) from None
             actor = actor_of(user)
             name = taken.client_name
         created = self._app_passwords.create(actor, name=name, client=client)

@@ -20,7 +20,7 @@ from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidInput, NotFound, TooManyAttempts
 from sfs.domain.roles import Role
-from sfs.i18n import LANGUAGES
+from sfs.i18n import LANGUAGES, N_, translator
 from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken, User, WebSession
 from sfs.ports import Clock
@@ -162,17 +162,20 @@ class MyAccountService:
         with self._database.transaction() as session:
             user = _own(session, actor)
             stored_hash = user.password_hash
-            email, name, min_length = (
+            email, name, language, min_length = (
                 user.email,
                 user.display_name,
+                user.language,
                 min_password_length(session, user),
             )
         if stored_hash is None or not self._hasher.verify(stored_hash, current_password):
             limiter.hit(throttle_key)
-            raise InvalidInput("Your current password is not correct.", field="current_password")
+            raise InvalidInput(
+                N_("Your current password is not correct."), field="current_password"
+            )
         if new_password == current_password:
             raise InvalidInput(
-                "The new password must differ from the current one.", field="new_password"
+                N_("The new password must differ from the current one."), field="new_password"
             )
         check_new_password(
             new_password, confirm_password, email=email, display_name=name, min_length=min_length
@@ -184,7 +187,7 @@ class MyAccountService:
             if user.password_hash != stored_hash:
                 # Changed by someone else (an admin, another tab) since we checked: start over.
                 raise InvalidInput(
-                    "Your password was changed meanwhile. Please try again.",
+                    N_("Your password was changed meanwhile. Please try again."),
                     field="current_password",
                 )
             user.password_hash = password_hash
@@ -205,22 +208,24 @@ class MyAccountService:
                 signed_out_other_sessions=sign_out_other_sessions,
             )
         limiter.clear(throttle_key)
-        signed_out = (
-            " Your other sessions and devices were signed out." if sign_out_other_sessions else ""
-        )
+        _ = translator(language)  # the email speaks the recipient's language
+        changed = _("The password of your Secure File Sync account was changed.")
+        if sign_out_other_sessions:
+            changed += " " + _("Your other sessions and devices were signed out.")
         self._notifier.send(
             to=email,
-            subject="Your Secure File Sync password was changed",
+            subject=_("Your Secure File Sync password was changed"),
             body=(
-                f"Hello {name},\n\n"
-                f"The password of your Secure File Sync account was changed.{signed_out}\n\n"
-                "If you did not do this, contact your administrator at once.\n"
+                _("Hello %(name)s,") % {"name": name}
+                + f"\n\n{changed}\n\n"
+                + _("If you did not do this, contact your administrator at once.")
+                + "\n"
             ),
         )
 
     def set_language(self, actor: Actor, *, language: str, client: ClientInfo) -> None:
         if language not in LANGUAGES:
-            raise InvalidInput("Choose English or Nederlands.", field="language")
+            raise InvalidInput(N_("Choose English or Nederlands."), field="language")
         with self._database.transaction() as session:
             user = _own(session, actor)
             if user.language == language:
@@ -243,7 +248,7 @@ class MyAccountService:
             rows = session.scalars(select(WebSession).where(WebSession.user_id == actor.user_id))
             row = next((r for r in rows if browser_handle(r.id_hash) == handle), None)
             if row is None:
-                raise NotFound("No such session.")
+                raise NotFound(N_("No such session."))
             session.delete(row)
             self._audit.record(
                 session,
@@ -259,5 +264,5 @@ class MyAccountService:
 def _own(session: Session, actor: Actor) -> User:
     user = session.get(User, actor.user_id)
     if user is None:
-        raise NotFound("No such account.")
+        raise NotFound(N_("No such account."))
     return user

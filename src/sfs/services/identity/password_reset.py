@@ -23,7 +23,7 @@ from sfs.domain.actor import ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import InvalidCode, InvalidInput, TooManyAttempts
 from sfs.domain.roles import UserStatus
-from sfs.i18n import N_
+from sfs.i18n import N_, translator
 from sfs.metadata.db import Database
 from sfs.metadata.models import AccountToken, User
 from sfs.ports import Clock, Randomness
@@ -41,6 +41,7 @@ _LINK_GONE = N_("This link is no longer valid. Ask for a new one with Forgot pas
 class ResetTicket:
     email: str
     needs_backup_key: bool
+    min_password_length: int
 
 
 class PasswordResetService:
@@ -127,19 +128,26 @@ class PasswordResetService:
         if user is None:
             return None
         link = self._notifier.link(f"/password/reset/{secret}")
+        _ = translator(user.language)  # the email speaks the recipient's language
         return self._notifier.compose(
             to=user.email,
-            subject="Set a new Secure File Sync password",
+            subject=_("Set a new Secure File Sync password"),
             body=(
-                "Someone (hopefully you) asked to set a new password for your account.\n\n"
-                f"Open this link within 30 minutes: {link}\n\n"
+                _("Someone (hopefully you) asked to set a new password for your account.")
+                + "\n\n"
+                + _("Open this link within 30 minutes: %(link)s") % {"link": link}
+                + "\n\n"
                 + (
-                    "You will also need your Backup Key, because your account uses "
-                    "two-factor authentication.\n"
+                    _(
+                        "You will also need your Backup Key, because your account uses "
+                        "two-factor authentication."
+                    )
+                    + "\n"
                     if needs_key
                     else ""
                 )
-                + "If you did not ask for this, ignore this message: your password stays.\n"
+                + _("If you did not ask for this, ignore this message: your password stays.")
+                + "\n"
             ),
         )
 
@@ -147,7 +155,11 @@ class PasswordResetService:
         with self._database.transaction() as session:
             _, user = self._valid_token(session, token)
             return ResetTicket(
-                email=user.email, needs_backup_key=user.second_factor_method is not None
+                email=user.email,
+                needs_backup_key=user.second_factor_method is not None,
+                min_password_length=(
+                    user.organization.min_password_length if user.organization else 0
+                ),
             )
 
     def complete(
@@ -161,7 +173,7 @@ class PasswordResetService:
     ) -> None:
         with self._database.transaction() as session:
             _, user = self._valid_token(session, token)
-            user_id, email, name = user.id, user.email, user.display_name
+            user_id, email, name, language = user.id, user.email, user.display_name, user.language
             needs_key = user.second_factor_method is not None
             min_length = user.organization.min_password_length if user.organization else 12
         if new_password != confirmation:
@@ -177,8 +189,10 @@ class PasswordResetService:
             if not self._second_factor.backup_key_matches(user_id, backup_key):
                 limiter.hit(throttle_key)
                 raise InvalidCode(
-                    "This Backup Key is not right. If you no longer have it, ask your "
-                    "organisation's administrator to reset your two-factor authentication."
+                    N_(
+                        "This Backup Key is not right. If you no longer have it, ask your "
+                        "organisation's administrator to reset your two-factor authentication."
+                    )
                 )
         password_hash = self._hasher.hash(new_password)
         now = self._clock.now()
@@ -207,13 +221,18 @@ class PasswordResetService:
             )
         if needs_key:
             self._second_factor.consume_backup_key(user_id, client=client, actor=None)
+        _ = translator(language)
         self._notifier.send(
             to=email,
-            subject="Your Secure File Sync password was changed",
+            subject=_("Your Secure File Sync password was changed"),
             body=(
-                "The password of your account was just set with a reset link. All your "
-                "sessions and devices were signed out.\n"
-                "If this was not you, contact your organisation's administrator at once.\n"
+                _(
+                    "The password of your account was just set with a reset link. All your "
+                    "sessions and devices were signed out."
+                )
+                + "\n"
+                + _("If this was not you, contact your organisation's administrator at once.")
+                + "\n"
             ),
         )
 

@@ -28,13 +28,13 @@ from sfs.domain.errors import (
     TooManyAttempts,
 )
 from sfs.domain.stages import LoginStage
-from sfs.i18n import N_
+from sfs.i18n import N_, translator
 from sfs.metadata.db import Database
 from sfs.metadata.models import Organization, User
 from sfs.ports import Clock, Randomness
 from sfs.services.audit import AuditLog
 from sfs.services.identity.credentials import clear_second_factor
-from sfs.services.identity.email_codes import EmailCodeService
+from sfs.services.identity.email_codes import CodeStatus, EmailCodeService
 from sfs.services.notifications import Notifier
 
 TOTP = "totp"
@@ -203,6 +203,17 @@ class SecondFactorService:
             backup_key=backup_key,
         )
 
+    def enrolment_under_way(self, actor: Actor) -> str | None:
+        """The method being set up (a Backup Key was shown, no code confirmed yet), if any.
+
+        Starting again replaces that Backup Key (and the app's secret): pages ask first.
+        """
+        with self._database.transaction() as session:
+            user = _user(session, actor)
+            if user.second_factor_method is not None or user.backup_key_hash is None:
+                return None
+            return TOTP if user.totp_secret_sealed is not None else EMAIL
+
     def pending_totp(self, actor: Actor) -> TotpSetup:
         """The secret of an enrolment under way (to show the QR code again after a wrong code)."""
         with self._database.transaction() as session:
@@ -258,13 +269,22 @@ class SecondFactorService:
         except InvalidCode as problem:
             self._record_failure(actor, client, problem, stage="enrolment")
             raise
+        _ = translator(self._language_of(actor.user_id))
         self._notifier.send(
             to=actor.email,
-            subject="Two-factor authentication is on",
+            subject=_("Two-factor authentication is on"),
             body=(
-                f"Two-factor authentication with {METHOD_LABELS[method]} is now set up for your "
-                "Secure File Sync account.\nKeep your Backup Key somewhere safe: it lets you in "
-                "when your second factor is not available.\n"
+                _(
+                    "Two-factor authentication with %(method)s is now set up for your Secure "
+                    "File Sync account."
+                )
+                % {"method": _(METHOD_LABELS[method])}
+                + "\n"
+                + _(
+                    "Keep your Backup Key somewhere safe: it lets you in when your second "
+                    "factor is not available."
+                )
+                + "\n"
             ),
         )
 
@@ -276,7 +296,7 @@ class SecondFactorService:
         now = self._clock.now()
         method = self.enrolled_method(actor)
         if method is None:
-            raise InvalidInput("No second factor is set up for this account.")
+            raise InvalidInput(N_("No second factor is set up for this account."))
         try:
             if method == EMAIL:
                 self._email_codes.verify(actor.user_id, code)
@@ -299,7 +319,11 @@ class SecondFactorService:
             raise
         self._limiters.second_factor_user.clear(str(actor.user_id))
 
-    def resend_email_code(self, actor: Actor, *, client: ClientInfo) -> None:
+    def email_code_status(self, actor: Actor) -> CodeStatus | None:
+        """The emailed code that works now, so a page can say when it was sent and until when."""
+        return self._email_codes.status(actor.user_id)
+
+    def resend_email_code(self, actor: Actor, *, client: ClientInfo) -> CodeStatus:
         with self._database.transaction() as session:
             user = _user(session, actor)
             enrolling_by_email = (
@@ -308,7 +332,7 @@ class SecondFactorService:
             proving_mailbox = user.second_factor_method is None and user.mailbox_proof_due
             if user.second_factor_method != EMAIL and not (enrolling_by_email or proving_mailbox):
                 raise InvalidInput(N_("Codes are sent by email only when Email is your method."))
-        self._email_codes.send(actor.user_id, client=client)
+        return self._email_codes.send(actor.user_id, client=client)
 
     def use_backup_key(self, actor: Actor, *, backup_key: str, client: ClientInfo) -> None:
         """Let the user in with the backup key, which is then spent: they must enrol again."""
@@ -348,18 +372,30 @@ class SecondFactorService:
                 target_email=user.email,
                 method=method,
             )
-            email = user.email
+            email, language = user.email, user.language
         self._limiters.second_factor_user.clear(str(user_id))
+        _ = translator(language)
         self._notifier.send(
             to=email,
-            subject="Your Backup Key was used",
+            subject=_("Your Backup Key was used"),
             body=(
-                "Your Secure File Sync Backup Key was just used to log in. It no longer works, "
-                "and two-factor authentication must be set up again, with a new Backup Key.\n"
-                f"Address: {client.address or 'unknown'}\n"
-                "If this was not you, contact your organisation's administrator at once.\n"
+                _(
+                    "Your Secure File Sync Backup Key was just used to log in. It no longer "
+                    "works, and two-factor authentication must be set up again, with a new "
+                    "Backup Key."
+                )
+                + "\n"
+                + _("Address: %(address)s") % {"address": client.address or "—"}
+                + "\n"
+                + _("If this was not you, contact your organisation's administrator at once.")
+                + "\n"
             ),
         )
+
+    def _language_of(self, user_id: uuid.UUID) -> str | None:
+        with self._database.transaction() as session:
+            user = session.get(User, user_id)
+            return user.language if user is not None else None
 
     def backup_key_matches(self, user_id: uuid.UUID, backup_key: str) -> bool:
         with self._database.transaction() as session:
@@ -377,7 +413,7 @@ class SecondFactorService:
         if user.second_factor_method is not None:
             raise InvalidInput(N_("Two-factor authentication is already set up for this account."))
         if method not in (TOTP, EMAIL):
-            raise InvalidInput("Choose the Authenticator mobile app or Email.")
+            raise InvalidInput(N_("Choose the Authenticator mobile app or Email."))
         if method not in _allowed_methods(user.organization):
             raise PermissionDenied(N_("Your organisation does not allow this method."))
         return user
@@ -393,8 +429,15 @@ class SecondFactorService:
                 direction = "ahead" if offset > 0 else "behind"
                 minutes = max(1, round(abs(offset) / 60))
                 raise InvalidCode(
-                    f"This code is from a clock about {minutes} minute(s) {direction}. Your "
-                    "phone's clock is wrong: set its date and time to automatic, then try again."
+                    N_(
+                        (
+                            "This code is from a clock about %(minutes)s minute(s) %(direction)s. "
+                            "Your phone's clock is wrong: set its date and time to automatic, then "
+                            "try again."
+                        ),
+                        minutes=minutes,
+                        direction=direction,
+                    )
                 )
             raise InvalidCode(N_("Wrong code. Enter the code your authenticator app shows now."))
         replayed = InvalidCode(

@@ -14,6 +14,7 @@ from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AccountUnavailable, EnrolmentRequired, NotAuthenticated
 from sfs.domain.policy import SESSION_ABSOLUTE_MINUTES_RANGE
 from sfs.domain.stages import PENDING_LOGIN_LIFETIME, LoginStage
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import User, WebSession
 from sfs.ports import Clock, Randomness
@@ -140,14 +141,14 @@ class WebSessionService:
                     target_email=user.email,
                 )
         if expired:
-            raise NotAuthenticated("Your session has ended. Please log in again.")
+            raise NotAuthenticated(N_("Your session has ended. Please log in again."))
         stage = LoginStage(row.stage)
         if stage is LoginStage.ACTIVE and owes_second_factor:
             stage = LoginStage.ENROLMENT
         if stage is LoginStage.ENROLMENT and not allow_pending:
-            raise EnrolmentRequired("Set up two-factor authentication first.")
+            raise EnrolmentRequired(N_("Set up two-factor authentication first."))
         if stage is not LoginStage.ACTIVE and not allow_pending:
-            raise NotAuthenticated("Finish logging in first.")
+            raise NotAuthenticated(N_("Finish logging in first."))
         if stage is LoginStage.ACTIVE and not allow_password_change:
             require_password_current(user)
         if now - row.last_seen_at > _TOUCH_INTERVAL:

@@ -96,12 +96,17 @@ class OrganisationService:
         require_second_factor: bool = False,
     ) -> OrganisationView:
         if not actor.is_provider_admin:
-            raise PermissionDenied("Only provider administrators may create organisations.")
+            raise PermissionDenied(N_("Only provider administrators may create organisations."))
         clean_name = clean_organisation_name(name)
         clean_region_code = clean_region(region or self._default_region)
         with self._database.transaction() as session:
             if _find_by_name(session, clean_name) is not None:
-                raise AlreadyExists(f"An organisation named {clean_name!r} already exists.")
+                raise AlreadyExists(
+                    N_(
+                        "An organisation named %(clean_name)s already exists.",
+                        clean_name=repr(clean_name),
+                    )
+                )
             row = Organization(
                 id=uuid.uuid4(),
                 name=clean_name,
@@ -135,7 +140,9 @@ class OrganisationService:
         with self._database.transaction() as session:
             row = visible_organisation(session, actor, organization_id)
             if not (actor.is_provider_admin or actor.is_org_admin):
-                raise PermissionDenied("Only administrators may change the organisation's policy.")
+                raise PermissionDenied(
+                    N_("Only administrators may change the organisation's policy.")
+                )
             before = row.require_second_factor
             row.require_second_factor = required
             self._audit.record(
@@ -173,7 +180,9 @@ class OrganisationService:
         with self._database.transaction() as session:
             row = visible_organisation(session, actor, organization_id)
             if not (actor.is_provider_admin or actor.is_org_admin):
-                raise PermissionDenied("Only administrators may change the organisation's policy.")
+                raise PermissionDenied(
+                    N_("Only administrators may change the organisation's policy.")
+                )
             before = OrganisationView.of(row).policy
             after = check_policy(
                 OrganisationPolicy(
@@ -254,12 +263,12 @@ class OrganisationService:
         with self._database.transaction() as session:
             row = _find_by_name(session, name.strip())
             if row is None or not _may_see(actor, row.id):
-                raise NotFound(f"No organisation named {name.strip()!r}.")
+                raise NotFound(N_("No organisation named %(strip)s.", strip=repr(name.strip())))
             return OrganisationView.of(row)
 
     def list_all(self, actor: Actor) -> list[OrganisationView]:
         if not actor.is_provider_admin:
-            raise PermissionDenied("Only provider administrators may list organisations.")
+            raise PermissionDenied(N_("Only provider administrators may list organisations."))
         counts = (
             select(User.organization_id, func.count().label("n"))
             .group_by(User.organization_id)
@@ -292,5 +301,5 @@ def visible_organisation(
 ) -> Organization:
     row = session.get(Organization, organization_id)
     if row is None or not _may_see(actor, organization_id):
-        raise NotFound("No such organisation.")
+        raise NotFound(N_("No such organisation."))
     return row

@@ -79,7 +79,7 @@ class ProviderConsole:
         with self._database.transaction() as session:
             row = session.get(Organization, organization_id)
             if row is None:
-                raise NotFound("No such organisation.")
+                raise NotFound(N_("No such organisation."))
             if row.status != status:
                 row.status = status
                 self._audit.record(

@@ -17,6 +17,7 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL, TEAM, SpaceRole
 from sfs.domain.space_scope import SpaceScope
+from sfs.i18n import N_
 from sfs.metadata.file_models import Space
 from sfs.metadata.team_models import GroupMember, SpaceMember
 from sfs.services.sharing.share_grants import share_scope
@@ -80,11 +81,11 @@ def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Spac
     if space is None:
         scope = share_scope(session, actor, space_id)
         if scope is None:
-            raise NotFound("No such space.")
+            raise NotFound(N_("No such space."))
         return scope
     role = role_in(session, actor, space)
     if role is None:
-        raise NotFound("No such space.")
+        raise NotFound(N_("No such space."))
     return whole_space(space, role)
 
 

@@ -27,7 +27,7 @@ def organisation_admin(actor: Actor) -> uuid.UUID:
 
 def member_of_organisation(actor: Actor) -> uuid.UUID:
     if actor.organization_id is None:
-        raise PermissionDenied("Provider administrators have no files.")
+        raise PermissionDenied(N_("Provider administrators have no files."))
     return actor.organization_id
 
 

@@ -272,12 +272,18 @@ def _clean(name: str) -> str:
         raise InvalidInput(str(exc), field="name") from None
     if len(clean) > MAX_TEAM_FOLDER_NAME:
         raise InvalidInput(
-            f"A team folder's name is too long (at most {MAX_TEAM_FOLDER_NAME} characters).",
+            N_(
+                "A team folder's name is too long (at most %(MAX_TEAM_FOLDER_NAME)s characters).",
+                MAX_TEAM_FOLDER_NAME=MAX_TEAM_FOLDER_NAME,
+            ),
             field="name",
         )
     if name_key(clean) == name_key(MY_FILES):
         # `sfs sync --space` finds spaces by name: this one would hide the user's own.
-        raise InvalidInput(f"{MY_FILES!r} is the name of everyone's own files.", field="name")
+        raise InvalidInput(
+            N_("%(MY_FILES)s is the name of everyone's own files.", MY_FILES=repr(MY_FILES)),
+            field="name",
+        )
     return clean
 
 

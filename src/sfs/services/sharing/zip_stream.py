@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sfs.domain.errors import InvalidInput
+from sfs.i18n import N_
 
 PIECE = 1 << 20
 
@@ -52,12 +53,16 @@ class _Sink:
 def entry_name(parts: tuple[str, ...], *, folder: bool = False) -> str:
     """The name inside the archive; refuses what could climb out of the folder it unpacks to."""
     if not parts:
-        raise InvalidInput("An archive entry needs a name.", field="path")
+        raise InvalidInput(N_("An archive entry needs a name."), field="path")
     for part in parts:
         if part in ("", ".", "..") or "/" in part or "\\" in part or "\x00" in part:
-            raise InvalidInput(f"{part!r} cannot be a name in an archive.", field="path")
+            raise InvalidInput(
+                N_("%(part)s cannot be a name in an archive.", part=repr(part)), field="path"
+            )
     if len(parts[0]) >= 2 and parts[0][1] == ":":
-        raise InvalidInput(f"{parts[0]!r} looks like a drive letter.", field="path")
+        raise InvalidInput(
+            N_("%(parts)s looks like a drive letter.", parts=repr(parts[0])), field="path"
+        )
     return "/".join(parts) + ("/" if folder else "")
 
 

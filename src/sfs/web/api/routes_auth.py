@@ -55,7 +55,11 @@ def login(body: LoginRequest, services: ServicesDep, client: ClientDep) -> Login
         pending = services.web_sessions.start(actor, client=client, stage=stage)
         method = services.second_factor.enrolled_method(actor) or ""
         return LoginResponse(
-            second_factor=SecondFactorChallenge(challenge=pending.cookie_value, method=method)
+            second_factor=SecondFactorChallenge(
+                challenge=pending.cookie_value,
+                method=method,
+                message=_challenge_message(services, actor, method),
+            )
         )
     return _issue_token(services, actor, body.device_name, client)
 
@@ -80,6 +84,18 @@ def resend_email_code(body: ChallengeOnly, services: ServicesDep, client: Client
     """Mail a new code (replacing the previous one) for an email challenge."""
     actor = _challenged(services, body.challenge, client)
     services.second_factor.resend_email_code(actor, client=client)
+
+
+def _challenge_message(services: Services, actor: Actor, method: str) -> str:
+    if method != "email":
+        return "Enter the code your authenticator app shows (or your Backup Key)."
+    code = services.second_factor.email_code_status(actor)
+    if code is None:
+        return "No valid code was sent to your email: ask for a new one."
+    return (
+        f"The last code was sent to your email at {code.sent_at:%H:%M} UTC. It is valid until "
+        f"{code.valid_until:%H:%M} UTC."
+    )
 
 
 def _challenged(services: Services, challenge: str, client: ClientInfo) -> Actor:

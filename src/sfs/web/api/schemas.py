@@ -70,6 +70,11 @@ class LoginResponse(BaseModel):
 class SecondFactorChallenge(BaseModel):
     challenge: str = Field(description="opaque; valid 30 minutes")
     method: str = Field(description="'totp' (authenticator app) or 'email' (a code was mailed)")
+    message: str = Field(
+        default="",
+        description="for the person logging in: where the code is, and for an emailed code when "
+        "the one that works was sent and until when it is valid (a throttled login mails none)",
+    )
 
 
 class SecondFactorAnswer(BaseModel):

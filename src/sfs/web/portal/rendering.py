@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from sfs.auth.password_policy import password_rules
 from sfs.domain.roles import Role
-from sfs.i18n import DEFAULT_LANGUAGE, negotiate, translations
+from sfs.domain.user_agents import readable
+from sfs.i18n import DEFAULT_LANGUAGE, localize, negotiate, translations
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.portal.session import services_of
 
@@ -28,7 +30,8 @@ _page_language: ContextVar[str] = ContextVar("page_language", default=DEFAULT_LA
 
 
 def _gettext(message: str) -> str:
-    return translations(_page_language.get()).gettext(message)
+    # A service's Message carries its own msgid and values; a plain msgid is looked up.
+    return localize(message, translations(_page_language.get()))
 
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
@@ -41,6 +44,10 @@ templates = Jinja2Templates(env=_environment)
 # the catalogue has it, shown as it is otherwise, and never %-formatted the way `_` is.
 templates.env.globals["translate"] = _gettext
 templates.env.globals["role_label"] = lambda role: _gettext(Role(role).label)
+# The rules a new password must meet, shown on every form that sets one (before any refusal).
+templates.env.globals["password_rules"] = password_rules
+# "Chrome 120 on Linux" rather than the raw User-Agent header (which is kept in a tooltip).
+templates.env.globals["user_agent_label"] = lambda user_agent: readable(user_agent, _gettext)
 
 
 def page_language(request: Request, context: dict[str, Any]) -> str:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from sfs.domain.errors import (
     AccountUnavailable,
     AuthenticationFailed,
-    EnrolmentRequired,
+    NotAuthenticated,
     TooManyAttempts,
 )
+from sfs.domain.stages import LoginStage
+from sfs.protocol.sizes import byte_size
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.rendering import render
@@ -25,7 +28,6 @@ from sfs.web.portal.session import (
     clear_session_cookie,
     client_of,
     current_session,
-    password_changing_session,
     services_of,
     set_anonymous_csrf_cookie,
     set_session_cookie,
@@ -33,6 +35,8 @@ from sfs.web.portal.session import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 
 FIELD_LIMIT = 1024
 
@@ -108,12 +112,32 @@ def login_submit(
     return response
 
 
+def _session_to_end(request: Request) -> ActiveSession | None:
+    """The browser's session at any stage: a login not finished may be abandoned too."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return services_of(request).web_sessions.resolve(
+            cookie, client=client_of(request), allow_pending=True, allow_password_change=True
+        )
+    except NotAuthenticated:
+        return None
+
+
+@router.get("/logout")
+def logout_confirmation(request: Request) -> Response:
+    """A typed or linked /logout asks first: logging out changes state, so only a POST does it."""
+    active = _session_to_end(request)
+    if active is None:
+        return _to_login()
+    shown = active if active.stage is LoginStage.ACTIVE else None
+    return render(request, "logout.html", {"session": shown, "pending": active})
+
+
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
-    try:
-        active = password_changing_session(request)
-    except EnrolmentRequired:
-        active = None  # like any login not finished: the browser forgets it
+    active = _session_to_end(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if active is None or cookie is None:
         response = _to_login()
@@ -122,14 +146,26 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = 
     if not tokens_match(active.csrf_token, csrf_token):
         return render(
             request,
-            "error.html",
-            {"session": active, "title": "Form expired", "message": "Please try again."},
+            "logout.html",
+            {
+                "session": active if active.stage is LoginStage.ACTIVE else None,
+                "pending": active,
+                "expired": True,
+            },
             status_code=403,
         )
     services_of(request).web_sessions.end(cookie, client=client_of(request))
     response = _to_login()
     clear_session_cookie(response)
     return response
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico on every page; the portal's mark answers (SVG)."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/")
@@ -142,8 +178,35 @@ def home(request: Request) -> Response:
         response = RedirectResponse(back, status_code=303)
         forget_return(response)
         return response
+    return render(request, "home.html", _home_context(request, active))
+
+
+HOME_NOTICES = ("second_factor",)
+
+
+def _home_context(request: Request, active: ActiveSession) -> dict[str, Any]:
+    """Everything the home page shows, each part from its service (all read-only)."""
     services = services_of(request)
-    organisation = None
-    if active.actor.organization_id is not None:
-        organisation = services.organisations.get(active.actor, active.actor.organization_id)
-    return render(request, "home.html", {"session": active, "organisation": organisation})
+    actor = active.actor
+    context: dict[str, Any] = {
+        "session": active,
+        "done": request.query_params.get("done")
+        if request.query_params.get("done") in HOME_NOTICES
+        else "",
+        "byte_size": byte_size,
+        "organisation": None,
+        "mine": None,
+        "devices": [],
+        "state": None,
+    }
+    if actor.organization_id is None:
+        return context  # a provider administrator: the console is their home
+    context["organisation"] = services.organisations.get(actor, actor.organization_id)
+    context["mine"] = services.overview.mine(actor)
+    listing = services.devices.listing(
+        actor, current_session_cookie=request.cookies.get(SESSION_COOKIE)
+    )
+    context["devices"] = [device for device in listing.devices if device.working]
+    if actor.is_org_admin:
+        context["state"] = services.overview.organisation(actor)
+    return context

@@ -20,6 +20,7 @@ from sfs.domain.errors import (
     QuotaExceeded,
 )
 from sfs.domain.roles import ORGANISATION_ROLES, Role
+from sfs.i18n import N_
 from sfs.services.identity.account_admin import MAX_PAGE_SIZE, AccountDetail
 from sfs.services.identity.account_rules import require_administrator
 from sfs.services.identity.web_sessions import ActiveSession
@@ -41,7 +42,7 @@ def _account_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise NotFound("No such account.") from None
+        raise NotFound(N_("No such account.")) from None
 
 
 def _optional_id(text: str) -> uuid.UUID | None:
@@ -214,6 +215,7 @@ def _password_page(
             "account": detail,
             "error": error,
             "require_change": require_change,
+            "min_password_length": detail.min_password_length,
         },
         status_code=status_code,
     )
@@ -225,6 +227,8 @@ def reset_second_factor_form(request: Request, user_id: str) -> Response:
     if active is None:
         return to_login()
     detail = services_of(request).account_admin.detail(active.actor, _account_id(user_id))
+    if detail.second_factor_enrolled_at is None:  # nothing to reset: the account page says so
+        return RedirectResponse(f"/accounts/{detail.summary.id}", status_code=303)
     return render(
         request, "account_edit_second_factor.html", {"session": active, "account": detail}
     )
@@ -374,7 +378,8 @@ def _receiver(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidInput(
-            "Choose another member of the organisation to receive the files.", field="transfer_to"
+            N_("Choose another member of the organisation to receive the files."),
+            field="transfer_to",
         ) from None
 
 
@@ -382,7 +387,7 @@ def _role(value: str) -> Role:
     try:
         role = Role(value)
     except ValueError:
-        raise InvalidInput("Choose a role.", field="role") from None
+        raise InvalidInput(N_("Choose a role."), field="role") from None
     return role
 
 

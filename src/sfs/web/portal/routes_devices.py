@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import InvalidInput, NotFound
+from sfs.i18n import N_
 from sfs.services.identity.app_passwords import MAX_NAME_LENGTH
 from sfs.services.identity.devices import DeviceView
 from sfs.services.identity.web_sessions import ActiveSession
@@ -38,7 +39,7 @@ def _parse_id(text: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise NotFound(f"No such {what}.") from None
+        raise NotFound(N_("No such %(what)s.", what=what)) from None
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def _wipe_form(request: Request, user_id: uuid.UUID | None, device_id: str) -> R
     listing = services_of(request).devices.listing(active.actor, user_id=user_id)
     device = next((d for d in listing.devices if d.id == token_id), None)
     if device is None:
-        raise NotFound("No such device.")
+        raise NotFound(N_("No such device."))
     return render(
         request,
         "account_device_wipe.html",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import InvalidInput, NotFound, TooManyAttempts
-from sfs.i18n import LANGUAGE_NAMES
+from sfs.i18n import LANGUAGE_NAMES, N_
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
@@ -25,7 +25,7 @@ from sfs.web.portal.session import (
 router = APIRouter(include_in_schema=False)
 
 PASSWORD_LIMIT = 1024
-DONE = ("password", "language", "session", "device")
+DONE = ("password", "language", "session", "device", "second_factor")
 
 
 def _to_account(done: str) -> RedirectResponse:
@@ -96,6 +96,13 @@ def change_password(
     return _to_account("password")
 
 
+def _min_password_length(request: Request, active: ActiveSession) -> int:
+    organization_id = active.actor.organization_id
+    if organization_id is None:
+        return 0  # a provider administrator: the policy's own minimum
+    return services_of(request).organisations.get(active.actor, organization_id).min_password_length
+
+
 def _password_page(
     request: Request,
     active: ActiveSession,
@@ -113,6 +120,7 @@ def _password_page(
             "sign_out_others": sign_out_others,
             "error": error,
             "required": required,
+            "min_password_length": _min_password_length(request, active),
         },
         status_code=status_code,
     )
@@ -160,6 +168,6 @@ def revoke_device(
     try:
         token_id = uuid.UUID(device_id)
     except ValueError:
-        raise NotFound("No such device.") from None
+        raise NotFound(N_("No such device.")) from None
     services_of(request).device_tokens.revoke(active.actor, token_id, client=client_of(request))
     return _to_account("device")

@@ -69,14 +69,24 @@ def _to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
-def finish_login(request: Request, current: ActiveSession, stage: LoginStage) -> Response:
-    """Move the login on under a new session id, and send the browser where that stage lives."""
+def finish_login(
+    request: Request, current: ActiveSession, stage: LoginStage, *, enrolled: bool = False
+) -> Response:
+    """Move the login on under a new session id, and send the browser where that stage lives.
+
+    `enrolled`: a second factor was just set up, and the page reached says so.
+    """
     services = services_of(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if current.stage is LoginStage.ACTIVE and stage is LoginStage.ACTIVE:
-        return RedirectResponse("/account", status_code=303)
+        return RedirectResponse(
+            "/account?done=second_factor" if enrolled else "/account", status_code=303
+        )
     new = services.web_sessions.advance(cookie, stage=stage, client=client_of(request))
-    response = RedirectResponse(landing_page(request, current, stage), status_code=303)
+    landing = landing_page(request, current, stage)
+    if enrolled and landing == "/":
+        landing = "/?done=second_factor"
+    response = RedirectResponse(landing, status_code=303)
     set_session_cookie(response, request, new.cookie_value)
     return response
 
@@ -91,11 +101,21 @@ def landing_page(request: Request, current: ActiveSession, stage: LoginStage) ->
     return "/"
 
 
+_EMAILED_CODE_PAGES = {
+    "second_factor_email.html",
+    "second_factor_mailbox.html",
+    "second_factor_verify.html",
+}
+
+
 def _page(
     request: Request, template: str, current: ActiveSession, status_code: int = 200, **context: Any
 ) -> Response:
     # A pending login has no menus: the top bar only shows for an active session.
     session = current if current.stage is LoginStage.ACTIVE else None
+    if template in _EMAILED_CODE_PAGES:
+        # Said from the stored code, never assumed: a throttled send mails nothing.
+        context["code"] = services_of(request).second_factor.email_code_status(current.actor)
     return render(
         request,
         template,
@@ -114,8 +134,8 @@ def _expired_form(request: Request, current: ActiveSession) -> Response:
         "error.html",
         current,
         status_code=403,
-        title="Form expired",
-        message="Please try again.",
+        title=N_("Form expired"),
+        message=N_("Please try again."),
     )
 
 
@@ -145,9 +165,48 @@ def confirm_password_form(request: Request, method: str) -> Response:
         return _to_login()
     if method not in (TOTP, EMAIL):
         return RedirectResponse("/enrol", status_code=303)
+    replace = request.query_params.get("replace") == "1"
+    under_way = services_of(request).second_factor.enrolment_under_way(current.actor)
+    if under_way is not None and not replace:
+        return _restart_warning(request, current, method=method, under_way=under_way)
     return _page(
-        request, "second_factor_password.html", current, method=method, label=METHOD_LABELS[method]
+        request,
+        "second_factor_password.html",
+        current,
+        method=method,
+        label=METHOD_LABELS[method],
+        replace=replace,
     )
+
+
+def _restart_warning(
+    request: Request, current: ActiveSession, *, method: str, under_way: str, status_code: int = 200
+) -> Response:
+    """Starting again makes a new Backup Key: the one already shown (maybe saved) stops working."""
+    return _page(
+        request,
+        "second_factor_restart.html",
+        current,
+        status_code=status_code,
+        method=method,
+        label=METHOD_LABELS[method],
+        under_way=under_way,
+        under_way_label=METHOD_LABELS[under_way],
+    )
+
+
+@router.get("/enrol/{method}/resume")
+def resume_enrolment(request: Request, method: str) -> Response:
+    """The set-up already under way, shown again without a new secret or Backup Key."""
+    current = _enrolling(request)
+    if current is None:
+        return _to_login()
+    services = services_of(request)
+    if services.second_factor.enrolment_under_way(current.actor) != method:
+        return RedirectResponse("/enrol", status_code=303)
+    if method == TOTP:
+        return _totp_page(request, current, services.second_factor.pending_totp(current.actor))
+    return _page(request, "second_factor_email.html", current, email=current.actor.email)
 
 
 @router.post("/enrol/{method}")
@@ -155,6 +214,7 @@ def begin_enrolment(
     request: Request,
     method: str,
     password: Annotated[str, Form(max_length=1024)] = "",
+    replace: Annotated[str, Form(max_length=8)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     current = _enrolling(request)
@@ -166,6 +226,11 @@ def begin_enrolment(
         return _expired_form(request, current)
     services = services_of(request)
     client = client_of(request)
+    under_way = services.second_factor.enrolment_under_way(current.actor)
+    if under_way is not None and replace != "1":
+        return _restart_warning(
+            request, current, method=method, under_way=under_way, status_code=409
+        )
     try:
         services.login.confirm_password(current.actor, password=password, client=client)
         if method == TOTP and services.second_factor.mailbox_proof_due(current.actor):
@@ -184,6 +249,7 @@ def begin_enrolment(
             status_code=status_for(problem),
             method=method,
             label=METHOD_LABELS[method],
+            replace=replace == "1",
             error=problem.message,
         )
     return _page(
@@ -292,7 +358,7 @@ def complete_enrolment(
             email=current.actor.email,
             error=problem.message,
         )
-    return finish_login(request, current, LoginStage.ACTIVE)
+    return finish_login(request, current, LoginStage.ACTIVE, enrolled=True)
 
 
 @router.post("/enrol/email/resend")

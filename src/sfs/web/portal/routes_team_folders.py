@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sfs.domain.errors import AlreadyExists, InvalidInput, NotFound, SfsError
 from sfs.domain.space_roles import MEMBER_ROLES
+from sfs.i18n import N_
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
@@ -29,7 +30,7 @@ def _id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise NotFound("No such team folder.") from None
+        raise NotFound(N_("No such team folder.")) from None
 
 
 def _signed_in(request: Request, csrf_token: str | None = None) -> ActiveSession | None:
@@ -198,7 +199,7 @@ def _group_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise NotFound("No such group.") from None
+        raise NotFound(N_("No such group.")) from None
 
 
 @router.get("/organisation/groups/{group_id}")
