@@ -35,6 +35,7 @@ from sfs.services.identity.actors import (
     require_password_current,
 )
 from sfs.services.identity.device_mail import DeviceMail
+from sfs.services.identity.verified_credentials import VerifiedCredentials
 
 TOKEN_PREFIX = "sfs_"  # noqa: S105 (a prefix, not a secret)
 DEFAULT_IDLE_DAYS = 90
@@ -73,8 +74,10 @@ class DeviceTokenService:
         *,
         idle_days: int = DEFAULT_IDLE_DAYS,
         mail: DeviceMail | None = None,
+        verified: VerifiedCredentials[tuple[Actor, uuid.UUID]] | None = None,
     ) -> None:
         self._database = database
+        self._verified = verified
         self._audit = audit
         self._clock = clock
         self._randomness = randomness
@@ -169,9 +172,22 @@ class DeviceTokenService:
         space a sync client keeps in sync) are recorded for the Devices page."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             raise NotAuthenticated("The access token is not valid.")
-        return self.resolve_stored(
-            DeviceToken.token_hash == digest(secret), client=client, space=space
+        token_hash = digest(secret)
+        if self._verified is None:
+            return self.resolve_stored(
+                DeviceToken.token_hash == token_hash, client=client, space=space
+            )
+        # What the device says about itself is part of the key: a change of it is noted.
+        key = (token_hash, client, space)
+        found = self._verified.get(key)
+        if found is not None:
+            return found
+        generation = self._verified.generation
+        resolved = self.resolve_stored(
+            DeviceToken.token_hash == token_hash, client=client, space=space
         )
+        self._verified.remember(key, resolved, generation)
+        return resolved
 
     def resolve_stored(
         self,
