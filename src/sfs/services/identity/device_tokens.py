@@ -177,17 +177,24 @@ class DeviceTokenService:
             return self.resolve_stored(
                 DeviceToken.token_hash == token_hash, client=client, space=space
             )
-        # What the device says about itself is part of the key: a change of it is noted.
-        key = (token_hash, client, space)
-        found = self._verified.get(key)
+        generation = self._verified.generation
+        found = self._verified.get(_remembered_as(token_hash, client, space))
         if found is not None:
             return found
-        generation = self._verified.generation
         resolved = self.resolve_stored(
             DeviceToken.token_hash == token_hash, client=client, space=space
         )
-        self._verified.remember(key, resolved, generation)
+        self._verified.remember(_remembered_as(token_hash, client, space), resolved, generation)
         return resolved
+
+    def remembered(
+        self, secret: str, *, client: ClientInfo | None = None, space: str | None = None
+    ) -> tuple[Actor, uuid.UUID] | None:
+        """What `resolve` answered for this token moments ago, without a query (None when it
+        must be checked): cheap enough for an event loop."""
+        if self._verified is None or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        return self._verified.get(_remembered_as(digest(secret), client, space))
 
     def resolve_stored(
         self,
@@ -301,6 +308,13 @@ def _issuable(session: Session, actor: Actor) -> None:
         raise NotAuthenticated()
     require_may_log_in(user)
     require_password_current(user)
+
+
+def _remembered_as(
+    token_hash: str, client: ClientInfo | None, space: str | None
+) -> tuple[str, ClientInfo | None, str | None]:
+    # What the device says about itself is part of the key, so that a change of it is noted.
+    return (token_hash, client, space)
 
 
 def _note_software(token: DeviceToken, client: ClientInfo | None, space: str | None) -> None:
