@@ -20,8 +20,9 @@ per batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Version, VersionChunk
+from sfs.metadata.schema import Base
 from sfs.services.files.spaces import readable_space_ids
 
 _BATCH = 500
@@ -133,9 +135,7 @@ def record_receipts(
     wanted = list(dict.fromkeys(chunk_ids))
     if not wanted:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ChunkReceipt)
+    statement = _upsert(session)(ChunkReceipt.__table__)
     statement = statement.on_conflict_do_update(
         index_elements=["organization_id", "chunk_id", "user_id"],
         set_={"received_at": statement.excluded.received_at},
@@ -152,6 +152,20 @@ def record_receipts(
             for chunk_id in wanted
         ],
     )
+
+
+def insert_ignoring_known(
+    session: Session, model: type[Base], key: list[str], rows: list[dict[str, object]]
+) -> None:
+    """Insert rows in one executemany, leaving alone those whose `key` exists already."""
+    if rows:
+        statement = _upsert(session)(model.__table__).on_conflict_do_nothing(index_elements=key)
+        session.execute(statement, rows)
+
+
+def _upsert(session: Session) -> Callable[..., Any]:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def refresh_chunks(
