@@ -72,9 +72,14 @@ class Database:
         names = frozenset(tables)
 
         def flushed(session: Session, _context: Any) -> None:
-            # After a flush the dirty and deleted sets still show what it wrote.
-            for row in (*session.dirty, *session.deleted):
+            # After a flush the dirty and deleted sets still show what it wrote; "dirty" counts
+            # any attribute set, even to the value it had, so ask whether a value changed.
+            for row in session.deleted:
                 if getattr(row, "__tablename__", None) in names:
+                    session.info[key] = True
+                    return
+            for row in session.dirty:
+                if getattr(row, "__tablename__", None) in names and session.is_modified(row):
                     session.info[key] = True
                     return
 

@@ -159,30 +159,14 @@ class FileVersionService:
         now = self._clock.now()
         with self._database.transaction() as session:
             access.record_receipts(session, actor, [c.chunk_id for c in stored], now=now)
-            # One statement for the batch, not a unit of work per row; a chunk another upload
-            # indexed in between keeps its first location (both are durable, either serves).
-            access.insert_ignoring_known(
-                session,
-                Chunk,
-                ["organization_id", "chunk_id"],
-                [
-                    {
-                        "organization_id": organization_id,
-                        "chunk_id": chunk.chunk_id,
-                        "pack_id": chunk.pack_id,
-                        "offset": chunk.offset,
-                        "length": chunk.length,
-                        "plain_size": chunk.plain_size,
-                        "created_at": now,
-                    }
-                    for chunk in {c.chunk_id: c for c in stored}.values()
-                ],
-            )
+            _index_chunks(session, organization_id, stored, now)
 
     def record_receipts(self, actor: Actor, chunk_ids: Sequence[str]) -> None:
         """The actor sent these chunks, which the organisation held already (their bytes were
         checked against their ids): they may now commit them, and nothing is stored twice."""
         _organisation_of(actor)
+        if not chunk_ids:
+            return
         now = self._clock.now()
         with self._database.transaction() as session:
             access.record_receipts(session, actor, chunk_ids, now=now)
@@ -215,10 +199,14 @@ class FileVersionService:
         client: ClientInfo,
         device_name: str | None = None,
         sha1: str | None = None,
+        fresh_chunks: Sequence[ChunkRow] = (),
     ) -> NodeView:
-        """Make a new version visible, in one transaction, once all its chunks are stored."""
+        """Make a new version visible, in one transaction, once all its chunks are stored;
+        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name, sha1)
-        (outcome,) = self.commit_many(actor, space_id=space_id, requests=[request], client=client)
+        (outcome,) = self.commit_many(
+            actor, space_id=space_id, requests=[request], client=client, fresh_chunks=fresh_chunks
+        )
         if isinstance(outcome, SfsError):
             raise outcome
         return outcome
@@ -230,6 +218,7 @@ class FileVersionService:
         space_id: uuid.UUID,
         requests: Sequence[CommitRequest],
         client: ClientInfo,
+        fresh_chunks: Sequence[ChunkRow] = (),
     ) -> list[NodeView | SfsError]:
         """Many commits in one transaction (thousands of small files, one round trip).
 
@@ -242,7 +231,10 @@ class FileVersionService:
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
             lock_for_commit(session, space)
-            ids = [e.chunk_id for r in requests for e in r.manifest]
+            # The server cut these from the actor's own bytes: theirs to use, no receipt needed.
+            _index_chunks(session, space.organization_id, fresh_chunks, now)
+            fresh = {chunk.chunk_id for chunk in fresh_chunks}
+            ids = [e.chunk_id for r in requests for e in r.manifest if e.chunk_id not in fresh]
             # Chunks the actor may not use count as not uploaded (the same refusal, so a commit
             # never tells whether another member holds that content).
             missing = set(ids) - access.usable_chunks(session, actor, ids, lock=True)
@@ -511,6 +503,30 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
         )
     )
     return _Room(user.quota_bytes, int(used or 0))
+
+
+def _index_chunks(
+    session: Session, organization_id: uuid.UUID, stored: Sequence[ChunkRow], now: datetime
+) -> None:
+    """Remember where durable chunks live: one statement for the batch, not a unit of work per
+    row. A chunk another upload indexed in between keeps its first location (either serves)."""
+    access.insert_ignoring_known(
+        session,
+        Chunk,
+        ["organization_id", "chunk_id"],
+        [
+            {
+                "organization_id": organization_id,
+                "chunk_id": chunk.chunk_id,
+                "pack_id": chunk.pack_id,
+                "offset": chunk.offset,
+                "length": chunk.length,
+                "plain_size": chunk.plain_size,
+                "created_at": now,
+            }
+            for chunk in {c.chunk_id: c for c in stored}.values()
+        ],
+    )
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:
