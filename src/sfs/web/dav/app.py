@@ -108,7 +108,7 @@ class DavDoor:
             return actor, self.services.spaces.resolve_reference(actor, where.space)
         if not where.belongs_to(actor):
             raise NotFound("No such user.")  # another account's files are not found, never refused
-        return actor, self.services.spaces.my_files(actor).id
+        return actor, self.services.spaces.my_files_id(actor)
 
 
 def _raw_path(request: Request) -> str:
