@@ -155,12 +155,25 @@ def record_receipts(
 
 
 def insert_ignoring_known(
-    session: Session, model: type[Base], key: list[str], rows: list[dict[str, object]]
+    session: Session,
+    model: type[Base],
+    key: list[str],
+    rows: list[dict[str, object]],
+    *,
+    refresh: Sequence[str] = (),
 ) -> None:
-    """Insert rows in one executemany, leaving alone those whose `key` exists already."""
-    if rows:
-        statement = _upsert(session)(model.__table__).on_conflict_do_nothing(index_elements=key)
-        session.execute(statement, rows)
+    """Insert rows in one executemany; a row whose `key` exists already is left alone but for
+    its `refresh` columns, set to the new values (which also row-locks it until the commit)."""
+    if not rows:
+        return
+    statement = _upsert(session)(model.__table__)
+    if refresh:
+        statement = statement.on_conflict_do_update(
+            index_elements=key, set_={column: statement.excluded[column] for column in refresh}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=key)
+    session.execute(statement, rows)
 
 
 def _upsert(session: Session) -> Callable[..., Any]:

@@ -232,7 +232,9 @@ class FileVersionService:
             space = writable_space(session, actor, space_id)
             lock_for_commit(session, space)
             # The server cut these from the actor's own bytes: theirs to use, no receipt needed.
-            _index_chunks(session, space.organization_id, fresh_chunks, now)
+            # One held already counts as just uploaded (as `refresh_chunks` does), and its row
+            # stays locked until the commit: the garbage collector cannot take it in between.
+            _index_chunks(session, space.organization_id, fresh_chunks, now, refresh=True)
             fresh = {chunk.chunk_id for chunk in fresh_chunks}
             ids = [e.chunk_id for r in requests for e in r.manifest if e.chunk_id not in fresh]
             # Chunks the actor may not use count as not uploaded (the same refusal, so a commit
@@ -506,10 +508,16 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
 
 
 def _index_chunks(
-    session: Session, organization_id: uuid.UUID, stored: Sequence[ChunkRow], now: datetime
+    session: Session,
+    organization_id: uuid.UUID,
+    stored: Sequence[ChunkRow],
+    now: datetime,
+    *,
+    refresh: bool = False,
 ) -> None:
     """Remember where durable chunks live: one statement for the batch, not a unit of work per
-    row. A chunk another upload indexed in between keeps its first location (either serves)."""
+    row. A chunk another upload indexed in between keeps its first location (either serves);
+    with `refresh`, its `created_at` becomes `now`."""
     access.insert_ignoring_known(
         session,
         Chunk,
@@ -526,6 +534,7 @@ def _index_chunks(
             }
             for chunk in {c.chunk_id: c for c in stored}.values()
         ],
+        refresh=["created_at"] if refresh else [],
     )
 
 
