@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -62,6 +63,7 @@ from sfs.services.identity.login_flow import LoginFlowService
 from sfs.services.identity.my_account import MyAccountService
 from sfs.services.identity.password_reset import PasswordResetService
 from sfs.services.identity.second_factor import SecondFactorService
+from sfs.services.identity.verified_credentials import VerifiedCredentials
 from sfs.services.identity.web_sessions import WebSessionService
 from sfs.services.jobs.leases import JobLeases
 from sfs.services.notifications import Notifier
@@ -207,6 +209,7 @@ def build_services(
         deployment_region=settings.region,
     )
     device_mail = DeviceMail(database, notifier)
+    credential_ttl = timedelta(seconds=settings.credential_cache_seconds)
     device_tokens = DeviceTokenService(
         database,
         audit,
@@ -214,6 +217,7 @@ def build_services(
         randomness,
         idle_days=settings.device_token_idle_days,
         mail=device_mail,
+        verified=VerifiedCredentials(database, clock, ttl=credential_ttl),
     )
     login = LoginService(database, audit, clock, hasher, limiters)
     app_passwords = AppPasswordService(database, audit, clock, randomness, device_tokens)
@@ -290,7 +294,13 @@ def build_services(
         languages=LanguagePreferences(database),
         app_passwords=app_passwords,
         client_passwords=ClientPasswordService(
-            database, audit, hasher, limiters, login, app_passwords
+            database,
+            audit,
+            hasher,
+            limiters,
+            login,
+            app_passwords,
+            VerifiedCredentials(database, clock, ttl=credential_ttl),
         ),
         login_flows=LoginFlowService(database, clock, randomness, app_passwords, limiters),
         listing=FolderListingService(database),

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     device_token_idle_days: int = Field(
         default=90, ge=1, le=3650, description="a device token unused this long stops working"
     )
+    credential_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="a device token or app password checked this recently is not checked again "
+        "(0: every request); a revocation elsewhere takes effect within this time",
+    )
 
     @classmethod
     def settings_customise_sources(

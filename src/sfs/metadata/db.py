@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from sfs.private_files import keep_sqlite_private
 
@@ -20,16 +20,23 @@ def engine_url(database_url: str) -> str:
     return database_url
 
 
+# Requests run on a pool of up to 40 threads: with the default 5 (+10) connections, a burst of
+# concurrent requests opened and closed connections (and, on SQLite, set their pragmas) over and
+# over, a fifth of the server's time in a listing benchmark.
+_POOL: dict[str, Any] = {"pool_size": 20, "max_overflow": 20}
+
+
 def create_database_engine(database_url: str, **options: Any) -> Engine:
     url = engine_url(database_url)
     if url.startswith("sqlite"):
         file = make_url(url).database
         if file and file != ":memory:" and not file.startswith("file:"):
             keep_sqlite_private(Path(file))  # its WAL holds file names and the audit log
+            options = {**_POOL, **options}
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    return create_engine(url, pool_pre_ping=True, **{**_POOL, **options})
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -70,6 +77,32 @@ class Database:
     def _before_commit(self, session: Session) -> None:
         for hook in self._pre_commit_hooks:
             hook(session)
+
+    def note_changes_to(self, tables: Collection[str], key: str) -> None:
+        """Set `session.info[key]` in every unit of work that changes rows of `tables`, through
+        the ORM or an UPDATE or DELETE statement, so that an `on_commit` hook learns of it."""
+        names = frozenset(tables)
+
+        def flushed(session: Session, _context: Any) -> None:
+            # After a flush the dirty and deleted sets still show what it wrote; "dirty" counts
+            # any attribute set, even to the value it had, so ask whether a value changed.
+            for row in session.deleted:
+                if getattr(row, "__tablename__", None) in names:
+                    session.info[key] = True
+                    return
+            for row in session.dirty:
+                if getattr(row, "__tablename__", None) in names and session.is_modified(row):
+                    session.info[key] = True
+                    return
+
+        def executed(state: ORMExecuteState) -> None:
+            if (state.is_update or state.is_delete) and getattr(
+                getattr(state.statement, "table", None), "name", None
+            ) in names:
+                state.session.info[key] = True
+
+        event.listen(self._sessions, "after_flush", flushed)
+        event.listen(self._sessions, "do_orm_execute", executed)
 
     def _after_commit(self, session: Session) -> None:
         info = dict(session.info)

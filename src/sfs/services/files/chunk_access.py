@@ -21,8 +21,9 @@ per batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Version, VersionChunk
+from sfs.metadata.schema import Base
 from sfs.services.files.spaces import readable_space_ids
 from sfs.services.sharing.share_grants import shared_roots, subtree_node_ids
 
@@ -139,9 +141,7 @@ def record_receipts(
     wanted = list(dict.fromkeys(chunk_ids))
     if not wanted:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ChunkReceipt)
+    statement = _upsert(session)(ChunkReceipt.__table__)
     statement = statement.on_conflict_do_update(
         index_elements=["organization_id", "chunk_id", "user_id"],
         set_={"received_at": statement.excluded.received_at},
@@ -158,6 +158,33 @@ def record_receipts(
             for chunk_id in wanted
         ],
     )
+
+
+def insert_ignoring_known(
+    session: Session,
+    model: type[Base],
+    key: list[str],
+    rows: list[dict[str, object]],
+    *,
+    refresh: Sequence[str] = (),
+) -> None:
+    """Insert rows in one executemany; a row whose `key` exists already is left alone but for
+    its `refresh` columns, set to the new values (which also row-locks it until the commit)."""
+    if not rows:
+        return
+    statement = _upsert(session)(model.__table__)
+    if refresh:
+        statement = statement.on_conflict_do_update(
+            index_elements=key, set_={column: statement.excluded[column] for column in refresh}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=key)
+    session.execute(statement, rows)
+
+
+def _upsert(session: Session) -> Callable[..., Any]:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def refresh_chunks(

@@ -76,15 +76,24 @@ class ChunkIntake:
 
     def finish(self) -> list[ManifestEntry]:
         """The end of the bytes: store the rest; every chunk is indexed when this returns."""
+        manifest, last = self.finish_unindexed()
+        if last:
+            self._versions.record_chunks(self._actor, last)
+        return manifest
+
+    def finish_unindexed(self) -> tuple[list[ManifestEntry], list[ChunkRow]]:
+        """As `finish`, but the chunks of the last pack (durable already) are handed back for
+        the caller to index in the transaction that commits them: a small file is then one
+        transaction, not two."""
         if self._done:
             raise RuntimeError("this upload is finished or aborted")
         try:
             self._take(self._feeder.finish())
             self._store_missing()
-            self._record(self._writer.flush())
+            last = self._writer.flush()
         finally:
             self.abort()
-        return self._manifest
+        return self._manifest, chunk_rows(last)
 
     def abort(self) -> None:
         """Drop what is buffered; nothing is committed (safe to call more than once)."""
@@ -111,7 +120,9 @@ class ChunkIntake:
             self._record(self._writer.add(chunk.chunk_id, chunk.sealed))
         # Held, but not the actor's yet: the server cut these from the actor's own bytes, so
         # they are recorded as the actor's, not stored twice.
-        self._versions.record_receipts(self._actor, [i for i, ok in held.items() if not ok])
+        theirs = [chunk_id for chunk_id, usable in held.items() if not usable]
+        if theirs:
+            self._versions.record_receipts(self._actor, theirs)
 
     def _record(self, packed: Sequence[PackedChunk]) -> None:
         record_packed(self._versions, self._actor, packed)
@@ -140,7 +151,7 @@ class ContentUpload:
     def finish(self) -> NodeView:
         """The end of the file: store the rest, check the client's checksum (InvalidInput if it
         differs: nothing is committed), then commit the version with its SHA1."""
-        manifest = self._intake.finish()
+        manifest, fresh = self._intake.finish_unindexed()
         sha1 = self._intake.hashes.verify()
         target = self._target
         return self._versions.commit(
@@ -153,6 +164,7 @@ class ContentUpload:
             client=target.client,
             device_name=target.device_name,
             sha1=sha1,
+            fresh_chunks=fresh,
         )
 
     def abort(self) -> None:
@@ -181,16 +193,17 @@ def record_packed(
 ) -> None:
     """Index chunks whose pack is durable; before this they are invisible garbage."""
     if packed:
-        versions.record_chunks(
-            actor,
-            [
-                ChunkRow(
-                    chunk_id=p.chunk_id,
-                    pack_id=p.location.pack_id,
-                    offset=p.location.offset,
-                    length=p.location.length,
-                    plain_size=p.plain_size,
-                )
-                for p in packed
-            ],
+        versions.record_chunks(actor, chunk_rows(packed))
+
+
+def chunk_rows(packed: Sequence[PackedChunk]) -> list[ChunkRow]:
+    return [
+        ChunkRow(
+            chunk_id=p.chunk_id,
+            pack_id=p.location.pack_id,
+            offset=p.location.offset,
+            length=p.location.length,
+            plain_size=p.plain_size,
         )
+        for p in packed
+    ]

@@ -12,9 +12,17 @@ from sqlalchemy import func, select
 
 from sfs.domain.actor import Actor
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import Node, Version
+from sfs.metadata.file_models import Node
 from sfs.protocol.paths import join_path
-from sfs.services.files.nodes import FILE, FOLDER, NodeView, node_view, parse_path, resolve
+from sfs.services.files.nodes import (
+    FILE,
+    FOLDER,
+    NodeView,
+    child_views,
+    node_view,
+    parse_path,
+    resolve,
+)
 from sfs.services.files.spaces import visible_space
 from sfs.services.sharing.share_grants import subtree_node_ids
 
@@ -39,30 +47,7 @@ class FolderListingService:
             view = node_view(session, node, join_path(parts))
             if node.kind != FOLDER or not with_children:
                 return Listing(view, [])
-            rows = session.execute(
-                select(Node, Version.number, Version.content_digest, Version.sha1)
-                .outerjoin(Version, Version.id == Node.current_version_id)
-                .where(Node.parent_id == node.id, Node.deleted_at.is_(None))
-                .order_by(Node.name_key)
-            ).all()
-            return Listing(
-                view,
-                [
-                    NodeView(
-                        id=child.id,
-                        name=child.name,
-                        path=join_path([*parts, child.name]),
-                        kind=child.kind,
-                        size=child.size,
-                        modified_at=child.modified_at,
-                        version=number,
-                        content_digest=digest,
-                        tree_seq=child.tree_seq or 0,
-                        sha1=sha1,
-                    )
-                    for child, number, digest, sha1 in rows
-                ],
-            )
+            return Listing(view, child_views(session, node.id, parts, folders_first=False))
 
     def bytes_below(
         self, actor: Actor, *, space_id: uuid.UUID, folder_ids: Sequence[uuid.UUID]

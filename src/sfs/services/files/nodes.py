@@ -124,6 +124,35 @@ def node_view(session: Session, node: Node, path: str) -> NodeView:
     )
 
 
+def child_views(
+    session: Session, parent_id: uuid.UUID, parent_parts: list[str], *, folders_first: bool
+) -> list[NodeView]:
+    """The live children of a folder as views, in one query (not one per child for its
+    version): by name, folders before files when `folders_first`."""
+    order = (Node.kind.desc(), Node.name_key) if folders_first else (Node.name_key,)
+    rows = session.execute(
+        select(Node, Version.number, Version.content_digest, Version.sha1)
+        .outerjoin(Version, Version.id == Node.current_version_id)
+        .where(Node.parent_id == parent_id, Node.deleted_at.is_(None))
+        .order_by(*order)
+    ).all()
+    return [
+        NodeView(
+            id=child.id,
+            name=child.name,
+            path=join_path([*parent_parts, child.name]),
+            kind=child.kind,
+            size=child.size,
+            modified_at=child.modified_at,
+            version=number,
+            content_digest=digest,
+            tree_seq=child.tree_seq or 0,
+            sha1=sha1,
+        )
+        for child, number, digest, sha1 in rows
+    ]
+
+
 def path_of(session: Session, node: Node, scope: SpaceScope | None = None) -> str:
     """The node's path in its space, or inside `scope` (which the node must lie in)."""
     parts: list[str] = []

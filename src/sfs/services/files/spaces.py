@@ -39,10 +39,28 @@ class SpaceView:
     role: SpaceRole = SpaceRole.OWNER
 
 
+# Users whose My Files id is remembered (see `SpaceService.my_files_id`), before starting over.
+_REMEMBERED_USERS = 100_000
+
+
 class SpaceService:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._database = database
         self._clock = clock
+        self._my_files_ids: dict[uuid.UUID, uuid.UUID] = {}
+
+    def my_files_id(self, actor: Actor) -> uuid.UUID:
+        """The id of the actor's My Files. A personal space keeps its id for its owner's life,
+        so it is remembered: "me" in every request of a sync or WebDAV client costs no query.
+        (Whoever uses the id still checks the actor may reach it, in their own transaction.)"""
+        known = self._my_files_ids.get(actor.user_id)
+        if known is not None:
+            return known
+        space_id = self.my_files(actor).id
+        if len(self._my_files_ids) >= _REMEMBERED_USERS:
+            self._my_files_ids.clear()
+        self._my_files_ids[actor.user_id] = space_id
+        return space_id
 
     def my_files(self, actor: Actor) -> SpaceView:
         """The actor's personal space, created on first use."""
@@ -103,7 +121,7 @@ class SpaceService:
         """'me' names My Files; anything else must be a space id the actor may reach (and, for
         `write`, change: a door checks before taking a body the service would refuse)."""
         if reference == "me":
-            return self.my_files(actor).id
+            return self.my_files_id(actor)
         try:
             space_id = uuid.UUID(reference)
         except ValueError:

@@ -25,6 +25,7 @@ from sfs.services.files.nodes import (
     FILE,
     FOLDER,
     NodeView,
+    child_views,
     flush_or_conflict,
     live_child,
     new_node,
@@ -64,14 +65,7 @@ class FileTreeService:
                     N_("%(join_path)s is a file, not a folder.", join_path=join_path(parts)),
                     field="path",
                 )
-            children = session.scalars(
-                select(Node)
-                .where(Node.parent_id == folder.id, Node.deleted_at.is_(None))
-                .order_by(Node.kind.desc(), Node.name_key)
-            ).all()
-            return [
-                node_view(session, child, join_path([*parts, child.name])) for child in children
-            ]
+            return child_views(session, folder.id, parts, folders_first=True)
 
     def snapshot(self, actor: Actor, *, space_id: uuid.UUID) -> tuple[int, list[NodeView]]:
         """Every live file and folder of the space with its path, and the journal cursor they

@@ -171,34 +171,14 @@ class FileVersionService:
         now = self._clock.now()
         with self._database.transaction() as session:
             access.record_receipts(session, actor, [c.chunk_id for c in stored], now=now)
-            known = set(
-                session.scalars(
-                    select(Chunk.chunk_id).where(
-                        Chunk.organization_id == organization_id,
-                        Chunk.chunk_id.in_([c.chunk_id for c in stored]),
-                    )
-                )
-            )
-            for chunk in stored:
-                if chunk.chunk_id in known:
-                    continue
-                known.add(chunk.chunk_id)
-                session.add(
-                    Chunk(
-                        organization_id=organization_id,
-                        chunk_id=chunk.chunk_id,
-                        pack_id=chunk.pack_id,
-                        offset=chunk.offset,
-                        length=chunk.length,
-                        plain_size=chunk.plain_size,
-                        created_at=now,
-                    )
-                )
+            _index_chunks(session, organization_id, stored, now)
 
     def record_receipts(self, actor: Actor, chunk_ids: Sequence[str]) -> None:
         """The actor sent these chunks, which the organisation held already (their bytes were
         checked against their ids): they may now commit them, and nothing is stored twice."""
         _organisation_of(actor)
+        if not chunk_ids:
+            return
         now = self._clock.now()
         with self._database.transaction() as session:
             access.record_receipts(session, actor, chunk_ids, now=now)
@@ -231,10 +211,14 @@ class FileVersionService:
         client: ClientInfo,
         device_name: str | None = None,
         sha1: str | None = None,
+        fresh_chunks: Sequence[ChunkRow] = (),
     ) -> NodeView:
-        """Make a new version visible, in one transaction, once all its chunks are stored."""
+        """Make a new version visible, in one transaction, once all its chunks are stored;
+        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name, sha1)
-        (outcome,) = self.commit_many(actor, space_id=space_id, requests=[request], client=client)
+        (outcome,) = self.commit_many(
+            actor, space_id=space_id, requests=[request], client=client, fresh_chunks=fresh_chunks
+        )
         if isinstance(outcome, SfsError):
             raise outcome
         return outcome
@@ -246,6 +230,7 @@ class FileVersionService:
         space_id: uuid.UUID,
         requests: Sequence[CommitRequest],
         client: ClientInfo,
+        fresh_chunks: Sequence[ChunkRow] = (),
     ) -> list[NodeView | SfsError]:
         """Many commits in one transaction (thousands of small files, one round trip).
 
@@ -261,7 +246,12 @@ class FileVersionService:
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
             lock_for_commit(session, space)
-            ids = [e.chunk_id for r in requests for e in r.manifest]
+            # The server cut these from the actor's own bytes: theirs to use, no receipt needed.
+            # One held already counts as just uploaded (as `refresh_chunks` does), and its row
+            # stays locked until the commit: the garbage collector cannot take it in between.
+            _index_chunks(session, space.organization_id, fresh_chunks, now, refresh=True)
+            fresh = {chunk.chunk_id for chunk in fresh_chunks}
+            ids = [e.chunk_id for r in requests for e in r.manifest if e.chunk_id not in fresh]
             # Chunks the actor may not use count as not uploaded (the same refusal, so a commit
             # never tells whether another member holds that content).
             missing = set(ids) - access.usable_chunks(session, actor, ids, lock=True)
@@ -466,10 +456,19 @@ class FileVersionService:
                 ).one_or_none()
             if version_id is None:
                 raise NotFound(N_("%(join_path)s has no such version.", join_path=join_path(parts)))
-            version = session.get(Version, version_id)
-            assert version is not None
+            number = session.scalar(select(Version.number).where(Version.id == version_id))
+            assert number is not None
+            # Plain rows, not ORM objects: a 1 GiB file is ~40,000 of them.
             rows = session.execute(
-                select(VersionChunk, Chunk)
+                select(
+                    VersionChunk.chunk_id,
+                    VersionChunk.plain_size,
+                    Chunk.chunk_id.label("found"),
+                    Chunk.pack_id,
+                    Chunk.offset,
+                    Chunk.length,
+                    Chunk.plain_size.label("stored_plain_size"),
+                )
                 .join(
                     Chunk,
                     (Chunk.organization_id == VersionChunk.organization_id)
@@ -478,22 +477,22 @@ class FileVersionService:
                 )
                 .where(VersionChunk.version_id == version_id)
                 .order_by(VersionChunk.position)
-            ).all()
+            )
             plan: list[tuple[ChunkRow, int]] = []
             offset = 0
-            for entry, chunk in rows:
-                if chunk is None:
+            for chunk_id, plain_size, found, pack_id, at, length, stored_plain_size in rows:
+                if found is None:
                     raise NotFound(
                         N_(
                             "%(join_path)s is damaged: chunk %(chunk_id)s… is gone.",
                             join_path=join_path(parts),
-                            chunk_id=entry.chunk_id[:12],
+                            chunk_id=chunk_id[:12],
                         )
                     )
-                plan.append((_stored(chunk), offset))
-                offset += entry.plain_size
+                plan.append((ChunkRow(chunk_id, pack_id, at, length, stored_plain_size), offset))
+                offset += plain_size
             return ReadPlan(
-                node=node_view(session, node, join_path(parts)), number=version.number, chunks=plan
+                node=node_view(session, node, join_path(parts)), number=number, chunks=plan
             )
 
 
@@ -536,6 +535,37 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
         )
     )
     return _Room(user.quota_bytes, int(used or 0))
+
+
+def _index_chunks(
+    session: Session,
+    organization_id: uuid.UUID,
+    stored: Sequence[ChunkRow],
+    now: datetime,
+    *,
+    refresh: bool = False,
+) -> None:
+    """Remember where durable chunks live: one statement for the batch, not a unit of work per
+    row. A chunk another upload indexed in between keeps its first location (either serves);
+    with `refresh`, its `created_at` becomes `now`."""
+    access.insert_ignoring_known(
+        session,
+        Chunk,
+        ["organization_id", "chunk_id"],
+        [
+            {
+                "organization_id": organization_id,
+                "chunk_id": chunk.chunk_id,
+                "pack_id": chunk.pack_id,
+                "offset": chunk.offset,
+                "length": chunk.length,
+                "plain_size": chunk.plain_size,
+                "created_at": now,
+            }
+            for chunk in {c.chunk_id: c for c in stored}.values()
+        ],
+        refresh=["created_at"] if refresh else [],
+    )
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from sfs.auth.password_policy import MAX_LENGTH
+from sfs.auth.secrets import digest
 from sfs.auth.throttle import RateLimiters
 from sfs.crypto.passwords import PasswordHasher
 from sfs.domain.actor import Actor, ClientInfo
@@ -28,6 +29,7 @@ from sfs.services.audit import AuditLog
 from sfs.services.identity.actors import actor_of, require_may_log_in, require_password_current
 from sfs.services.identity.app_passwords import AppPasswordService, canonical_app_password
 from sfs.services.identity.login import LoginService
+from sfs.services.identity.verified_credentials import VerifiedCredentials
 
 REFUSED = N_(
     "Wrong email or app password. Create an app password for this device under My account → "
@@ -59,8 +61,10 @@ class ClientPasswordService:
         limiters: RateLimiters,
         login: LoginService,
         app_passwords: AppPasswordService,
+        verified: VerifiedCredentials[ClientLogin] | None = None,
     ) -> None:
         self._database = database
+        self._verified = verified
         self._audit = audit
         self._hasher = hasher
         self._limiters = limiters
@@ -78,13 +82,22 @@ class ClientPasswordService:
         account_key = email.strip().casefold()[:254]
         address_key = client.address or "unknown"
         self._login.refuse_when_throttled(account_key, address_key, client)
+        secret = canonical_app_password(password)
+        # An app password verified moments ago from this client (see verified_credentials).
+        key = (account_key, digest(secret), client) if secret is not None else None
+        cache = self._verified
+        if key is not None and cache is not None and (found := cache.get(key)) is not None:
+            return found
+        generation = cache.generation if cache is not None else 0
         account = self._account(account_key)
 
-        secret = canonical_app_password(password)
         if account is not None and secret is not None:
             token_id = self._app_passwords.find(account.id, secret)
             if token_id is not None:
-                return ClientLogin(self._app_passwords.use(token_id, client=client), token_id)
+                login = ClientLogin(self._app_passwords.use(token_id, client=client), token_id)
+                if key is not None and cache is not None:
+                    cache.remember(key, login, generation)
+                return login
 
         if account is not None and account.account_password_allowed and account.password_hash:
             verified = len(password) <= MAX_LENGTH and self._hasher.verify(

@@ -36,6 +36,7 @@ from sfs.services.identity.actors import (
     require_password_current,
 )
 from sfs.services.identity.device_mail import DeviceMail
+from sfs.services.identity.verified_credentials import VerifiedCredentials
 
 TOKEN_PREFIX = "sfs_"  # noqa: S105 (a prefix, not a secret)
 DEFAULT_IDLE_DAYS = 90
@@ -74,8 +75,10 @@ class DeviceTokenService:
         *,
         idle_days: int = DEFAULT_IDLE_DAYS,
         mail: DeviceMail | None = None,
+        verified: VerifiedCredentials[tuple[Actor, uuid.UUID]] | None = None,
     ) -> None:
         self._database = database
+        self._verified = verified
         self._audit = audit
         self._clock = clock
         self._randomness = randomness
@@ -170,9 +173,29 @@ class DeviceTokenService:
         space a sync client keeps in sync) are recorded for the Devices page."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             raise NotAuthenticated(N_("The access token is not valid."))
-        return self.resolve_stored(
-            DeviceToken.token_hash == digest(secret), client=client, space=space
+        token_hash = digest(secret)
+        if self._verified is None:
+            return self.resolve_stored(
+                DeviceToken.token_hash == token_hash, client=client, space=space
+            )
+        generation = self._verified.generation
+        found = self._verified.get(_remembered_as(token_hash, client, space))
+        if found is not None:
+            return found
+        resolved = self.resolve_stored(
+            DeviceToken.token_hash == token_hash, client=client, space=space
         )
+        self._verified.remember(_remembered_as(token_hash, client, space), resolved, generation)
+        return resolved
+
+    def remembered(
+        self, secret: str, *, client: ClientInfo | None = None, space: str | None = None
+    ) -> tuple[Actor, uuid.UUID] | None:
+        """What `resolve` answered for this token moments ago, without a query (None when it
+        must be checked): cheap enough for an event loop."""
+        if self._verified is None or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        return self._verified.get(_remembered_as(digest(secret), client, space))
 
     def require_live(self, token_id: uuid.UUID) -> Actor:
         """The actor of a token already resolved once, as `resolve` would answer now: raises
@@ -291,6 +314,13 @@ def _issuable(session: Session, actor: Actor) -> None:
         raise NotAuthenticated()
     require_may_log_in(user)
     require_password_current(user)
+
+
+def _remembered_as(
+    token_hash: str, client: ClientInfo | None, space: str | None
+) -> tuple[str, ClientInfo | None, str | None]:
+    # What the device says about itself is part of the key, so that a change of it is noted.
+    return (token_hash, client, space)
 
 
 def _note_software(token: DeviceToken, client: ClientInfo | None, space: str | None) -> None:

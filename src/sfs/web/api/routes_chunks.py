@@ -15,6 +15,7 @@ from starlette.responses import StreamingResponse
 from sfs.app import Services
 from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, SfsError
+from sfs.protocol.chunk_frames import LENGTH_BYTES, FrameReader
 from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import BaseRun, CommitRequest, ManifestEntry
@@ -143,18 +144,21 @@ async def put_chunks(
 
 
 async def _put_chunks(request: Request, actor: Actor, services: Services) -> ChunkBatchOut:
-    body = bytearray()
+    reader = FrameReader()
+    chunks: list[tuple[str, bytes]] = []
     try:
         async for block in request.stream():
-            body += block
+            chunks += reader.feed(block)
     except ClientDisconnect:
         # The client went away mid-batch (killed, or its network dropped): keep the chunks
         # that arrived whole, so its resumed upload need not send them again.
-        arrived = _parse_chunk_batch(bytes(body), whole_only=True)
-        if arrived:
-            await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, arrived)
+        if chunks:
+            await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, chunks)
         raise
-    chunks = _parse_chunk_batch(bytes(body))
+    try:
+        reader.finish()
+    except ValueError as cut_short:
+        raise InvalidInput(str(cut_short), field="body") from None
     stored = await anyio.to_thread.run_sync(services.file_content.put_chunks, actor, chunks)
     return ChunkBatchOut(stored=stored)
 
@@ -319,7 +323,7 @@ _SEND_BLOCK = 1 << 20
 def _framed(chunks: Iterator[tuple[str, bytes]]) -> Iterator[bytes]:
     block = bytearray()
     for chunk_id, data in chunks:
-        block += bytes.fromhex(chunk_id) + len(data).to_bytes(_LENGTH_BYTES, "big")
+        block += bytes.fromhex(chunk_id) + len(data).to_bytes(LENGTH_BYTES, "big")
         block += data
         if len(block) >= _SEND_BLOCK:
             yield bytes(block)
@@ -340,28 +344,3 @@ def _expanded(
     return services.file_versions.expand(
         actor, space_id=space_id, path=body.path, base_version=body.base_version, items=items
     )
-
-
-_ID_BYTES = 32
-_LENGTH_BYTES = 4
-
-
-def _parse_chunk_batch(body: bytes, *, whole_only: bool = False) -> list[tuple[str, bytes]]:
-    """The framed chunks; with `whole_only`, those before a cut-off end (a body cut short)."""
-    chunks: list[tuple[str, bytes]] = []
-    position = 0
-    while position < len(body):
-        header_end = position + _ID_BYTES + _LENGTH_BYTES
-        if header_end > len(body):
-            if whole_only:
-                break
-            raise InvalidInput("The chunk batch ends inside a chunk header.", field="body")
-        chunk_id = body[position : position + _ID_BYTES].hex()
-        length = int.from_bytes(body[position + _ID_BYTES : header_end], "big")
-        if header_end + length > len(body):
-            if whole_only:
-                break
-            raise InvalidInput("The chunk batch ends inside a chunk.", field="body")
-        chunks.append((chunk_id, body[header_end : header_end + length]))
-        position = header_end + length
-    return chunks

@@ -116,7 +116,7 @@ def _caller(
     actor = authenticate(services, authorization, client)
     if not DavPath(base="", user=where.user, parts=(), trailing_slash=False).belongs_to(actor):
         raise NotFound("No such user.")  # another account's uploads are not found
-    return actor, services.spaces.my_files(actor).id
+    return actor, services.spaces.my_files_id(actor)
 
 
 async def _open(call: _Call, transfer_id: str) -> Response:
