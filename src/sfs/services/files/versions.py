@@ -131,7 +131,7 @@ class FileVersionService:
                 raise QuotaExceeded(
                     f"Quota exceeded: you may store {mine.quota} bytes and hold {mine.used}."
                 )
-            ours = _organisation_room(session, organization_id)
+            ours = organisation_room(session, organization_id)
             if ours is not None and ours.used + incoming_bytes > ours.quota:
                 raise QuotaExceeded(
                     f"Quota exceeded: the organisation may store {ours.quota} bytes "
@@ -146,7 +146,7 @@ class FileVersionService:
                 room
                 for room in (
                     user_room(session, actor.user_id, organization_id),
-                    _organisation_room(session, organization_id),
+                    organisation_room(session, organization_id),
                 )
                 if room is not None
             ]
@@ -473,7 +473,7 @@ class _Room:
     used: int
 
 
-def _organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | None:
+def organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | None:
     organisation = session.get(Organization, organization_id)
     assert organisation is not None
     if organisation.quota_bytes is None:
@@ -491,13 +491,18 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
     user = session.get(User, user_id)
     if user is None or user.quota_bytes is None:
         return None
+    return _Room(user.quota_bytes, user_bytes(session, user_id, organization_id))
+
+
+def user_bytes(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> int:
+    """What the user's own files hold in the chunk store."""
     # The user's own files, each chunk counted once however many versions share it.
     referenced = (
         select(VersionChunk.chunk_id)
         .join(Version, Version.id == VersionChunk.version_id)
         .join(Node, Node.id == Version.node_id)
         .join(Space, Space.id == Node.space_id)
-        .where(Space.owner_user_id == user.id, VersionChunk.organization_id == organization_id)
+        .where(Space.owner_user_id == user_id, VersionChunk.organization_id == organization_id)
         .distinct()
     )
     used = session.scalar(
@@ -505,7 +510,7 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
             Chunk.organization_id == organization_id, Chunk.chunk_id.in_(referenced)
         )
     )
-    return _Room(user.quota_bytes, int(used or 0))
+    return int(used or 0)
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:
