@@ -74,7 +74,9 @@ class ThumbnailService:
         """The current version's thumbnail; NotFound when the file makes none (or the reader
         may not see it: the same answer, so nothing is told about another's files)."""
         if edge not in EDGES:
-            raise InvalidInput(f"A thumbnail is {' or '.join(map(str, EDGES))} pixels.", "size")
+            raise InvalidInput(
+                f"A thumbnail is {' or '.join(map(str, EDGES))} pixels.", field="size"
+            )
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             node = resolve(session, space, parse_path(path))

@@ -74,7 +74,9 @@ def act_on_selection(
         if action == "move":
             target = clean_folder(destination)
             if not destination.strip():
-                raise InvalidInput(N_("Type the folder to move the selection to."), "destination")
+                raise InvalidInput(
+                    N_("Type the folder to move the selection to."), field="destination"
+                )
             for name in names:
                 services.file_tree.move(
                     active.actor,

@@ -26,6 +26,7 @@ from sfs.domain.errors import (
 )
 from sfs.i18n import N_, translations
 from sfs.protocol.limits import clamp_timestamp
+from sfs.protocol.paths import join_path, split_path
 from sfs.services.files.content_upload import ContentUpload, UploadTarget, pour
 from sfs.services.files.nodes import FOLDER, NodeView
 from sfs.services.identity.web_sessions import ActiveSession
@@ -200,8 +201,10 @@ async def upload_one(request: Request, path: str, space: str = "") -> Response:
         folder, _, name = path.rpartition("/")
         target_path = child_path(clean_folder(folder), name)
         if make_folders and clean_folder(folder) != "/":
+            parts = split_path(clean_folder(folder))
+            levels = [join_path(parts[: depth + 1]) for depth in range(len(parts))]
             made = services.file_tree.create_folders(
-                active.actor, space_id=space_id, paths=[clean_folder(folder)], client=client_info
+                active.actor, space_id=space_id, paths=levels, client=client_info
             )
             for outcome in made:
                 if isinstance(outcome, SfsError):
