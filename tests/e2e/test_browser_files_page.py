@@ -66,7 +66,7 @@ def no_sideways_scroll(page: Page) -> None:
           Array.from(document.querySelectorAll("body *"))
             .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
             .slice(0, 5)
-            .map((e) => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right)),
+            .map((e) => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}`),
         ]"""
     )
     assert width <= inner, f"{page.url} is {width} px wide in {inner} px: {culprits}"
