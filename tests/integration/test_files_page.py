@@ -341,6 +341,17 @@ def test_thumbnails_are_made_once_kept_sealed_and_cached_by_the_browser(
             assert b"RIFF" not in row.sealed and b"WEBP" not in row.sealed
     assert client.get("/file/thumbnail/Photos/notes.txt").status_code == 404
     assert client.get("/file/thumbnail/Photos/beach.png?size=5000").status_code == 422
+    # A sealed thumbnail altered at rest does not open: it is made again from the image.
+    with services.database.transaction() as session:
+        row = session.scalars(select(Thumbnail).where(Thumbnail.edge == 64)).one()
+        assert row.sealed is not None
+        row.sealed = row.sealed[:-1] + bytes([row.sealed[-1] ^ 1])
+        altered = row.sealed
+    remade = client.get(url)
+    assert remade.status_code == 200 and remade.content[:4] == b"RIFF"
+    with services.database.transaction() as session:
+        row = session.scalars(select(Thumbnail).where(Thumbnail.edge == 64)).one()
+        assert row.sealed is not None and row.sealed != altered
 
 
 def test_a_decompression_bomb_or_a_broken_image_makes_no_thumbnail(
