@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from sfs.app import Services
 from sfs.domain.actor import Actor, operator
@@ -334,7 +334,7 @@ def test_thumbnails_are_made_once_kept_sealed_and_cached_by_the_browser(
     with Image.open(io.BytesIO(big.content)) as image:
         assert image.size == (256, 128)
     with services.database.transaction() as session:
-        rows = session.scalars(select(Thumbnail)).all()
+        rows = session.scalars(select(Thumbnail).where(Thumbnail.sealed.is_not(None))).all()
         assert sorted(row.edge for row in rows) == [64, 256]
         for row in rows:
             assert row.sealed is not None
@@ -343,14 +343,18 @@ def test_thumbnails_are_made_once_kept_sealed_and_cached_by_the_browser(
     assert client.get("/file/thumbnail/Photos/beach.png?size=5000").status_code == 422
     # A sealed thumbnail altered at rest does not open: it is made again from the image.
     with services.database.transaction() as session:
-        row = session.scalars(select(Thumbnail).where(Thumbnail.edge == 64)).one()
+        row = session.scalars(
+            select(Thumbnail).where(Thumbnail.edge == 64, Thumbnail.sealed.is_not(None))
+        ).one()
         assert row.sealed is not None
         row.sealed = row.sealed[:-1] + bytes([row.sealed[-1] ^ 1])
         altered = row.sealed
     remade = client.get(url)
     assert remade.status_code == 200 and remade.content[:4] == b"RIFF"
     with services.database.transaction() as session:
-        row = session.scalars(select(Thumbnail).where(Thumbnail.edge == 64)).one()
+        row = session.scalars(
+            select(Thumbnail).where(Thumbnail.edge == 64, Thumbnail.sealed.is_not(None))
+        ).one()
         assert row.sealed is not None and row.sealed != altered
 
 
@@ -420,3 +424,29 @@ def test_another_members_or_organisations_spaces_and_thumbnails_are_not_found(
         assert client.get("/files/?space=not-a-space").status_code == 404
     # the owner, for contrast, gets the thumbnail
     assert client.get("/file/thumbnail/secret.png").status_code == 200
+
+
+def test_the_thumbnails_migration_keeps_existing_files_and_serves_them_after_upgrade(
+    client: TestClient, services: Services, acme: Tenant
+) -> None:
+    """One revision down (before thumbnails) and up again, with files in the store: the files are
+    untouched and an existing image gets its thumbnail, sealed, after the upgrade."""
+    from alembic import command
+
+    from sfs.metadata import migrate
+
+    me = actor(services, acme.user)
+    put(services, me, "/old.png", png(80, 40))
+    engine = services.database.engine
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0020-1")  # the revision before thumbnails
+    assert "thumbnails" not in inspect(engine).get_table_names()
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    log_in(client, acme.user.email)
+    assert client.get("/files/old.png").content == png(80, 40)
+    assert client.get("/file/thumbnail/old.png").status_code == 200
+    with services.database.transaction() as session:
+        assert [row.edge for row in session.scalars(select(Thumbnail))] == [64]

@@ -80,12 +80,16 @@ class ThumbnailService:
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             node = resolve(session, space, parse_path(path))
-            if node.kind != FILE or node.current_version_id is None:
+            if (
+                node.kind != FILE
+                or node.current_version_id is None
+                or not may_have_thumbnail(node.name)
+                or node.size > self.max_source_bytes
+            ):
                 raise NotFound("This file has no thumbnail.")
             version = session.get(Version, node.current_version_id)
             assert version is not None
             number, version_id, organization_id = version.number, version.id, space.organization_id
-            name, size = node.name, node.size
             cached = session.scalars(
                 select(Thumbnail).where(Thumbnail.version_id == version_id, Thumbnail.edge == edge)
             ).one_or_none()
@@ -99,10 +103,8 @@ class ThumbnailService:
                 return _image(open_derived(keys, label, found[0]), version_id, edge)
             except SealedCacheError:
                 pass  # altered at rest: made again below, and the row replaced
-        data: bytes | None = None
-        if may_have_thumbnail(name) and size <= self.max_source_bytes:
-            download = self._content.download(actor, space_id=space_id, path=path, version=number)
-            data = self._make(b"".join(download.body), edge)
+        download = self._content.download(actor, space_id=space_id, path=path, version=number)
+        data = self._make(b"".join(download.body), edge)
         self._keep(
             version_id, edge, organization_id, seal_derived(keys, label, data) if data else None
         )
