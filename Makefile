@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 run: translations
 	$(BIN)/sfs serve
 
-# The .mo files are built here, never committed.
+# The .mo files are built here for a work tree, never committed; a wheel gets them from
+# build_support/catalogues.py (the build hook named in pyproject.toml).
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -D messages -d $(LOCALE)
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from sfs.auth.concurrency import RedisGauge
 from sfs.auth.throttle import RateLimiters
 from sfs.blobs.backend import BlobBackend
 from sfs.blobs.chunk_store import ChunkStore
 from sfs.blobs.from_url import backend_from_settings
+from sfs.blobs.metered import MeteredBackend
+from sfs.broadcast import broadcast_from_settings
 from sfs.config import Settings
 from sfs.crypto.master_key import load_or_create_master_key
 from sfs.crypto.passwords import HashParameters, PasswordHasher
@@ -17,7 +23,16 @@ from sfs.mail.outbox import OutboxMailer
 from sfs.mail.smtp import SmtpMailer, SmtpTarget
 from sfs.metadata import migrate
 from sfs.metadata.db import Database
-from sfs.ports import Clock, Mailer, Randomness, SystemClock, SystemRandomness
+from sfs.observability.metrics import Metrics
+from sfs.ports import (
+    ChangeBroadcast,
+    Clock,
+    ConcurrencyGauge,
+    Mailer,
+    Randomness,
+    SystemClock,
+    SystemRandomness,
+)
 from sfs.private_files import make_private_folder
 from sfs.services.audit import AuditLog
 from sfs.services.files.browsing import FileBrowsingService
@@ -51,6 +66,7 @@ from sfs.services.identity.my_account import MyAccountService
 from sfs.services.identity.password_reset import PasswordResetService
 from sfs.services.identity.second_factor import SecondFactorService
 from sfs.services.identity.web_sessions import WebSessionService
+from sfs.services.jobs.leases import JobLeases
 from sfs.services.notifications import Notifier
 from sfs.services.organisations.bootstrap import (
     InitialCredentials,
@@ -58,11 +74,14 @@ from sfs.services.organisations.bootstrap import (
 )
 from sfs.services.organisations.organisations import OrganisationService
 from sfs.services.organisations.provider import ProviderConsole
+from sfs.services.sharing.files_root import FilesRootService
 from sfs.services.sharing.groups import GroupService
 from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
 from sfs.services.sharing.links import ShareLinkService
+from sfs.services.sharing.sharees import ShareeSearch
+from sfs.services.sharing.shares import ShareService
 from sfs.services.sharing.team_folders import TeamFolderService
 from sfs.services.storage.keyring import Keyring
 
@@ -76,6 +95,10 @@ class Services:
     randomness: Randomness
     mailer: Mailer
     notifier: Notifier
+    broadcast: ChangeBroadcast
+    change_signal: ChangeSignal
+    metrics: Metrics
+    job_leases: JobLeases
     audit: AuditLog
     organisations: OrganisationService
     accounts: AccountService
@@ -91,6 +114,9 @@ class Services:
     spaces: SpaceService
     groups: GroupService
     team_folders: TeamFolderService
+    files_root: FilesRootService
+    sharees: ShareeSearch
+    shares: ShareService
     file_tree: FileTreeService
     file_versions: FileVersionService
     chunk_store: ChunkStore
@@ -129,6 +155,8 @@ def build_services(
     limiters: RateLimiters | None = None,
     master_key: bytes | None = None,
     blob_backend: BlobBackend | None = None,
+    broadcast: ChangeBroadcast | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     randomness = randomness or SystemRandomness()
     make_private_folder(settings.data_dir)  # 0700, and tightened if an older start made it
@@ -145,16 +173,22 @@ def build_services(
         )
     )
     limiters = limiters or RateLimiters.from_storage_uri(settings.rate_limit_storage)
-    audit = AuditLog(database, clock)
+    metrics = metrics or Metrics()
+    audit = AuditLog(database, clock, metrics)
     notifier = Notifier(mailer, sender=settings.mail_from, base_url=settings.base_url)
     organisations = OrganisationService(database, audit, clock, default_region=settings.region)
     invitations = InvitationService(database, audit, clock, randomness, hasher, notifier)
     file_versions = FileVersionService(database, clock)
     change_signal = ChangeSignal()
-    database.on_commit(
-        lambda info: change_signal.notify(info[TOUCHED_SPACES]) if TOUCHED_SPACES in info else None
+    broadcast = broadcast or broadcast_from_settings(settings)
+    _announce_commits(database, change_signal, broadcast)
+    chunk_store = ChunkStore(
+        MeteredBackend(
+            blob_backend or backend_from_settings(settings),
+            lambda operation: metrics.blob_errors.labels(operation=operation).inc(),
+        )
     )
-    chunk_store = ChunkStore(blob_backend or backend_from_settings(settings))
+    _watch(metrics, database, change_signal)
     keyring = Keyring(database, clock, randomness, master_key)
     email_codes = EmailCodeService(
         database,
@@ -189,6 +223,7 @@ def build_services(
     app_passwords = AppPasswordService(database, audit, clock, randomness, device_tokens)
     file_tree = FileTreeService(database, clock)
     file_content = FileContentService(chunk_store, keyring, file_versions)
+    spaces = SpaceService(database, clock)
     return Services(
         settings=settings,
         master_key=master_key,
@@ -197,6 +232,10 @@ def build_services(
         randomness=randomness,
         mailer=mailer,
         notifier=notifier,
+        broadcast=broadcast,
+        change_signal=change_signal,
+        metrics=metrics,
+        job_leases=JobLeases(database, clock),
         audit=audit,
         organisations=organisations,
         accounts=AccountService(database, audit, clock, hasher),
@@ -222,19 +261,27 @@ def build_services(
             device_idle_days=settings.device_token_idle_days,
         ),
         email_codes=email_codes,
-        spaces=SpaceService(database, clock),
+        spaces=spaces,
         groups=GroupService(database, audit, clock),
         team_folders=TeamFolderService(database, audit, clock),
+        files_root=FilesRootService(database, spaces),
+        sharees=ShareeSearch(database),
+        shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,
         chunk_store=chunk_store,
         keyring=keyring,
         retention=RetentionService(database, audit, clock),
-        changes=ChangeFeed(database, change_signal, monotonic=time.monotonic),
+        changes=ChangeFeed(
+            database,
+            change_signal,
+            monotonic=time.monotonic,
+            recheck_seconds=settings.change_recheck_seconds,
+        ),
         file_content=file_content,
         upload_sessions=UploadSessionService(database, clock, chunk_store, keyring, file_versions),
         upload_slots=UploadSlots(
-            InProcessGauge(),
+            upload_gauge(settings),
             per_account=settings.uploads_per_account,
             per_address=settings.uploads_per_address,
         ),
@@ -273,6 +320,42 @@ def build_services(
     )
 
 
+def _announce_commits(database: Database, signal: ChangeSignal, broadcast: ChangeBroadcast) -> None:
+    """A commit that grew journals wakes the long polls on them: here at once, elsewhere
+    through the broadcast (PostgreSQL's NOTIFY rides in the transaction itself)."""
+
+    def before(session: Session) -> None:
+        if TOUCHED_SPACES in session.info:
+            broadcast.publish_in(session, session.info[TOUCHED_SPACES])
+
+    def after(info: dict[str, Any]) -> None:
+        if TOUCHED_SPACES in info:
+            signal.notify(info[TOUCHED_SPACES])
+            broadcast.publish_after(info[TOUCHED_SPACES])
+
+    database.before_commit(before)
+    database.on_commit(after)
+
+
+def _watch(metrics: Metrics, database: Database, signal: ChangeSignal) -> None:
+    metrics.watch(
+        "sfs_long_poll_waiters", "Long polls waiting for a change now", lambda: signal.waiting
+    )
+    pool = database.engine.pool
+    metrics.watch(
+        "sfs_database_connections_in_use",
+        "Database connections checked out of the pool now",
+        lambda: float(getattr(pool, "checkedout", lambda: 0)()),
+    )
+
+
+def upload_gauge(settings: Settings) -> ConcurrencyGauge:
+    """Upload slots are counted where the throttles are: in Redis when instances share it."""
+    if settings.rate_limit_storage.startswith(("redis://", "rediss://")):
+        return RedisGauge(settings.rate_limit_storage)
+    return InProcessGauge()
+
+
 def default_mailer(settings: Settings) -> Mailer:
     if settings.mail_url:
         return SmtpMailer(SmtpTarget.from_url(settings.mail_url))
@@ -282,7 +365,8 @@ def default_mailer(settings: Settings) -> Mailer:
 def prepare_first_start(services: Services) -> list[InitialCredentials]:
     """Everything a start needs beyond the services: the schema, and the first accounts."""
     make_private_folder(services.settings.data_dir)
-    migrate.upgrade(services.database.engine)
-    return create_initial_accounts(
-        services.database, services.organisations, services.accounts, services.randomness
-    )
+    with migrate.one_instance_at_a_time(services.database.engine):
+        migrate.upgrade_unless_newer(services.database.engine)
+        return create_initial_accounts(
+            services.database, services.organisations, services.accounts, services.randomness
+        )

@@ -81,6 +81,24 @@ class Settings(BaseSettings):
         ge=1024 * 1024,
         description="the portal's multipart upload form, all files together; larger: 413",
     )
+    change_notification: str = Field(
+        default="auto",
+        description="how instances wake each other's long polls: auto (postgresql when the "
+        "database is, else process), postgresql (LISTEN/NOTIFY), redis://… (pub/sub), process",
+    )
+    change_recheck_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="a long poll re-reads the journal this often"
+    )
+    drain_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="on SIGTERM, running requests get this long"
+    )
+    background_jobs: bool = Field(
+        default=True, description="run gc, retention and expiries (once across all instances)"
+    )
+    metrics_token: str = Field(
+        default="", repr=False, description="bearer token for /metrics; empty: /metrics is off"
+    )
+    log_format: str = Field(default="text", pattern="^(text|json)$", description="text or json")
     device_token_idle_days: int = Field(
         default=90, ge=1, le=3650, description="a device token unused this long stops working"
     )
@@ -147,6 +165,22 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a redis:// URL")
         return value
 
+    @field_validator("change_notification")
+    @classmethod
+    def _change_notification(cls, value: str) -> str:
+        if value not in ("auto", "process", "postgresql") and not value.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be auto, process, postgresql or a redis:// URL")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        if value and (len(value) < 16 or not value.isprintable() or " " in value):
+            raise ValueError("must be at least 16 printable characters without spaces")
+        return value
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         # Derived defaults depend on other values, so they are filled after validation.
@@ -162,6 +196,15 @@ class Settings(BaseSettings):
             object.__setattr__(self, "blob_url", f"file://{data_dir / 'blobs'}")
         if self.master_key_file is None:
             object.__setattr__(self, "master_key_file", data_dir / "master.key")
+        if self.change_notification == "auto":
+            chosen = "postgresql" if self.database_url.startswith("postgresql") else "process"
+            object.__setattr__(self, "change_notification", chosen)
+        if self.change_notification == "postgresql" and not self.database_url.startswith(
+            "postgresql"
+        ):
+            raise ValueError(
+                "SFS_CHANGE_NOTIFICATION=postgresql needs a PostgreSQL SFS_DATABASE_URL"
+            )
         return self
 
     @property
@@ -186,9 +229,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            field = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+            # A rule across values names its variables itself.
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
         raise ConfigError("\n".join(lines)) from None
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML file
         raise ConfigError(

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, environment: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -37,6 +37,7 @@ class RunningServer:
             "SFS_DATA_DIR": str(data_dir),
             "SFS_PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
+            **(environment or {}),
         }
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self._log_handle = open(self.log, "w")  # noqa: SIM115 (closed in stop)

@@ -209,6 +209,10 @@ def test_an_admin_gets_404_for_every_account_url_of_another_organisation(
     assert snapshot(services, globex) == before
 
 
-@pytest.mark.parametrize("path", ["/accounts", f"/accounts/{uuid.uuid4()}", "/account"])
+# A fixed id: pytest-xdist workers must collect the same parameters.
+UNKNOWN_ACCOUNT = "/accounts/6fdfde32-792c-44d2-8963-f52bda5db4dc"
+
+
+@pytest.mark.parametrize("path", ["/accounts", UNKNOWN_ACCOUNT, "/account"])
 def test_signed_out_browsers_go_to_the_login_page(client: TestClient, path: str) -> None:
     assert client.get(path).url.path == "/login"

@@ -47,6 +47,10 @@ def test_an_operator_sets_up_an_organisation(run) -> None:  # type: ignore[no-un
     assert "Created Organization Admin jan@acme.example.com in 'Acme'" in user.output
     policy = run("admin", "set-policy", "--org", "Acme", "--require-2fa", "off")
     assert policy.exit_code == 0 and "now not required in 'Acme'" in policy.output
+    sharing = run("admin", "set-policy", "--org", "Acme", "--internal-sharing", "off")
+    assert sharing.exit_code == 0, sharing.output
+    assert "Sharing with colleagues is now not allowed in 'Acme'" in sharing.output
+    assert run("admin", "set-policy", "--org", "Acme").exit_code == 2
     listing = run("admin", "list-users", "--org", "Acme")
     assert listing.exit_code == 0
     lines = listing.output.splitlines()

@@ -59,7 +59,8 @@ def test_capabilities_in_json_advertise_chunking_and_sha1(
     assert found["files"]["bigfilechunking"] is True
     assert found["checksums"] == {"supportedTypes": ["SHA1"], "preferredUploadType": "SHA1"}
     assert found["core"]["webdav-root"] == "dav"
-    assert found["files_sharing"]["api_enabled"] is False
+    assert found["files_sharing"]["api_enabled"] is True
+    assert found["files_sharing"]["public"]["password"]["enforced"] is False
 
 
 def test_capabilities_are_xml_by_default(client: TestClient) -> None:

@@ -91,3 +91,53 @@ def test_another_organisations_space_and_links_are_not_found(
     assert (
         client.delete(f"/api/v1/links/{made.json()['link']['id']}", headers=auth).status_code == 404
     )
+
+
+def test_patch_changes_only_the_fields_sent_and_null_removes(
+    client: TestClient, services: Services, acme: Tenant, auth: dict[str, str]
+) -> None:
+    client.put("/api/v1/spaces/me/content", params={"path": "/P.txt"}, content=b"p", headers=auth)
+    made = client.post(
+        "/api/v1/spaces/me/links",
+        json={"path": "/P.txt", "password": "a-long-pass", "max_downloads": 3},
+        headers=auth,
+    ).json()
+    url = f"/api/v1/links/{made['link']['id']}"
+    changed = client.patch(url, json={"expires": "2026-12-31"}, headers=auth)
+    assert changed.status_code == 200, changed.text
+    out = changed.json()
+    assert out["has_password"] and out["max_downloads"] == 3
+    assert out["expires_at"].startswith("2027-01-01")
+    out = client.patch(
+        url, json={"password": None, "max_downloads": None, "expires": None}, headers=auth
+    ).json()
+    assert (out["has_password"], out["max_downloads"], out["expires_at"]) == (False, None, None)
+    public = made["url"].split("127.0.0.1:8080", 1)[-1]
+    assert client.get(public + "/download").content == b"p"
+    for bad in ({"password": "short"}, {"max_downloads": 0}, {"upload_only": True}, {"x": 1}):
+        assert client.patch(url, json=bad, headers=auth).status_code == 422, bad
+
+
+def test_patch_of_someone_elses_link_is_not_found_and_an_admin_may_only_revoke(
+    client: TestClient, services: Services, acme: Tenant, auth: dict[str, str]
+) -> None:
+    client.put("/api/v1/spaces/me/content", params={"path": "/P.txt"}, content=b"p", headers=auth)
+    made = client.post("/api/v1/spaces/me/links", json={"path": "/P.txt"}, headers=auth).json()
+    url = f"/api/v1/links/{made['link']['id']}"
+    globex = make_tenant(services, "Globex")
+    for email in (globex.user.email, globex.admin.email):
+        assert (
+            client.patch(
+                url, json={"max_downloads": 2}, headers=token_for(client, email)
+            ).status_code
+            == 404
+        )
+    admin = token_for(client, acme.admin.email)
+    assert client.patch(url, json={"max_downloads": 2}, headers=admin).status_code == 403
+    assert (
+        client.patch(
+            "/api/v1/links/00000000-0000-0000-0000-000000000000", json={}, headers=auth
+        ).status_code
+        == 404
+    )
+    assert client.get("/api/v1/links", headers=auth).json()[0]["max_downloads"] is None

@@ -132,3 +132,66 @@ def test_a_member_may_not_see_the_organisations_links_or_rules(
     log_in(client, acme.user.email)
     assert client.get("/organisation/links").status_code == 403
     assert client.get("/organisation/link-policy").status_code == 403
+
+
+def test_change_a_link_from_its_file_page(
+    client: TestClient, services: Services, acme: Tenant, owner: Actor
+) -> None:
+    put(services, owner, "/Plan.txt", b"plan")
+    created = services.share_links.create(
+        owner,
+        space_id=services.spaces.my_files(owner).id,
+        path="/Plan.txt",
+        options=LinkOptions(password="a-long-pass"),
+        client=CLIENT,
+    )
+    log_in(client, acme.user.email)
+    page = client.get("/file/share/Plan.txt")
+    assert f'href="/file/share-edit/{created.link.id}"' in page.text
+    token = page_csrf_token(client, f"/file/share-edit/{created.link.id}")
+    saved = client.post(
+        f"/file/share-edit/{created.link.id}",
+        data={
+            "csrf_token": token,
+            "remove_password": "on",
+            "expires": "2026-12-31",
+            "max_downloads": "5",
+        },
+    )
+    assert saved.status_code == 200 and "The link was changed." in saved.text
+    assert 'value="2026-12-31"' in saved.text
+    view = services.share_links.link(owner, created.link.id)
+    assert (view.has_password, view.max_downloads) == (False, 5)
+    assert client.get(f"/s/{created.token}/download").content == b"plan"
+    refused = client.post(
+        f"/file/share-edit/{created.link.id}",
+        data={"csrf_token": token, "password": "short", "expires": "2026-12-31"},
+    )
+    assert refused.status_code == 422 and "8 to 256" in refused.text
+    client.cookies.clear()
+    log_in(client, acme.admin.email)
+    assert client.get(f"/file/share-edit/{created.link.id}").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["colleague", "stranger"])
+def test_someone_elses_link_cannot_be_opened_or_changed_in_the_portal(
+    client: TestClient, services: Services, acme: Tenant, owner: Actor, who: str
+) -> None:
+    put(services, owner, "/Plan.txt", b"plan")
+    created = services.share_links.create(
+        owner,
+        space_id=services.spaces.my_files(owner).id,
+        path="/Plan.txt",
+        options=LinkOptions(),
+        client=CLIENT,
+    )
+    other = make_tenant(services, "Globex").user if who == "stranger" else acme.admin
+    log_in(client, other.email)
+    token = page_csrf_token(client, "/files")
+    assert client.get(f"/file/share-edit/{created.link.id}").status_code == 404
+    refused = client.post(
+        f"/file/share-edit/{created.link.id}",
+        data={"csrf_token": token, "max_downloads": "1", "expires": ""},
+    )
+    assert refused.status_code == 404
+    assert services.share_links.link(owner, created.link.id).max_downloads is None

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sfs.app import Services
 from sfs.metadata.file_models import Chunk
 from sfs.protocol.chunk_ids import chunk_id
+from sfs.services.files.changes import restart_journals
 from tests.integration.test_api_http import token_for
 from tests.world import make_tenant
 
@@ -43,7 +44,30 @@ def test_the_change_feed_pages_through_the_journal(client: TestClient, services:
     ]
     assert not rest["more"] and rest["cursor"] == 6
     ahead = client.get("/api/v1/spaces/me/changes", params={"cursor": 99}, headers=auth)
-    assert ahead.status_code == 409 and "start again from 0" in ahead.json()["message"]
+    assert ahead.status_code == 409 and "list the space afresh" in ahead.json()["message"]
+
+
+def test_after_a_restore_cursors_from_the_lost_history_are_refused(
+    client: TestClient, services: Services
+) -> None:
+    """`restart_journals` (run by every restore): the backup held seq 1..2, clients had seen up
+    to 4; those cursors, and any the restored server could hand out again, are refused (409), and
+    the fresh listing's cursor goes on from there."""
+    auth = login(client, services)
+    for n in range(2):
+        client.post("/api/v1/spaces/me/folders", json={"path": f"/kept{n}"}, headers=auth)
+    assert restart_journals(services.database) >= 1
+    for stale in (0, 1, 2, 4):
+        refused = client.get("/api/v1/spaces/me/changes", params={"cursor": stale}, headers=auth)
+        assert refused.status_code == 409, stale
+    listing = client.get("/api/v1/spaces/me/snapshot", headers=auth).json()
+    assert {n["path"] for n in listing["nodes"]} >= {"/kept0", "/kept1"}
+    cursor = listing["cursor"]
+    client.post("/api/v1/spaces/me/folders", json={"path": "/after"}, headers=auth)
+    feed = client.get("/api/v1/spaces/me/changes", params={"cursor": cursor}, headers=auth).json()
+    assert [(c["seq"], c["path"]) for c in feed["changes"]] == [(cursor + 1, "/after")]
+    waited = client.get("/api/v1/spaces/me/changes", params={"cursor": 1, "wait": 5}, headers=auth)
+    assert waited.status_code == 409  # a long poll too: at once, not after the wait
 
 
 def test_a_long_poll_answers_with_the_change_that_arrives(

@@ -31,6 +31,7 @@ def test_every_cell_of_an_event_is_neutralised_and_quoted_properly() -> None:
         client_address="-1",
         user_agent='Mozilla "quoted", with comma',
         details={"reason": "=cmd"},
+        request_id="=1+1-0123456789",  # a proxy's id may start like a formula too
     )
     lines = list(audit_csv([entry]))
     assert len(lines) == 2 and all(line.endswith("\r\n") for line in lines)
@@ -45,4 +46,5 @@ def test_every_cell_of_an_event_is_neutralised_and_quoted_properly() -> None:
         "'-1",
         'Mozilla "quoted", with comma',
         '{"reason": "=cmd"}',
+        "'=1+1-0123456789",
     ]

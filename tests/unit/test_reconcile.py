@@ -12,6 +12,7 @@ from sfs.client.sync.reconcile import (
     Do,
     LocalEntry,
     RemoteEntry,
+    base_after_restore,
     conflicted_copy_name,
     plan,
 )
@@ -177,3 +178,29 @@ def test_an_edited_manifest_is_sent_as_runs_of_the_base() -> None:
         {"chunk_id": "f" * 64, "size": 10},
         {"from_base": 51, "count": 49},
     ]
+
+
+def test_after_a_restore_only_what_the_server_still_agrees_with_is_believed() -> None:
+    """A server restored from a backup forgot what came after it: a file it lacks is uploaded
+    again (not deleted here), an edit it lacks is kept beside its older version (not
+    overwritten), and what it holds as agreed stays quiet."""
+    agreed = {
+        "/same.txt": base(etag="same"),
+        "/made-after-backup.txt": base(etag="new"),
+        "/edited-after-backup.txt": base(etag="edited"),
+        "/gone-both-sides.txt": base(etag="gone"),
+    }
+    here = {p: local() for p in ("/same.txt", "/made-after-backup.txt", "/edited-after-backup.txt")}
+    there = {"/same.txt": remote(etag="same"), "/edited-after-backup.txt": remote(etag="older")}
+    trusted = base_after_restore(agreed, here, there)
+    assert set(trusted) == {"/same.txt", "/gone-both-sides.txt"}
+    actions = {a.path: a.do for a in plan(trusted, here, there)}
+    assert actions == {
+        "/made-after-backup.txt": Do.UPLOAD,
+        "/edited-after-backup.txt": Do.CONFLICT,
+        "/gone-both-sides.txt": Do.FORGET,
+    }
+    # Against the forgotten base, the restored server would have won both:
+    naive = {a.path: a.do for a in plan(agreed, here, there)}
+    assert naive["/made-after-backup.txt"] is Do.DELETE_LOCAL
+    assert naive["/edited-after-backup.txt"] is Do.DOWNLOAD

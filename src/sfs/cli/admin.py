@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from sfs.cli import admin_storage
+from sfs.cli import admin_backup, admin_jobs, admin_storage
 from sfs.cli.common import EXIT_INVALID, EXIT_NOT_FOUND, admin_services, domain_errors, fail
 from sfs.domain.actor import ClientInfo, operator
 from sfs.domain.roles import Role
@@ -83,17 +83,36 @@ def _on_off(value: str) -> bool:
 
 @admin.command("set-policy")
 @click.option("--org", "org_name", required=True, help="Organisation name.")
-@click.option("--require-2fa", type=click.Choice(["on", "off"]), required=True)
-def set_policy(org_name: str, require_2fa: str) -> None:
+@click.option("--require-2fa", type=click.Choice(["on", "off"]))
+@click.option(
+    "--internal-sharing",
+    type=click.Choice(["on", "off"]),
+    help="Whether members may share files with colleagues and groups.",
+)
+def set_policy(org_name: str, require_2fa: str | None, internal_sharing: str | None) -> None:
     """Change an organisation's policy."""
+    if require_2fa is None and internal_sharing is None:
+        fail("give --require-2fa or --internal-sharing (on or off)", EXIT_INVALID)
     actor = operator()
     with admin_services() as services, domain_errors():
         org = services.organisations.find_by_name(actor, org_name)
-        org = services.organisations.set_second_factor_requirement(
-            actor, organization_id=org.id, required=_on_off(require_2fa), client=_CLIENT
-        )
-    state = "required" if org.require_second_factor else "not required"
-    click.echo(f"Two-factor authentication is now {state} in {org.name!r}.")
+        if require_2fa is not None:
+            org = services.organisations.set_second_factor_requirement(
+                actor, organization_id=org.id, required=_on_off(require_2fa), client=_CLIENT
+            )
+        if internal_sharing is not None:
+            org = services.organisations.update_policy(
+                actor,
+                organization_id=org.id,
+                client=_CLIENT,
+                internal_sharing_allowed=_on_off(internal_sharing),
+            )
+    if require_2fa is not None:
+        state = "required" if org.require_second_factor else "not required"
+        click.echo(f"Two-factor authentication is now {state} in {org.name!r}.")
+    if internal_sharing is not None:
+        state = "allowed" if org.internal_sharing_allowed else "not allowed"
+        click.echo(f"Sharing with colleagues is now {state} in {org.name!r}.")
 
 
 def _limit(value: str) -> int | None:
@@ -192,3 +211,7 @@ def _print_table(
 
 for _storage_command in admin_storage.COMMANDS:  # gc, fsck, rotate-master-key
     admin.add_command(_storage_command)
+admin.add_command(admin_jobs.jobs)
+
+for _backup_command in admin_backup.COMMANDS:  # backup, restore, mark-restored
+    admin.add_command(_backup_command)

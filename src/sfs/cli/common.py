@@ -89,7 +89,7 @@ def admin_services() -> Iterator[Services]:
     with domain_errors():
         services = build_services(settings)
     try:
-        migrate.upgrade(services.database.engine)
+        migrate.upgrade_unless_newer(services.database.engine)
         yield services
     finally:
         services.database.dispose()

@@ -24,16 +24,16 @@ def main() -> None:
 @click.option("--port", type=int, help="Listen port (default from SFS_PORT, else 8080).")
 def serve(host: str | None, port: int | None) -> None:
     """Start the service; on first start, create the first accounts and print how to log in."""
-    import uvicorn
-
     from sfs.app import build_services, prepare_first_start
     from sfs.web.server import create_app
+    from sfs.web.serving import serve as serve_http
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings_or_exit(**overrides)
     with domain_errors():
         services = build_services(settings)
         credentials = prepare_first_start(services)
+        services.keyring.check_master_key()
     click.echo(f"Secure File Sync is starting at {settings.base_url}")
     click.echo(f"  data folder: {settings.data_dir}")
     if not settings.mail_url:
@@ -50,15 +50,7 @@ def serve(host: str | None, port: int | None) -> None:
             click.echo(f"    Password: {entry.password}")
         click.echo("")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(services),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        log_level="info",
-        server_header=False,
-    )
+    serve_http(create_app(services, background_jobs=settings.background_jobs), services)
     services.notifier.background.close()  # mail queued by the last requests still goes out
 
 
@@ -77,12 +69,20 @@ def db_upgrade() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_url(settings.database_url)
     try:
-        before = migrate.current_revision(database.engine)
-        migrate.upgrade(database.engine)
-        after = migrate.current_revision(database.engine)
+        with migrate.one_instance_at_a_time(database.engine):
+            before = migrate.current_revision(database.engine)
+            newer = migrate.schema_state(database.engine) == "newer"
+            if not newer:
+                migrate.upgrade(database.engine)
+            after = migrate.current_revision(database.engine)
     finally:
         database.dispose()
-    if before == after:
+    if newer:
+        click.echo(
+            f"The database is at revision {before}, from a later release than this one "
+            f"({migrate.head_revision()}): nothing to do."
+        )
+    elif before == after:
         click.echo(f"The database is up to date (revision {after}).")
     else:
         click.echo(f"Upgraded the database from {before or 'empty'} to revision {after}.")

@@ -28,6 +28,11 @@ def create_link(
     return api._object("POST", api._space("/links"), json=body)
 
 
+def update_link(api: ApiClient, link_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """PATCH the link: only the keys given change; None removes a password, expiry or limit."""
+    return api._object("PATCH", f"/links/{link_id}", json=changes)
+
+
 def list_links(api: ApiClient) -> list[dict[str, Any]]:
     data = api._json("GET", "/links")
     if not isinstance(data, list):

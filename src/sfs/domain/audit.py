@@ -25,11 +25,16 @@ class AuditEventType(StrEnum):
     # Share links (services/sharing/links.py, link_access.py)
     SHARE_LINK_CREATED = "share_link.created"
     SHARE_LINK_REVOKED = "share_link.revoked"
+    SHARE_LINK_CHANGED = "share_link.changed"  # details name what changed, never a password
     SHARE_LINK_DOWNLOADED = "share_link.downloaded"
     SHARE_LINK_UPLOADED = "share_link.uploaded"
     SHARE_LINK_PASSWORD_FAILED = "share_link.password_failed"  # noqa: S105 (an event name)
     SHARE_LINK_THROTTLED = "share_link.throttled"
     LINK_POLICY_CHANGED = "organisation.link_policy_changed"
+    # Shares with colleagues and groups (services/sharing/shares.py)
+    SHARE_CREATED = "share.created"
+    SHARE_CHANGED = "share.changed"
+    SHARE_REMOVED = "share.removed"
     # Groups and team folders
     GROUP_CREATED = "group.created"
     GROUP_CHANGED = "group.changed"  # renamed, or a member added or removed

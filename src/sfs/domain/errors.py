@@ -37,6 +37,16 @@ class WeakPassword(InvalidInput):
         super().__init__(message, field="password")
 
 
+class RangeNotSatisfiable(SfsError):
+    """A byte range that starts at or past the end of the file (HTTP 416)."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, *, size: int) -> None:
+        super().__init__(f"The range is outside the file ({size} bytes).")
+        self.size = size
+
+
 class AlreadyExists(SfsError):
     code = "already_exists"
 

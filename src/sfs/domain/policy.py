@@ -31,6 +31,8 @@ class OrganisationPolicy:
     # Members without a second factor may give WebDAV and Nextcloud clients their account
     # password instead of an app password.
     allow_account_password_clients: bool = False
+    # Members may share files and folders with colleagues and groups (services/sharing/shares).
+    internal_sharing_allowed: bool = True
 
 
 def parse_second_factor_methods(stored: str) -> tuple[str, ...]:
@@ -85,6 +87,7 @@ def check_policy(policy: OrganisationPolicy) -> OrganisationPolicy:
         session_idle_minutes=policy.session_idle_minutes,
         session_absolute_minutes=policy.session_absolute_minutes,
         allow_account_password_clients=policy.allow_account_password_clients,
+        internal_sharing_allowed=policy.internal_sharing_allowed,
     )
 
 

@@ -9,6 +9,7 @@ from sfs.i18n import N_
 
 PERSONAL = "personal"
 TEAM = "team"
+SHARE = "share"  # a file or folder a colleague shares: listed with the spaces, never stored
 
 
 class SpaceRole(StrEnum):
@@ -51,4 +52,18 @@ def parse_member_role(value: str) -> SpaceRole:
         role = None
     if role not in MEMBER_ROLES:
         raise InvalidInput(N_("Role must be viewer, editor or manager."), field="role")
+    return role
+
+
+SHARE_ROLES = (SpaceRole.VIEWER, SpaceRole.EDITOR)
+
+
+def parse_share_role(value: str) -> SpaceRole:
+    """The role a share of a file or folder gives: Viewer or Editor (never Manager)."""
+    try:
+        role = SpaceRole(value.strip().lower())
+    except ValueError:
+        role = None
+    if role not in SHARE_ROLES:
+        raise InvalidInput(N_("Role must be viewer or editor."), field="role")
     return role

@@ -41,6 +41,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 CommitHook = Callable[[dict[str, Any]], None]
+PreCommitHook = Callable[[Session], None]
 
 
 class Database:
@@ -48,6 +49,8 @@ class Database:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._commit_hooks: list[CommitHook] = []
+        self._pre_commit_hooks: list[PreCommitHook] = []
+        event.listen(self._sessions, "before_commit", self._before_commit)
         event.listen(self._sessions, "after_commit", self._after_commit)
         event.listen(self._sessions, "after_soft_rollback", self._after_rollback)
 
@@ -58,6 +61,15 @@ class Database:
         see committed changes.
         """
         self._commit_hooks.append(hook)
+
+    def before_commit(self, hook: PreCommitHook) -> None:
+        """Call `hook` with the session just before its unit of work commits: what it writes
+        (a PostgreSQL NOTIFY) commits, or rolls back, with the rest."""
+        self._pre_commit_hooks.append(hook)
+
+    def _before_commit(self, session: Session) -> None:
+        for hook in self._pre_commit_hooks:
+            hook(session)
 
     def _after_commit(self, session: Session) -> None:
         info = dict(session.info)

@@ -66,6 +66,9 @@ class Space(Base):
     root_node_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     # The last journal sequence number handed out: the sync cursor's upper bound.
     journal_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Cursors below this belong to a history the server no longer holds (it was restored from a
+    # backup): the feed refuses them, and clients list the space afresh.
+    journal_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,6 +60,11 @@ class Organization(Base):
     # Nextcloud clients (Basic auth); app passwords always work. Off: app passwords only.
     allow_account_password_clients: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
+    )
+    # Whether members may share their files and folders with colleagues and groups. Off: no
+    # new shares, and existing ones grant nothing until it is on again.
+    internal_sharing_allowed: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -230,3 +236,5 @@ class AuditEvent(Base):
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     details: Mapped[str] = mapped_column(Text, default="{}")
+    # The request that caused it (X-Request-ID, also in the logs); none for commands.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -20,6 +20,8 @@ from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.models import AuditEvent, Organization
 from sfs.metadata.search import LIKE_ESCAPE, contains_pattern
+from sfs.observability.metrics import Metrics
+from sfs.observability.request_ids import current_request_id
 from sfs.ports import Clock
 from sfs.protocol.limits import in_day_window
 
@@ -43,6 +45,7 @@ class AuditEntry:
     user_agent: str | None
     details: dict[str, Any]
     organization_name: str | None = None
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,18 @@ class AuditPage:
     next_before: int | None
 
 
+# Failed sign-ins, as the `sfs_login_failures` metric counts them (by kind).
+_LOGIN_FAILURES = {
+    AuditEventType.LOGIN_FAILED: "password",
+    AuditEventType.SECOND_FACTOR_FAILED: "second_factor",
+}
+
+
 class AuditLog:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, metrics: Metrics | None = None) -> None:
         self._database = database
         self._clock = clock
+        self._metrics = metrics
 
     def record(
         self,
@@ -114,7 +125,13 @@ class AuditLog:
         target_email: str | None = None,
         **details: Any,
     ) -> None:
-        """Add an event inside the caller's unit of work, so it commits (or not) with the change."""
+        """Add an event inside the caller's unit of work, so it commits (or not) with the change.
+
+        The request id (X-Request-ID) of the request being served, if any, goes with it: the
+        same id is in every log line of that request.
+        """
+        if self._metrics is not None and event_type in _LOGIN_FAILURES:
+            self._metrics.login_failures.labels(kind=_LOGIN_FAILURES[event_type]).inc()
         session.add(
             AuditEvent(
                 occurred_at=self._clock.now(),
@@ -129,6 +146,7 @@ class AuditLog:
                 client_address=_clip(client.address, 64),
                 user_agent=_clip(client.user_agent, 255),
                 details=json.dumps(details, sort_keys=True, default=str),
+                request_id=current_request_id(),
             )
         )
 
@@ -242,4 +260,5 @@ def _entry(row: AuditEvent, organization_name: str | None = None) -> AuditEntry:
         user_agent=row.user_agent,
         details=json.loads(row.details),
         organization_name=organization_name,
+        request_id=row.request_id,
     )

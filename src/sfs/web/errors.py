@@ -26,6 +26,7 @@ from sfs.domain.errors import (
     PermissionDenied,
     PreconditionFailed,
     QuotaExceeded,
+    RangeNotSatisfiable,
     ResendTooSoon,
     SfsError,
     TooLarge,
@@ -53,6 +54,7 @@ _STATUS: list[tuple[type[SfsError], int]] = [
     (LinkGone, 410),
     (LinkPasswordRequired, 401),
     (TooLarge, 413),
+    (RangeNotSatisfiable, 416),
 ]
 
 _HTTP_CODES = {
@@ -65,6 +67,7 @@ _HTTP_CODES = {
     410: "gone",
     413: "request_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     422: "invalid_input",
     429: "too_many_attempts",
 }
@@ -82,6 +85,8 @@ def headers_for(error: SfsError) -> dict[str, str]:
         return {"Retry-After": str(error.retry_after_seconds)}
     if isinstance(error, NotAuthenticated | AuthenticationFailed):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, RangeNotSatisfiable):
+        return {"Content-Range": f"bytes */{error.size}"}
     return {}
 
 

@@ -9,19 +9,24 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from sfs import __version__
 from sfs.app import Services
 from sfs.config import Settings
 from sfs.domain.errors import SfsError
 from sfs.i18n import N_
+from sfs.web import operations
 from sfs.web.api.app import api_mount, create_api
 from sfs.web.dav.app import DavDoor
 from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
+from sfs.web.lifespan import lifespan_for
 from sfs.web.middleware import BodyGuard, SecurityHeaders
+from sfs.web.observation import RequestObservation
 from sfs.web.ocs import login_flow as ocs_login_flow
 from sfs.web.ocs import routes as ocs_routes
+from sfs.web.ocs import routes_shares as ocs_shares
 from sfs.web.ocs import wipe as ocs_wipe
 from sfs.web.portal import routes as portal_routes
 from sfs.web.portal import (
@@ -38,6 +43,7 @@ from sfs.web.portal import (
     routes_my_account,
     routes_organisation,
     routes_password_reset,
+    routes_people_shares,
     routes_provider,
     routes_second_factor,
     routes_share_links,
@@ -80,19 +86,23 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
     ]
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, background_jobs: bool = False) -> FastAPI:
+    """The HTTP service; `background_jobs` (for `sfs serve`) also runs the scheduled jobs."""
     app = FastAPI(
         title="Secure File Sync",
         version=__version__,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan_for(services, background_jobs=background_jobs),
     )
     app.state.services = services
     api = create_api()
     api.state.services = services
     app.router.routes.append(api_mount(api))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ocs_shares.router)  # before ocs_routes, whose last route is a catch-all
+    app.include_router(operations.router)
     app.include_router(ocs_routes.router)
     app.include_router(ocs_login_flow.router)
     app.include_router(ocs_wipe.router)
@@ -114,6 +124,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(routes_file_selection.router)
     app.include_router(routes_links.router)
     app.include_router(routes_share_links.router)
+    app.include_router(routes_people_shares.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:
         redirect = detour(exc)
@@ -150,4 +161,11 @@ def create_app(services: Services) -> FastAPI:
         idle_seconds=settings.request_body_idle_seconds,
     )
     app.add_middleware(SecurityHeaders, https=settings.served_over_https)
+    if settings.trusted_proxies:
+        # Here rather than in uvicorn: the observation outside it still sees the proxy's own
+        # address, and believes its X-Request-ID only when that proxy is trusted.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(
+        RequestObservation, metrics=services.metrics, trusted_proxies=settings.trusted_proxies
+    )
     return app

@@ -36,6 +36,7 @@ from sfs.client.sync.reconcile import (
     Do,
     LocalEntry,
     RemoteEntry,
+    base_after_restore,
     conflicted_copy_name,
     local_changed,
     plan,
@@ -77,6 +78,7 @@ class SyncEngine(Workspace):
         self._downloads: list[str] = []  # planned in this pass, done after the other actions
         self._again = False  # a folder moved whole: its content is reconciled by a second pass
         self._relist = False  # that second pass reads the server's full listing
+        self._server_went_back = False  # the feed refused the cursor: a restored server
 
     def close(self) -> None:
         self._uploader.close()
@@ -147,6 +149,9 @@ class SyncEngine(Workspace):
                     self._uploader.commit(report)  # flat and a crash keeps what was done
             self._uploader.commit(report)
             self._downloader.download_all(self._downloads, folder, remote_state, report)
+        except KeyboardInterrupt:
+            self._uploader.abandon()  # stopping: the batch in flight is not waited for
+            raise
         finally:
             self._uploader.end_pass()  # a pass cut short: let its last batch finish
             self.progress.end()
@@ -240,6 +245,7 @@ class SyncEngine(Workspace):
         pass costs the changes, not the size of the space."""
         recorded = self.index.setting("cursor")  # "0" too: a pass over an empty space
         cursor = int(recorded or 0)
+        self._server_went_back = False
         if recorded is not None and not self._relist:
             tree = RemoteTree(self.index)
             try:
@@ -250,8 +256,9 @@ class SyncEngine(Workspace):
                     cursor, more = page.cursor, page.more
                 return cursor, tree
             except ApiError as problem:
-                if problem.status != 409:  # 409: the cursor is ahead of a restored server
+                if problem.status != 409:  # 409: a cursor a restored server never handed out
                     raise
+                self._server_went_back = True
         snapshot = self.api.snapshot()
         return snapshot.cursor, dict(snapshot.entries)
 
@@ -262,6 +269,8 @@ class SyncEngine(Workspace):
         mtime or inode) or changed on the server. Paths the same on both sides are dropped from
         the scan too, so a rescan of 100,000 unchanged files holds little more than the scan."""
         if not isinstance(server, RemoteTree):  # a full listing: every record counts
+            if self._server_went_back:
+                return base_after_restore(self.index.entries(), folder.entries, server), server
             return self.index.entries(), server
         touched = server.touched()
         base: dict[str, BaseEntry] = {}

@@ -91,6 +91,27 @@ def _remote_changed(base: BaseEntry | None, remote: RemoteEntry | None) -> bool:
     return remote.kind == FILE and base.etag != remote.etag
 
 
+def base_after_restore(
+    base: Mapping[str, BaseEntry],
+    local: Mapping[str, LocalEntry],
+    remote: Mapping[str, RemoteEntry],
+) -> dict[str, BaseEntry]:
+    """The base still to be believed once the server went back in time (restored from a
+    backup): only where the server holds what was agreed, or neither side holds anything.
+
+    Elsewhere the agreement is one the server forgot: planned without a base, a file only here
+    is uploaded again, one only there comes down, and one on both sides that differs is kept
+    twice (a conflict). Against the forgotten base, the server's older state would instead win:
+    files made since the backup deleted here, edits overwritten by the older version.
+    """
+    return {
+        path: agreed
+        for path, agreed in base.items()
+        if (path in remote and not _remote_changed(agreed, remote[path]))
+        or (path not in remote and path not in local)
+    }
+
+
 def plan(
     base: Mapping[str, BaseEntry],
     local: Mapping[str, LocalEntry],

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 
 from sfs.client.api import ApiError
 from sfs.client.sync.report import Report
@@ -30,11 +32,10 @@ class ChunkSender:
         self._outbox: list[tuple[str, bytes]] = []
         self._outbox_bytes = 0
         self._sent: set[str] = set()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfs-send")
         self._in_flight: Future[None] | None = None
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self.end_pass()
 
     def start_pass(self) -> None:
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
@@ -68,7 +69,7 @@ class ChunkSender:
             # Sent by the sender thread while this one reads and cuts what comes next; one batch
             # in flight at most, so memory holds two batches and errors surface a batch later.
             self.wait()
-            self._in_flight = self._pool.submit(self._ws.api.put_chunks, batch)
+            self._in_flight = _in_background(lambda: self._ws.api.put_chunks(batch))
             content = sum(len(data) for _, data in batch)
             report.bytes_sent += content
             report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
@@ -89,3 +90,27 @@ class ChunkSender:
         if self._in_flight is not None:
             with contextlib.suppress(ApiError):
                 self.wait()
+
+    def abandon(self) -> None:
+        """The client is stopping (Ctrl-C): the batch in flight is not waited for. Its chunks
+        belong to no commit yet, so the server keeps them for the next pass or collects them."""
+        self._in_flight = None
+
+
+def _in_background(send: Callable[[], None]) -> Future[None]:
+    """Runs `send` on a daemon thread. A ThreadPoolExecutor's workers are joined when the
+    interpreter exits, so a stopped client would wait up to a request timeout for its batch."""
+    future: Future[None] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            send()
+        except BaseException as exc:  # handed to whoever waits for the batch
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=run, name="sfs-send", daemon=True).start()
+    return future

@@ -79,6 +79,9 @@ class Uploader:
     def end_pass(self) -> None:
         self._sender.end_pass()
 
+    def abandon(self) -> None:
+        self._sender.abandon()
+
     @property
     def waiting(self) -> int:
         """Uploads whose chunks are queued or sent, and whose commit is still to be made."""

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, PermissionDenied
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import Node, Space, Version
+from sfs.metadata.file_models import Node, Version
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import FOLDER, NodeView, parse_path, resolve
 from sfs.services.files.spaces import visible_space
@@ -194,7 +195,7 @@ def _view(node: Node, path: str, number: int | None, digest: str | None) -> Node
     )
 
 
-def _live_paths(session: Session, space: Space, nodes: Sequence[Node]) -> dict[uuid.UUID, str]:
+def _live_paths(session: Session, space: SpaceScope, nodes: Sequence[Node]) -> dict[uuid.UUID, str]:
     """Paths of the nodes that are live all the way up, their ancestors read a level at a time
     (one query per depth, not per node)."""
     known: dict[uuid.UUID, tuple[uuid.UUID | None, str, bool]] = {

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
+from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import check_time, check_version_number
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
@@ -56,7 +57,7 @@ class _Accepted:
 
 def commit_bulk(
     session: Session,
-    space: Space,
+    space: SpaceScope,
     actor: Actor,
     entries: Sequence[BulkEntry],
     now: datetime,
@@ -113,7 +114,7 @@ def commit_bulk(
 
 def _write(
     session: Session,
-    space: Space,
+    space: SpaceScope,
     actor: Actor,
     entries: Sequence[BulkEntry],
     accepted: list[_Accepted],
@@ -191,7 +192,7 @@ def _write(
                 "node_id": node_id,
                 "operation": "update" if item.node else "create",
                 "kind": FILE,
-                "path": path,
+                "path": space.space_path(path),
                 "old_path": None,
                 "version_id": version_id,
                 "size": size,

@@ -18,6 +18,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.errors import Conflict, InvalidInput, SfsError
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import (
@@ -34,7 +35,7 @@ from sfs.services.files.spaces import TOUCHED_SPACES
 
 
 def make_folders(
-    session: Session, space: Space, paths: Sequence[str], now: datetime
+    session: Session, space: SpaceScope, paths: Sequence[str], now: datetime
 ) -> list[NodeView | SfsError]:
     results: list[NodeView | SfsError | None] = [None] * len(paths)
     by_depth: dict[int, list[tuple[int, list[str]]]] = defaultdict(list)
@@ -68,7 +69,7 @@ def make_folders(
                     results[index] = Conflict(f"{join_path(parts)} is a file, not a folder.")
                 else:
                     folders[tuple(parts)] = node
-                    results[index] = node_view(session, node, path_of(session, node))
+                    results[index] = node_view(session, node, path_of(session, node, space))
                 continue
             node = Node(
                 id=uuid.uuid4(),
@@ -111,7 +112,9 @@ _NODE_COLUMNS = (
 )
 
 
-def _journal(session: Session, space: Space, made: list[tuple[Node, str]], now: datetime) -> None:
+def _journal(
+    session: Session, space: SpaceScope, made: list[tuple[Node, str]], now: datetime
+) -> None:
     if not made:
         return
     last = session.execute(
@@ -132,7 +135,7 @@ def _journal(session: Session, space: Space, made: list[tuple[Node, str]], now: 
                 "node_id": node.id,
                 "operation": "create",
                 "kind": FOLDER,
-                "path": path,
+                "path": space.space_path(path),
                 "old_path": None,
                 "version_id": None,
                 "size": 0,

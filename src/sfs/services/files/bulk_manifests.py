@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfs.domain.errors import NotFound, SfsError
-from sfs.metadata.file_models import Node, Space, Version, VersionChunk
+from sfs.domain.space_scope import SpaceScope
+from sfs.metadata.file_models import Node, Version, VersionChunk
+from sfs.services.sharing.share_grants import subtree_node_ids
 
 FILE = "file"
 
@@ -32,21 +34,19 @@ class FileManifest:
 
 
 def manifests_of(
-    session: Session, space: Space, wanted: Sequence[tuple[uuid.UUID, int | None]]
+    session: Session, space: SpaceScope, wanted: Sequence[tuple[uuid.UUID, int | None]]
 ) -> list[FileManifest | SfsError]:
     """`wanted`: (node id, version number, or None for the current one) per file."""
     ids = list({node_id for node_id, _ in wanted})
-    nodes = {
-        node.id: node
-        for node in session.scalars(
-            select(Node).where(
-                Node.id.in_(ids),
-                Node.space_id == space.id,  # another space's (or organisation's) ids: not found
-                Node.kind == FILE,
-                Node.deleted_at.is_(None),
-            )
-        )
-    }
+    query = select(Node).where(
+        Node.id.in_(ids),
+        Node.space_id == space.id,  # another space's (or organisation's) ids: not found
+        Node.kind == FILE,
+        Node.deleted_at.is_(None),
+    )
+    if space.is_share:  # and, in a share, any file outside the shared node
+        query = query.where(Node.id.in_(subtree_node_ids([space.root_node_id])))
+    nodes = {node.id: node for node in session.scalars(query)}
     versions: dict[tuple[uuid.UUID, int], Version] = {}
     current: dict[uuid.UUID, Version] = {}
     for version in session.scalars(select(Version).where(Version.node_id.in_(list(nodes)))):

@@ -1,31 +1,39 @@
 """The change feed of a space: journal entries after a cursor, paged, and a wait for the next one.
 
-Correctness never depends on notifications: a waiter re-reads the journal at least every
-`RECHECK_SECONDS`, so a missed signal (another instance, a restart) only costs latency.
+A commit wakes the waiters of its spaces at once: in this process through `ChangeSignal`, on
+other instances through the `ChangeBroadcast` port (sfs.broadcast), whose listener calls
+`ChangeSignal.deliver`. Correctness never depends on either: a waiter re-reads the journal at
+least every `recheck_seconds` (SFS_CHANGE_RECHECK_SECONDS), so a lost message only costs latency.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import anyio.to_thread
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, InvalidInput
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import JournalEntry, Version
+from sfs.metadata.file_models import JournalEntry, Space, Version
 from sfs.services.files.spaces import visible_space
 
 MAX_PAGE = 5000
 MAX_WAIT_SECONDS = 60.0
-RECHECK_SECONDS = 2.0
+RECHECK_SECONDS = 30.0
+# How far a restore moves every journal on: more changes than any space makes between a backup
+# and the restore, so every cursor handed out in between lies below the new floor.
+RESTORE_GAP = 2**32
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,43 @@ class ChangeSignal:
         self._async_waiters: dict[
             uuid.UUID, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]
         ] = {}
+        self.draining = False
 
-    def notify(self, space_ids: set[uuid.UUID]) -> None:
+    def notify(self, space_ids: AbstractSet[uuid.UUID]) -> None:
         with self._lock:
             for space_id in space_ids:
                 self._generation[space_id] = self._generation.get(space_id, 0) + 1
                 for loop, event in self._async_waiters.get(space_id, set()):
                     loop.call_soon_threadsafe(event.set)
 
+    def deliver(self, space_ids: AbstractSet[uuid.UUID] | None) -> None:
+        """From the broadcast listener: these spaces changed elsewhere (None: perhaps any)."""
+        if space_ids is None:
+            self._wake_everyone()
+        else:
+            self.notify(space_ids)
+
+    def drain(self) -> None:
+        """The process is stopping: every waiter answers now, and nobody waits any more."""
+        self.draining = True
+        self._wake_everyone()
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return sum(len(waiters) for waiters in self._async_waiters.values())
+
+    def _wake_everyone(self) -> None:
+        with self._lock:
+            for space_id, waiters in self._async_waiters.items():
+                self._generation[space_id] = self._generation.get(space_id, 0) + 1
+                for loop, event in waiters:
+                    loop.call_soon_threadsafe(event.set)
+
     async def wait_async(self, space_id: uuid.UUID, seen: int, timeout: float) -> None:
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
-            if self._generation.get(space_id, 0) != seen:
+            if self.draining or self._generation.get(space_id, 0) != seen:
                 return
             self._async_waiters.setdefault(space_id, set()).add(waiter)
         try:
@@ -101,36 +134,56 @@ class ChangeFeed:
         signal: ChangeSignal,
         *,
         monotonic: Callable[[], float],
+        recheck_seconds: float = RECHECK_SECONDS,
     ) -> None:
         self._database = database
         self._signal = signal
         self._monotonic = monotonic
+        self._recheck_seconds = recheck_seconds
 
     def since(
         self, actor: Actor, *, space_id: uuid.UUID, cursor: int, limit: int = 1000
     ) -> ChangesPage:
+        return self._since(actor, space_id=space_id, cursor=cursor, limit=limit)[0]
+
+    def _since(
+        self, actor: Actor, *, space_id: uuid.UUID, cursor: int, limit: int
+    ) -> tuple[ChangesPage, uuid.UUID]:
+        """The page, and the id of the space whose journal it reads (for waiting on it)."""
         if cursor < 0 or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"The cursor must be 0 or more and the page 1 to {MAX_PAGE}.")
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            if cursor > space.journal_seq:
+            if cursor > space.journal_seq or cursor < space.journal_floor:
                 raise Conflict(
-                    f"The cursor {cursor} is ahead of this space ({space.journal_seq}): "
-                    "start again from 0."
+                    f"The cursor {cursor} is not one this space's journal answers (it holds "
+                    f"{space.journal_floor} to {space.journal_seq}: the server was restored "
+                    "from a backup?): list the space afresh and go on from that cursor."
                 )
-            rows = session.execute(
+            query = (
                 select(JournalEntry, Version.number, Version.content_digest)
                 .outerjoin(Version, Version.id == JournalEntry.version_id)
-                .where(JournalEntry.space_id == space_id, JournalEntry.seq > cursor)
+                .where(
+                    JournalEntry.space_id == space.id,
+                    JournalEntry.seq > max(cursor, space.feed_start),
+                )
                 .order_by(JournalEntry.seq)
                 .limit(limit + 1)
-            ).all()
+            )
+            if space.is_share:
+                query = query.where(_touches(space.root_path))
+            rows = session.execute(query).all()
+        more = len(rows) > limit
         changes = [_change(*row) for row in rows[:limit]]
-        return ChangesPage(
-            changes=changes,
-            cursor=changes[-1].seq if changes else cursor,
-            more=len(rows) > limit,
-        )
+        seen = changes[-1].seq if changes else cursor
+        if space.is_share:
+            # Only what lies inside the shared node, with paths relative to it; the cursor still
+            # moves past what was left out, so a page is never asked for again.
+            changes = [c for c in (_within(space, change) for change in changes) if c is not None]
+            if not more:
+                seen = max(seen, space.journal_seq, cursor)
+        page = ChangesPage(changes=changes, cursor=seen, more=more)
+        return page, space.id
 
     async def wait_async(
         self,
@@ -144,18 +197,49 @@ class ChangeFeed:
         """Like `since`, but when nothing is new, wait up to `timeout` seconds for a change.
 
         Reads run in worker threads; the waiting itself holds none (long polls are many).
+        While the process drains (SIGTERM) it answers at once, with no changes when there are
+        none: the client's "nothing new, ask again", which it then asks of another instance.
         """
         timeout = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         deadline = self._monotonic() + timeout
+        journal = space_id  # a share's journal is its space's: wait on that one
         while True:
-            seen = self._signal.generation(space_id)
-            page = await anyio.to_thread.run_sync(
-                lambda: self.since(actor, space_id=space_id, cursor=cursor, limit=limit)
+            seen = self._signal.generation(journal)
+            page, journal_now = await anyio.to_thread.run_sync(
+                functools.partial(self._since, actor, space_id=space_id, cursor=cursor, limit=limit)
             )
+            if journal_now != journal:
+                journal = journal_now
+                continue  # the generation read above was another key's
             remaining = deadline - self._monotonic()
-            if page.changes or remaining <= 0:
+            if page.changes or remaining <= 0 or self._signal.draining:
                 return page
-            await self._signal.wait_async(space_id, seen, min(remaining, RECHECK_SECONDS))
+            cursor = page.cursor  # a share's feed moves past entries outside it
+            await self._signal.wait_async(journal, seen, min(remaining, self._recheck_seconds))
+
+
+def _touches(root_path: str) -> ColumnElement[bool]:
+    """Entries at or below `root_path`, before or after a move (refined by `_within`: LIKE
+    ignores case on SQLite)."""
+    below = root_path + "/"
+    return or_(
+        JournalEntry.path == root_path,
+        JournalEntry.path.startswith(below, autoescape=True),
+        JournalEntry.old_path.startswith(below, autoescape=True),
+    )
+
+
+def _within(scope: SpaceScope, change: Change) -> Change | None:
+    """The change as seen from inside a share: a move across its edge becomes a create (moved
+    in) or a delete (moved out); changes outside it, and to its root itself, are left out."""
+    path, old_path = scope.scope_path(change.path), scope.scope_path(change.old_path)
+    if path == "/" or (path is None and old_path in (None, "/")):
+        return None
+    if path is None:
+        return replace(change, operation="delete", path=old_path or "/", old_path=None)
+    if change.operation == "move" and old_path in (None, "/"):
+        return replace(change, operation="create", path=path, old_path=None)
+    return replace(change, path=path, old_path=old_path)
 
 
 def _change(row: JournalEntry, version: int | None, digest: str | None) -> Change:
@@ -172,3 +256,18 @@ def _change(row: JournalEntry, version: int | None, digest: str | None) -> Chang
         version=version,
         content_digest=digest,
     )
+
+
+def restart_journals(database: Database) -> int:
+    """After the database went back in time (a restore), make every sync cursor handed out
+    since the backup unanswerable: each journal moves on by `RESTORE_GAP` and refuses cursors
+    below it, so clients list their spaces afresh instead of trusting a history the server lost
+    (or, worse, one it will write again under the same numbers). Returns the spaces moved on."""
+    with database.transaction() as session:
+        moved = session.execute(
+            update(Space).values(
+                journal_seq=Space.journal_seq + RESTORE_GAP,
+                journal_floor=Space.journal_seq + RESTORE_GAP,
+            )
+        )
+        return int(moved.rowcount)  # type: ignore[attr-defined]

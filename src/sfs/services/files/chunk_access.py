@@ -6,7 +6,8 @@ An id alone must therefore neither read a chunk nor confirm that it exists nor l
 it. A chunk is *usable* by an actor when its row exists and either
 
 - a version in a space the actor may read references it (`readable_space_ids`, the one place
-  that says which spaces those are), or
+  that says which spaces those are), or a version of a file below a node shared with the actor
+  (`share_grants`: that subtree only, never the rest of its space), or
 - its bytes were received from this actor (a `ChunkReceipt`, written once the server has
   checked that the bytes hash to the id): an upload may then commit chunks that no version of
   the actor's references yet, and a member uploading content another member already stored
@@ -23,13 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Version, VersionChunk
 from sfs.services.files.spaces import readable_space_ids
+from sfs.services.sharing.share_grants import shared_roots, subtree_node_ids
 
 _BATCH = 500
 
@@ -112,6 +114,10 @@ def _usable_among(session: Session, actor: Actor, present: set[str]) -> set[str]
     rest = present - received
     if not rest:
         return received
+    readable: ColumnElement[bool] = Node.space_id.in_(readable_space_ids(actor))
+    shared = shared_roots(session, actor)
+    if shared:  # or a node below one shared with the actor (only that subtree, not its space)
+        readable = or_(readable, Node.id.in_(subtree_node_ids(shared)))
     referenced = session.scalars(
         select(VersionChunk.chunk_id)
         .join(Version, Version.id == VersionChunk.version_id)
@@ -119,7 +125,7 @@ def _usable_among(session: Session, actor: Actor, present: set[str]) -> set[str]
         .where(
             VersionChunk.organization_id == actor.organization_id,
             VersionChunk.chunk_id.in_(list(rest)),
-            Node.space_id.in_(readable_space_ids(actor)),
+            readable,
         )
         .distinct()
     )

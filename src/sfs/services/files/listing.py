@@ -16,6 +16,7 @@ from sfs.metadata.file_models import Node, Version
 from sfs.protocol.paths import join_path
 from sfs.services.files.nodes import FILE, FOLDER, NodeView, node_view, parse_path, resolve
 from sfs.services.files.spaces import visible_space
+from sfs.services.sharing.share_grants import subtree_node_ids
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,12 @@ class FolderListingService:
             return {}
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            below = (
-                select(Node.id.label("top"), Node.id.label("id"))
-                .where(Node.id.in_(list(folder_ids)), Node.space_id == space.id)
-                .cte("below", recursive=True)
+            tops = select(Node.id.label("top"), Node.id.label("id")).where(
+                Node.id.in_(list(folder_ids)), Node.space_id == space.id
             )
+            if space.is_share:  # folders outside the shared node: not found
+                tops = tops.where(Node.id.in_(subtree_node_ids([space.root_node_id])))
+            below = tops.cte("below", recursive=True)
             below = below.union_all(
                 select(below.c.top, Node.id)
                 .join(below, Node.parent_id == below.c.id)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.domain.errors import Conflict, Locked, PermissionDenied, PreconditionFailed
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.dav_models import DavLock
 from sfs.metadata.db import Database
 from sfs.ports import Clock, Randomness
@@ -69,21 +70,21 @@ class LockService:
         timeout_seconds: int | None,
     ) -> LockView:
         """A new lock, or Locked when one that conflicts is held (by anyone, even the actor)."""
-        key = _key(path)
         now = self._clock.now()
         seconds = bounded_timeout(timeout_seconds)
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
+            key = _key(space, path)
             for held in _live(session, space.id, now):
                 if _overlaps(held.path_key, held.deep, key, deep) and (held.exclusive or exclusive):
-                    raise Locked(f"{held.path} is locked.")
+                    raise Locked(f"{space.scope_path(held.path) or '/'} is locked.")
             token = TOKEN_PREFIX + str(uuid.UUID(bytes=self._randomness.token_bytes(16), version=4))
             row = DavLock(
                 token=token,
                 organization_id=space.organization_id,
                 space_id=space.id,
                 user_id=actor.user_id,
-                path=join_path(parse_path(path)),
+                path=space.space_path(join_path(parse_path(path))),
                 path_key=key,
                 exclusive=exclusive,
                 deep=deep,
@@ -93,7 +94,7 @@ class LockService:
                 expires_at=now + timedelta(seconds=seconds),
             )
             session.add(row)
-            return _view(row)
+            return _view(row, space)
 
     def refresh(
         self,
@@ -105,23 +106,23 @@ class LockService:
         timeout_seconds: int | None,
     ) -> LockView:
         """Extend the actor's lock on `path` named by one of `tokens`."""
-        key = _key(path)
         now = self._clock.now()
         seconds = bounded_timeout(timeout_seconds)
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
+            key = _key(space, path)
             for held in _live(session, space.id, now):
                 if held.token in tokens and held.user_id == actor.user_id and _covers(held, key):
                     held.timeout_seconds = seconds
                     held.expires_at = now + timedelta(seconds=seconds)
-                    return _view(held)
+                    return _view(held, space)
         raise PreconditionFailed("No lock of yours with that token applies here.")
 
     def unlock(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> None:
-        key = _key(path)
         now = self._clock.now()
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
+            key = _key(space, path)
             for held in _live(session, space.id, now):
                 if held.token == token and _covers(held, key):
                     if held.user_id != actor.user_id:
@@ -132,23 +133,26 @@ class LockService:
 
     def locks_on(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> list[LockView]:
         """The live locks that apply to `path` (on it, or deep above it)."""
-        key = _key(path)
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            return [_view(held) for held in _live(session, space.id, now) if _covers(held, key)]
+            key = _key(space, path)
+            return [
+                _view(held, space) for held in _live(session, space.id, now) if _covers(held, key)
+            ]
 
     def locks_below(
         self, actor: Actor, *, space_id: uuid.UUID, paths: Sequence[str]
     ) -> dict[str, list[LockView]]:
         """For a listing: the locks that apply to each of these paths (few queries, not many)."""
-        keys = {path: _key(path) for path in paths}
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             held = _live(session, space.id, now)
+        keys = {path: _key(space, path) for path in paths}
         return {
-            path: [_view(lock) for lock in held if _covers(lock, key)] for path, key in keys.items()
+            path: [_view(lock, space) for lock in held if _covers(lock, key)]
+            for path, key in keys.items()
         }
 
     def require_unlocked(
@@ -165,13 +169,13 @@ class LockService:
             space = visible_space(session, actor, space_id)
             held = _live(session, space.id, now)
             for target in targets:
-                key = _key(target.path)
+                key = _key(space, target.path)
                 for lock in held:
                     if not _overlaps(lock.path_key, lock.deep, key, target.deep):
                         continue
                     if lock.token in tokens and lock.user_id == actor.user_id:
                         continue
-                    raise Locked(f"{lock.path} is locked.")
+                    raise Locked(f"{space.scope_path(lock.path) or '/'} is locked.")
 
     def token_applies(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> bool:
         """Whether `token` names a live lock on `path` (for If: header conditions)."""
@@ -181,9 +185,9 @@ class LockService:
 
     def release(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> None:
         """Forget the locks on `path` and below it: the resource was deleted or moved away."""
-        key = _key(path)
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
+            key = _key(space, path)
             gone = [
                 lock.token
                 for lock in _live(session, space.id, None)
@@ -210,8 +214,9 @@ def _live(session: Session, space_id: uuid.UUID, now: datetime | None) -> list[D
     return [row for row in rows if row.expires_at > now]
 
 
-def _key(path: str) -> str:
-    return join_path([name_key(part) for part in parse_path(path)])
+def _key(space: SpaceScope, path: str) -> str:
+    """Locks are kept by whole-space path (a share's paths are below its root)."""
+    return join_path([name_key(part) for part in parse_path(space.space_path(path))])
 
 
 def _is_below(key: str, ancestor: str) -> bool:
@@ -231,10 +236,10 @@ def _overlaps(lock_key: str, lock_deep: bool, key: str, deep: bool) -> bool:
     )
 
 
-def _view(row: DavLock) -> LockView:
+def _view(row: DavLock, space: SpaceScope) -> LockView:
     return LockView(
         token=row.token,
-        path=row.path,
+        path=space.scope_path(row.path) or "/",  # a lock above a share covers its root
         exclusive=row.exclusive,
         deep=row.deep,
         owner_xml=row.owner_xml,

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
-from sfs.metadata.file_models import Node, Space, Version
+from sfs.domain.space_scope import SpaceScope
+from sfs.metadata.file_models import Node, Version
 from sfs.protocol.paths import BadName, clean_name, join_path, name_key, split_path
 
 FOLDER = "folder"
@@ -54,7 +55,7 @@ def parse_path(path: str) -> list[str]:
         raise InvalidInput(str(exc), field="path") from None
 
 
-def resolve(session: Session, space: Space, parts: list[str]) -> Node:
+def resolve(session: Session, space: SpaceScope, parts: list[str]) -> Node:
     node = session.get(Node, space.root_node_id)
     assert node is not None
     for depth, part in enumerate(parts):
@@ -65,7 +66,7 @@ def resolve(session: Session, space: Space, parts: list[str]) -> Node:
     return node
 
 
-def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:
+def resolve_folder(session: Session, space: SpaceScope, parts: list[str]) -> Node:
     folder = resolve(session, space, parts)
     if folder.kind != FOLDER:
         raise Conflict(f"{join_path(parts)} is a file, not a folder.")
@@ -73,7 +74,7 @@ def resolve_folder(session: Session, space: Space, parts: list[str]) -> Node:
 
 
 def new_node(
-    session: Session, space: Space, parent: Node, name: str, kind: str, now: datetime
+    session: Session, space: SpaceScope, parent: Node, name: str, kind: str, now: datetime
 ) -> Node:
     name = checked_name(name)
     if live_child(session, parent.id, name) is not None:
@@ -114,10 +115,12 @@ def node_view(session: Session, node: Node, path: str) -> NodeView:
     )
 
 
-def path_of(session: Session, node: Node) -> str:
+def path_of(session: Session, node: Node, scope: SpaceScope | None = None) -> str:
+    """The node's path in its space, or inside `scope` (which the node must lie in)."""
     parts: list[str] = []
     current: Node | None = node
-    while current is not None and current.parent_id is not None:
+    top = scope.root_node_id if scope is not None else None
+    while current is not None and current.parent_id is not None and current.id != top:
         parts.append(current.name)
         current = session.get(Node, current.parent_id)
     return join_path(list(reversed(parts)))
@@ -153,7 +156,7 @@ def flush_or_conflict(session: Session, name: str) -> None:
 
 def folder_at(
     session: Session,
-    space: Space,
+    space: SpaceScope,
     parts: tuple[str, ...],
     cache: dict[tuple[str, ...], Node | SfsError],
 ) -> Node | SfsError:

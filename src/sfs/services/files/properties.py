@@ -26,6 +26,7 @@ from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.files.nodes import FILE, parse_path, resolve
 from sfs.services.files.spaces import append_journal, visible_space, writable_space
+from sfs.services.sharing.share_grants import subtree_node_ids
 
 MAX_PROPERTIES_PER_NODE = 200
 MAX_VALUE_BYTES = 64 * 1024
@@ -65,6 +66,11 @@ class PropertyService:
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             wanted = list(node_ids)
+            if space.is_share:  # nodes outside the shared node: none
+                inside = subtree_node_ids([space.root_node_id])
+                wanted = list(
+                    session.scalars(select(Node.id).where(Node.id.in_(wanted), Node.id.in_(inside)))
+                )
             for start in range(0, len(wanted), 500):
                 rows = session.execute(
                     select(NodeProperty)

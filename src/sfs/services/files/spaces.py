@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL as PERSONAL
-from sfs.domain.space_roles import TEAM, SpaceRole
+from sfs.domain.space_roles import SHARE, TEAM, SpaceRole
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import JournalEntry, Node, Space
 from sfs.ports import Clock
@@ -21,6 +22,7 @@ from sfs.services.files.nodes import stamp_changed
 from sfs.services.sharing.access import reachable_space, roles_by_space
 from sfs.services.sharing.access import readable_space_ids as readable_space_ids
 from sfs.services.sharing.access import writable_space as writable_space
+from sfs.services.sharing.share_grants import shares_reaching
 
 # `session.info` key: spaces whose journal grew in this unit of work (for change notification).
 TOUCHED_SPACES = "touched_spaces"
@@ -68,7 +70,8 @@ class SpaceService:
                 return _view(space)
 
     def list_spaces(self, actor: Actor) -> list[SpaceView]:
-        """My Files first, then the team folders the actor is a member of, by name."""
+        """My Files first, then the team folders the actor is a member of, by name, then what
+        colleagues share with them (kind `share`, reached by the share's id), by name."""
         mine = self.my_files(actor)
         with self._database.transaction() as session:
             roles = roles_by_space(session, actor)
@@ -81,7 +84,19 @@ class SpaceService:
                 )
                 .order_by(Space.name)
             ).all()
-            return [mine] + [_view(space, roles[space.id]) for space in teams]
+            shared = [
+                SpaceView(
+                    id=scope.address,
+                    name=scope.name,
+                    kind=SHARE,
+                    journal_seq=scope.journal_seq,
+                    role=scope.role,
+                )
+                for _, scope in shares_reaching(session, actor)
+                if _is_folder(session, scope.root_node_id)  # a shared file is no space to sync
+            ]
+            shared.sort(key=lambda view: (view.name.casefold(), view.id))
+            return [mine] + [_view(space, roles[space.id]) for space in teams] + shared
 
     def resolve_reference(self, actor: Actor, reference: str, *, write: bool = False) -> uuid.UUID:
         """'me' names My Files; anything else must be a space id the actor may reach (and, for
@@ -140,13 +155,13 @@ def create_space(
     return space
 
 
-def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
-    """The space if the actor may read it; NotFound for anything else, other tenants included.
-    Changes go through `writable_space`, which also refuses a Viewer."""
-    return reachable_space(session, actor, space_id)[0]
+def visible_space(session: Session, actor: Actor, space_id: uuid.UUID) -> SpaceScope:
+    """The space (or share) if the actor may read it; NotFound for anything else, other
+    tenants included. Changes go through `writable_space`, which also refuses a Viewer."""
+    return reachable_space(session, actor, space_id)
 
 
-def lock_for_commit(session: Session, space: Space) -> None:
+def lock_for_commit(session: Session, space: SpaceScope) -> None:
     """Take the space's write lock before looking at chunks, so the garbage collector cannot
     delete a chunk between this check and the commit (on SQLite this starts the write
     transaction; on PostgreSQL it locks the space row, which also orders journal numbers)."""
@@ -155,7 +170,7 @@ def lock_for_commit(session: Session, space: Space) -> None:
 
 def append_journal(
     session: Session,
-    space: Space,
+    space: SpaceScope,
     *,
     node: Node,
     operation: str,
@@ -182,8 +197,8 @@ def append_journal(
             node_id=node.id,
             operation=operation,
             kind=node.kind,
-            path=path,
-            old_path=old_path,
+            path=space.space_path(path),  # the journal is the whole space's
+            old_path=space.space_path(old_path) if old_path is not None else None,
             version_id=version_id,
             size=node.size,
             occurred_at=now,
@@ -191,6 +206,11 @@ def append_journal(
     )
     stamp_changed(session, [node.id] + ([old_parent_id] if old_parent_id else []), int(seq))
     return int(seq)
+
+
+def _is_folder(session: Session, node_id: uuid.UUID) -> bool:
+    node = session.get(Node, node_id)
+    return node is not None and node.kind == "folder"
 
 
 def _personal_space(session: Session, user_id: uuid.UUID) -> Space | None:

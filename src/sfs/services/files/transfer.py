@@ -20,13 +20,16 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.errors import InvalidInput, QuotaExceeded
 from sfs.domain.space_roles import PERSONAL
+from sfs.domain.space_scope import SpaceScope
 from sfs.i18n import N_
 from sfs.metadata.file_models import Node, Space
 from sfs.metadata.models import User
+from sfs.metadata.share_models import NodeShare
 from sfs.protocol.paths import join_path
 from sfs.services.files.nodes import FOLDER, checked_name, live_child, new_node
 from sfs.services.files.spaces import MY_FILES, append_journal, create_space, lock_for_commit
 from sfs.services.files.versions import user_room
+from sfs.services.sharing.access import whole_space
 
 MAX_FOLDER_NAME = 100
 
@@ -60,20 +63,23 @@ def transfer_my_files(
         name=MY_FILES,
         now=now,
     )
-    lock_for_commit(session, source)
-    lock_for_commit(session, target)
+    source_scope, target_scope = whole_space(source), whole_space(target)
+    lock_for_commit(session, source_scope)
+    lock_for_commit(session, target_scope)
     target_root = session.get(Node, target.root_node_id)
     assert target_root is not None
     folder = new_node(
-        session, target, target_root, _free_name(session, target_root, giver), FOLDER, now
+        session, target_scope, target_root, _free_name(session, target_root, giver), FOLDER, now
     )
     folder_path = join_path([folder.name])
-    append_journal(session, target, node=folder, operation="create", path=folder_path, now=now)
+    append_journal(
+        session, target_scope, node=folder, operation="create", path=folder_path, now=now
+    )
 
     top = _live_children(session, source.root_node_id)
     for node in top:
         append_journal(
-            session, source, node=node, operation="delete", path=f"/{node.name}", now=now
+            session, source_scope, node=node, operation="delete", path=f"/{node.name}", now=now
         )
     moved = _live_subtree(session, [node.id for node in top])
     for start in range(0, len(moved), 500):
@@ -85,6 +91,14 @@ def transfer_my_files(
         )
     for node in top:
         node.parent_id = folder.id
+    # Shares of the moved files follow them (a share is reached through its node's space).
+    for start in range(0, len(moved), 500):
+        session.execute(
+            update(NodeShare)
+            .where(NodeShare.node_id.in_(moved[start : start + 500]))
+            .values(space_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
     # Trashed items inside the moved folders stay behind and go now (with what lies below
     # them): restored, they would land in a folder of another space.
     for start in range(0, len(moved), 500):
@@ -104,7 +118,7 @@ def transfer_my_files(
         )
     counts = {"file": 0, "folder": 0}
     for node in top:
-        _journal_tree(session, target, node, f"{folder_path}/{node.name}", now, counts)
+        _journal_tree(session, target_scope, node, f"{folder_path}/{node.name}", now, counts)
     return TransferredFiles(folder_path, counts["file"], counts["folder"])
 
 
@@ -145,7 +159,12 @@ def _live_subtree(session: Session, top: list[uuid.UUID]) -> list[uuid.UUID]:
 
 
 def _journal_tree(
-    session: Session, space: Space, node: Node, path: str, now: datetime, counts: dict[str, int]
+    session: Session,
+    space: SpaceScope,
+    node: Node,
+    path: str,
+    now: datetime,
+    counts: dict[str, int],
 ) -> None:
     append_journal(
         session,

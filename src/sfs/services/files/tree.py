@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, SfsError
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space, Version, VersionChunk
 from sfs.ports import Clock
@@ -35,6 +36,7 @@ from sfs.services.files.nodes import (
 )
 from sfs.services.files.properties import copy_properties
 from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space, writable_space
+from sfs.services.sharing.access import whole_space_only
 
 MAX_FOLDER_BATCH = 1000
 
@@ -221,7 +223,7 @@ class FileTreeService:
     def _copy_subtree(
         self,
         session: Session,
-        space: Space,
+        space: SpaceScope,
         actor: Actor,
         original: Node,
         parent: Node,
@@ -264,7 +266,7 @@ class FileTreeService:
 
     def trash(self, actor: Actor, *, space_id: uuid.UUID) -> list[NodeView]:
         with self._database.transaction() as session:
-            visible_space(session, actor, space_id)
+            whole_space_only(visible_space(session, actor, space_id))
             rows = session.scalars(
                 select(Node)
                 .where(Node.space_id == space_id, Node.deleted_at.is_not(None))
@@ -278,7 +280,7 @@ class FileTreeService:
         """Back from the trash to where it was; renamed '(restored)' if that name is taken now."""
         now = self._clock.now()
         with self._database.transaction() as session:
-            space = writable_space(session, actor, space_id)
+            space = whole_space_only(writable_space(session, actor, space_id))
             node = _trashed(session, space, node_id)
             parent = session.get(Node, node.parent_id) if node.parent_id else None
             if parent is None or not _is_live(session, parent):
@@ -297,7 +299,7 @@ class FileTreeService:
             return node_view(session, node, path)
 
     def _journal_subtree(
-        self, session: Session, space: Space, node: Node, path: str, now: datetime
+        self, session: Session, space: SpaceScope, node: Node, path: str, now: datetime
     ) -> None:
         append_journal(
             session,
@@ -319,7 +321,7 @@ class FileTreeService:
     ) -> None:
         """Delete for good; the chunks go when the garbage collector finds them unreferenced."""
         with self._database.transaction() as session:
-            space = writable_space(session, actor, space_id)
+            space = whole_space_only(writable_space(session, actor, space_id))
             session.delete(_trashed(session, space, node_id))
 
 
@@ -359,7 +361,7 @@ def duplicate_version(
     return version
 
 
-def _to_trash(session: Session, space: Space, node: Node, path: str, now: datetime) -> None:
+def _to_trash(session: Session, space: SpaceScope, node: Node, path: str, now: datetime) -> None:
     node.deleted_at = now
     session.flush()  # out of the live names before another node takes its name
     append_journal(session, space, node=node, operation="delete", path=path, now=now)
@@ -389,7 +391,7 @@ def _is_within(session: Session, node: Node, ancestor: Node) -> bool:
     return False
 
 
-def _trashed(session: Session, space: Space, node_id: uuid.UUID) -> Node:
+def _trashed(session: Session, space: SpaceScope, node_id: uuid.UUID) -> Node:
     node = session.get(Node, node_id)
     if node is None or node.space_id != space.id or node.deleted_at is None:
         raise NotFound("No such item in the trash.")

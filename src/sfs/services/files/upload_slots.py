@@ -20,20 +20,21 @@ RETRY_AFTER_SECONDS = 10
 
 
 class InProcessGauge:
-    """A `ConcurrencyGauge` for a single server process."""
+    """A `ConcurrencyGauge` for a single server process (several instances: auth/concurrency.py,
+    in Redis, or each instance counts its own and the ceiling is per instance)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
-    def try_acquire(self, key: str, limit: int) -> bool:
+    def try_acquire(self, key: str, limit: int) -> str | None:
         with self._lock:
             if self._counts[key] >= limit:
-                return False
+                return None
             self._counts[key] += 1
-            return True
+            return key
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, ticket: str) -> None:
         with self._lock:
             self._counts[key] -= 1
             if self._counts[key] <= 0:
@@ -49,18 +50,19 @@ class UploadSlots:
     @contextmanager
     def hold(self, actor: Actor, client: ClientInfo) -> Iterator[None]:
         """A slot for the account and one for the address for as long as the block runs."""
-        held: list[str] = []
+        held: list[tuple[str, str]] = []
         wanted = [(f"account:{actor.user_id}", self._per_account, "this account")]
         if client.address:
             wanted.append((f"address:{client.address}", self._per_address, "this address"))
         try:
             for key, limit, whose in wanted:
-                if not self._gauge.try_acquire(key, limit):
+                ticket = self._gauge.try_acquire(key, limit)
+                if ticket is None:
                     raise TooManyUploads(
                         limit=limit, whose=whose, retry_after_seconds=RETRY_AFTER_SECONDS
                     )
-                held.append(key)
+                held.append((key, ticket))
             yield
         finally:
-            for key in held:
-                self._gauge.release(key)
+            for key, ticket in held:
+                self._gauge.release(key, ticket)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, SfsError
+from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import check_version_number
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
@@ -519,7 +520,7 @@ def _organisation_of(actor: Actor) -> uuid.UUID:
     return actor.organization_id
 
 
-def _existing_file(session: Session, space: Space, parts: list[str]) -> Node | None:
+def _existing_file(session: Session, space: SpaceScope, parts: list[str]) -> Node | None:
     try:
         node = resolve(session, space, parts)
     except NotFound:
@@ -529,7 +530,7 @@ def _existing_file(session: Session, space: Space, parts: list[str]) -> Node | N
     return node
 
 
-def _file(session: Session, space: Space, parts: list[str]) -> Node:
+def _file(session: Session, space: SpaceScope, parts: list[str]) -> Node:
     node = resolve(session, space, parts)
     if node.kind != FILE:
         raise InvalidInput(f"{join_path(parts)} is a folder, not a file.", field="path")
@@ -539,7 +540,7 @@ def _file(session: Session, space: Space, parts: list[str]) -> Node:
 _PENDING = InvalidInput("Not committed.")
 
 
-def _prune(session: Session, node: Node, space: Space, now: datetime) -> None:
+def _prune(session: Session, node: Node, space: SpaceScope, now: datetime) -> None:
     organisation = session.get(Organization, space.organization_id)
     assert organisation is not None
     prune_versions(session, node, organisation, now)

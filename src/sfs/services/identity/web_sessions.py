@@ -6,10 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import delete
+
 from sfs.auth.secrets import digest, new_secret
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.audit import AuditEventType
 from sfs.domain.errors import AccountUnavailable, EnrolmentRequired, NotAuthenticated
+from sfs.domain.policy import SESSION_ABSOLUTE_MINUTES_RANGE
 from sfs.domain.stages import PENDING_LOGIN_LIFETIME, LoginStage
 from sfs.metadata.db import Database
 from sfs.metadata.models import User, WebSession
@@ -153,6 +156,18 @@ class WebSessionService:
                 if current is not None:
                     current.last_seen_at = now
         return ActiveSession(actor=actor_of(user), csrf_token=row.csrf_token, stage=stage)
+
+    def drop_long_ended(self) -> int:
+        """Delete browser sessions older than any organisation's absolute timeout can allow:
+        ended for certain, never resolved again (a closed browser leaves its row behind)."""
+        cutoff = self._clock.now() - timedelta(minutes=SESSION_ABSOLUTE_MINUTES_RANGE[1])
+        with self._database.transaction() as session:
+            ended = session.execute(
+                delete(WebSession)
+                .where(WebSession.created_at < cutoff)
+                .execution_options(synchronize_session=False)
+            )
+            return int(ended.rowcount or 0)  # type: ignore[attr-defined]
 
     def discard(self, cookie_value: str) -> None:
         """Drop a pending login that has served its purpose (an API challenge answered)."""

@@ -45,6 +45,7 @@ class OrganisationView:
     user_count: int = 0
     allowed_second_factors: tuple[str, ...] = SECOND_FACTOR_METHODS
     allow_account_password_clients: bool = False
+    internal_sharing_allowed: bool = True
 
     @classmethod
     def of(cls, row: Organization, user_count: int = 0) -> OrganisationView:
@@ -60,6 +61,7 @@ class OrganisationView:
             user_count=user_count,
             allowed_second_factors=parse_second_factor_methods(row.allowed_second_factors),
             allow_account_password_clients=row.allow_account_password_clients,
+            internal_sharing_allowed=row.internal_sharing_allowed,
         )
 
     @property
@@ -71,6 +73,7 @@ class OrganisationView:
             session_idle_minutes=self.session_idle_minutes,
             session_absolute_minutes=self.session_absolute_minutes,
             allow_account_password_clients=self.allow_account_password_clients,
+            internal_sharing_allowed=self.internal_sharing_allowed,
         )
 
 
@@ -161,6 +164,7 @@ class OrganisationService:
         session_idle_minutes: int | None = None,
         session_absolute_minutes: int | None = None,
         allow_account_password_clients: bool | None = None,
+        internal_sharing_allowed: bool | None = None,
     ) -> OrganisationView:
         """Change any of the policy settings (None keeps one); one audit event per change.
 
@@ -186,6 +190,9 @@ class OrganisationService:
                     ),
                     allow_account_password_clients=_keep(
                         allow_account_password_clients, before.allow_account_password_clients
+                    ),
+                    internal_sharing_allowed=_keep(
+                        internal_sharing_allowed, before.internal_sharing_allowed
                     ),
                 )
             )

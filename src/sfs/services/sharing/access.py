@@ -2,7 +2,8 @@
 
 A user reaches their own My Files (as its owner) and the team folders of their organisation of
 which they are a member, directly or through a group; the strongest of those memberships
-counts. Anything else, other organisations' spaces included, is not found.
+counts. A share of a node (`share_grants.py`) is reached by its own id as a `SpaceScope` rooted
+at the shared node. Anything else, other organisations' spaces included, is not found.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from sqlalchemy.orm import Session
 from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound, PermissionDenied
 from sfs.domain.space_roles import PERSONAL, TEAM, SpaceRole
+from sfs.domain.space_scope import SpaceScope
 from sfs.metadata.file_models import Space
 from sfs.metadata.team_models import GroupMember, SpaceMember
+from sfs.services.sharing.share_grants import share_scope
 
 READ_ONLY = "You may only read {name}: your role there is Viewer."
 
@@ -71,18 +74,46 @@ def roles_by_space(session: Session, actor: Actor) -> dict[uuid.UUID, SpaceRole]
     return best
 
 
-def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> tuple[Space, SpaceRole]:
+def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> SpaceScope:
+    """The space, or the share, of this id as the actor may reach it; NotFound otherwise."""
     space = session.get(Space, space_id)
-    role = role_in(session, actor, space) if space is not None else None
-    if space is None or role is None:
+    if space is None:
+        scope = share_scope(session, actor, space_id)
+        if scope is None:
+            raise NotFound("No such space.")
+        return scope
+    role = role_in(session, actor, space)
+    if role is None:
         raise NotFound("No such space.")
-    return space, role
+    return whole_space(space, role)
 
 
-def writable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Space:
+def whole_space(space: Space, role: SpaceRole = SpaceRole.OWNER) -> SpaceScope:
+    return SpaceScope(
+        id=space.id,
+        organization_id=space.organization_id,
+        kind=space.kind,
+        name=space.name,
+        owner_user_id=space.owner_user_id,
+        root_node_id=space.root_node_id,
+        journal_seq=space.journal_seq,
+        journal_floor=space.journal_floor,
+        role=role,
+    )
+
+
+def writable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> SpaceScope:
     """The space if the actor may change what is in it: NotFound when they may not reach it,
     PermissionDenied (with the folder's name, which they may see) when they may only read."""
-    space, role = reachable_space(session, actor, space_id)
-    if not role.may_write:
-        raise PermissionDenied(READ_ONLY.format(name=space.name))
-    return space
+    scope = reachable_space(session, actor, space_id)
+    if not scope.role.may_write:
+        raise PermissionDenied(READ_ONLY.format(name=scope.name))
+    return scope
+
+
+def whole_space_only(scope: SpaceScope) -> SpaceScope:
+    """For what a share's recipient may not do (the trash, links of the space): refused as if
+    the space were not there, as a share grants its subtree and nothing of the space around."""
+    if scope.is_share:
+        raise PermissionDenied("This is not available in a folder shared with you.")
+    return scope

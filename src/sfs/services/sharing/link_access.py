@@ -14,7 +14,7 @@ kept by the browser in a cookie scoped to the link. A new password (or none) voi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +35,7 @@ from sfs.domain.errors import (
     LinkPasswordRequired,
     NotFound,
     PermissionDenied,
+    RangeNotSatisfiable,
     TooManyAttempts,
 )
 from sfs.i18n import N_
@@ -45,7 +46,7 @@ from sfs.metadata.models import User
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.audit import AuditLog
-from sfs.services.files.content import Download, FileContentService
+from sfs.services.files.content import ByteRange, Download, FileContentService
 from sfs.services.files.nodes import (
     FILE,
     FOLDER,
@@ -71,6 +72,8 @@ ZIP_MAX_ENTRIES = 10_000
 GONE = N_("This link has expired, was revoked, or has been used up.")
 UNKNOWN = N_("This link does not exist.")
 WRONG_PASSWORD = N_("The password is not right.")
+# Which bytes of a file a visitor asks for, given the file (the door reads its Range header).
+RangeChoice = Callable[[NodeView], ByteRange | None]
 # Names for a dropped file whose name is taken: "report (2).pdf", ... never an overwrite.
 MAX_SUFFIX = 1000
 
@@ -184,14 +187,36 @@ class LinkAccessService:
         return [_relative(child, len(live.base)) for child in children]
 
     def download(
-        self, token: str, access_key: str | None, sub_path: str, *, client: ClientInfo
+        self,
+        token: str,
+        access_key: str | None,
+        sub_path: str,
+        *,
+        client: ClientInfo,
+        choose_range: RangeChoice | None = None,
     ) -> Download:
-        """One file: the linked file, or one below a folder link. Counts as a download."""
+        """One file: the linked file, or one below a folder link, whole or one byte range.
+
+        Only a request that starts at byte 0 (the whole file, or its first part) counts as a
+        download: a client resuming or fetching the rest in pieces is one download, not one
+        per piece. Every request still needs a live link, so once the limit is reached even a
+        resume of the last download is refused (410)."""
         live = self._readable(token, access_key, client)
         path = self._file_path(live, sub_path)
-        self._count_download(live, client, path=path, what="file")
-        download = self._content.download(live.owner, space_id=live.link.space_id, path=path)
-        return Download(_relative(download.node, len(live.base)), download.body, None)
+        node = self._tree.stat(live.owner, space_id=live.link.space_id, path=path)
+        if node.kind != FILE:
+            raise NotFound(N_("No such file."))
+        byte_range = choose_range(_relative(node, len(live.base))) if choose_range else None
+        if byte_range is not None:
+            if byte_range.start >= node.size or byte_range.end < byte_range.start:
+                raise RangeNotSatisfiable(size=node.size)
+            byte_range = ByteRange(byte_range.start, min(byte_range.end, node.size - 1))
+        if byte_range is None or byte_range.start == 0:
+            self._count_download(live, client, path=path, what="file")
+        download = self._content.download(
+            live.owner, space_id=live.link.space_id, path=path, byte_range=byte_range
+        )
+        return Download(_relative(download.node, len(live.base)), download.body, byte_range)
 
     def preview(
         self, token: str, access_key: str | None, sub_path: str, *, client: ClientInfo

@@ -19,6 +19,7 @@ from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.metadata.link_models import LinkPolicy
 from sfs.services.audit import AuditLog
+from sfs.services.sharing.share_grants import sharing_allowed
 
 # Ten years: beyond that "expiry" means nothing.
 MAX_EXPIRY_DAYS = 3650
@@ -75,6 +76,14 @@ class LinkPolicyService:
             raise PermissionDenied(N_("Provider administrators have no files to share."))
         with self._database.transaction() as session:
             return load_policy(session, actor.organization_id)
+
+    def internal_sharing_allowed(self, actor: Actor) -> bool:
+        """Whether the actor's organisation lets members share with colleagues (for clients
+        that show or hide their sharing menus)."""
+        if actor.organization_id is None:
+            return False
+        with self._database.transaction() as session:
+            return sharing_allowed(session, actor.organization_id)
 
     def set_policy(
         self, actor: Actor, policy: LinkPolicyView, *, client: ClientInfo

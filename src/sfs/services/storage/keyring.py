@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from sfs.crypto.keys import OrganisationKeys, rewrap
+from sfs.crypto.keys import KeyUnwrapError, OrganisationKeys, rewrap
+from sfs.crypto.master_key import MasterKeyError
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import OrganizationKeys
 from sfs.ports import Clock, Randomness
@@ -36,6 +37,23 @@ class Keyring:
         with self._lock:
             self._cache[organization_id] = keys
         return keys
+
+    def check_master_key(self) -> None:
+        """MasterKeyError when this process's master key does not open the keys already in the
+        database: an instance started with another instance's data folder but not its key
+        (every instance must share SFS_MASTER_KEY_FILE) would otherwise fail at each file."""
+        with self._database.transaction() as session:
+            row = session.scalars(select(OrganizationKeys).limit(1)).first()
+            sample = (row.organization_id, row.wrapped) if row else None
+        if sample is None:
+            return
+        try:
+            OrganisationKeys.unwrap(self._master_key, sample[1], sample[0])
+        except KeyUnwrapError:
+            raise MasterKeyError(
+                "The master key (SFS_MASTER_KEY_FILE) does not open the organisation keys in "
+                "this database: every instance must use the same master key file."
+            ) from None
 
     def _load(self, organization_id: uuid.UUID) -> OrganisationKeys | None:
         with self._database.transaction() as session:

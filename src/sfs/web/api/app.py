@@ -15,6 +15,7 @@ from sfs.web.api import (
     routes_chunks,
     routes_files,
     routes_links,
+    routes_shares,
     routes_sharing,
     routes_users,
     routes_wipe,
@@ -48,6 +49,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_chunks.router)
     api.include_router(routes_sharing.router)
     api.include_router(routes_links.router)
+    api.include_router(routes_shares.router)
     api.include_router(routes_audit.router)
     return api
 

@@ -209,7 +209,7 @@ _COMMITTED_BELOW = SfsError("placeholder for an entry handed to commit_many")
 @router.get(
     "/spaces/{space}/changes",
     response_model=ChangesOut,
-    responses={**SPACE_READ, **problems(409)},  # 409: a cursor ahead of the space
+    responses={**SPACE_READ, **problems(409)},  # 409: a cursor the journal no longer answers
 )
 async def changes(
     space: SpaceRef,

@@ -6,7 +6,6 @@ service layer to spaces the caller may reach; anything else is 404.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from typing import Annotated
@@ -18,7 +17,6 @@ from fastapi.responses import StreamingResponse
 
 from sfs.domain.errors import InvalidInput, SfsError
 from sfs.protocol.limits import MAX_VERSION
-from sfs.services.files.content import ByteRange
 from sfs.services.files.content_upload import ContentUpload, UploadTarget
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.params import SpaceRef
@@ -36,6 +34,7 @@ from sfs.web.api.schemas_files import (
     SpaceOut,
     VersionOut,
 )
+from sfs.web.byte_ranges import content_range, parse_byte_range, unsatisfied_range
 from sfs.web.errors import error_body
 from sfs.web.streamed_uploads import receive_into
 
@@ -47,7 +46,6 @@ _BINARY_BODY = {
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
 PathQuery = Annotated[str, Query(max_length=4096, description="'/' separated path")]
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 @router.get("/spaces", response_model=list[SpaceOut], responses=problems(403))
@@ -168,7 +166,7 @@ def download(
     node = services.file_tree.stat(actor, space_id=space_id, path=path)
     if node.kind != "file":
         raise InvalidInput(f"{node.path} is a folder, not a file.", field="path")
-    byte_range = _parse_range(request.headers.get("range"), node.size)
+    byte_range = parse_byte_range(request.headers.get("range"), node.size)
     etag = None
     if version is None and node.content_digest:
         etag = f'"{node.content_digest}"'
@@ -180,7 +178,9 @@ def download(
         )
     except InvalidInput as exc:
         if exc.field == "range":
-            return Response(status_code=416, headers={"Content-Range": f"bytes */{node.size}"})
+            return Response(
+                status_code=416, headers={"Content-Range": unsatisfied_range(node.size)}
+            )
         raise
     body = download.body
     # Read the first piece now, so damage found at once becomes a proper error answer.
@@ -193,7 +193,7 @@ def download(
     if download.byte_range is not None:
         code = status.HTTP_206_PARTIAL_CONTENT
         r = download.byte_range
-        headers["Content-Range"] = f"bytes {r.start}-{r.end}/{node.size}"
+        headers["Content-Range"] = content_range(r, node.size)
         length = r.length
     if length is not None:
         headers["Content-Length"] = str(length)
@@ -292,19 +292,6 @@ def purge(
     """Delete from the trash for good."""
     space_id = services.spaces.resolve_reference(actor, space)
     services.file_tree.purge(actor, space_id=space_id, node_id=node_id, client=client)
-
-
-def _parse_range(header: str | None, size: int) -> ByteRange | None:
-    """One `bytes=a-b` range (also `a-` and `-n`); anything else means the whole file."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if match is None or match.group(0) == "bytes=-":
-        return None
-    first, last = match.groups()
-    if not first:  # the last n bytes
-        return ByteRange(start=max(size - int(last), 0), end=max(size - 1, 0))
-    return ByteRange(start=int(first), end=int(last) if last else max(size - 1, int(first)))
 
 
 def _attachment(name: str) -> str:

@@ -1,5 +1,6 @@
 """Share links over REST: create one for a file or folder, list one's own (or, for an
-administrator, the organisation's live ones), revoke. The rules are `services/sharing/links.py`.
+administrator, the organisation's live ones), change one's own, revoke. The rules are
+`services/sharing/links.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from sfs.auth.password_policy import MAX_LENGTH
-from sfs.services.sharing.links import MAX_DOWNLOADS, MIN_PASSWORD_LENGTH, LinkOptions, LinkView
+from sfs.services.sharing.links import (
+    MAX_DOWNLOADS,
+    MIN_PASSWORD_LENGTH,
+    UNCHANGED,
+    LinkChanges,
+    LinkOptions,
+    LinkView,
+)
 from sfs.web.api.deps import ActorDep, ClientDep, ServicesDep
 from sfs.web.api.params import SpaceRef
 from sfs.web.api.responses import problems
@@ -33,6 +41,31 @@ class LinkBody(BaseModel):
     upload_only: bool = Field(default=False, description="a file drop: visitors add, see nothing")
     can_edit: bool = Field(default=False, description="visitors may also add files (folders)")
     notify_owner: bool = Field(default=False, description="email me on each download or upload")
+
+
+class LinkPatch(BaseModel):
+    """Only the fields sent change; `null` removes a password, an expiry or a limit."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str | None = Field(
+        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_LENGTH
+    )
+    expires: date | None = Field(default=None, description="the last day (UTC) the link works")
+    max_downloads: int | None = Field(default=None, ge=1, le=MAX_DOWNLOADS)
+    upload_only: bool = False
+    can_edit: bool = False
+    notify_owner: bool = False
+
+    def changes(self) -> LinkChanges:
+        sent = self.model_fields_set
+        return LinkChanges(
+            password=self.password if "password" in sent else UNCHANGED,
+            expires_on=self.expires if "expires" in sent else UNCHANGED,
+            max_downloads=self.max_downloads if "max_downloads" in sent else UNCHANGED,
+            upload_only=self.upload_only if "upload_only" in sent else UNCHANGED,
+            can_edit=self.can_edit if "can_edit" in sent else UNCHANGED,
+            notify_owner=self.notify_owner if "notify_owner" in sent else UNCHANGED,
+        )
 
 
 class LinkOut(BaseModel):
@@ -112,6 +145,14 @@ def list_my_links(actor: ActorDep, services: ServicesDep) -> list[LinkOut]:
 def list_organisation_links(actor: ActorDep, services: ServicesDep) -> list[LinkOut]:
     """Every live link of the organisation: Organization Admins only."""
     return [LinkOut.of(view) for view in services.share_links.organisation_links(actor)]
+
+
+@router.patch("/links/{link_id}", response_model=LinkOut, responses=problems(403, 404, 422))
+def change_link(
+    link_id: uuid.UUID, body: LinkPatch, actor: ActorDep, services: ServicesDep, client: ClientDep
+) -> LinkOut:
+    """Change one's own live link under the organisation's current policy."""
+    return LinkOut.of(services.share_links.update(actor, link_id, body.changes(), client=client))
 
 
 @router.delete("/links/{link_id}", response_model=LinkOut, responses=problems(403, 404))

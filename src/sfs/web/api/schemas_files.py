@@ -26,7 +26,10 @@ MAX_POSITION = MAX_VERSION
 class SpaceOut(BaseModel):
     id: uuid.UUID
     name: str
-    kind: str = Field(description="'personal' (My Files) or 'team' (a team folder)")
+    kind: str = Field(
+        description="'personal' (My Files), 'team' (a team folder) or 'share' (a folder a "
+        "colleague shares with you: its id is the share's)"
+    )
     cursor: int = Field(description="the space's latest journal sequence number")
     role: str = Field(description="'owner' of My Files; 'viewer', 'editor' or 'manager'")
 

@@ -27,10 +27,12 @@ from sfs.domain.errors import (
     NotFound,
     SfsError,
 )
+from sfs.services.sharing.files_root import FilesRoot
 from sfs.web.dav import copymove, locks, propfind, reads, uploads, writes, xml
 from sfs.web.dav.auth import CHALLENGE, authenticate
 from sfs.web.dav.conditions import parse_if_header
 from sfs.web.dav.context import DavContext, DavError
+from sfs.web.dav.mounts import rerooted
 from sfs.web.dav.paths import DavPath, is_dav_request, parse_dav_path
 from sfs.web.errors import headers_for, status_for
 
@@ -86,7 +88,7 @@ class DavDoor:
             address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
         )
-        actor, space_id = await anyio.to_thread.run_sync(
+        actor, space_id, where, root = await anyio.to_thread.run_sync(
             self._caller, request.headers.get("authorization"), client, where
         )
         context = DavContext(
@@ -97,18 +99,22 @@ class DavDoor:
             space_id=space_id,
             where=where,
             conditions=parse_if_header(request.headers.get("if")),
+            files_root=root,
         )
         return await handler(context)
 
     def _caller(
         self, authorization: str | None, client: ClientInfo, where: DavPath
-    ) -> tuple[Actor, uuid.UUID]:
+    ) -> tuple[Actor, uuid.UUID, DavPath, FilesRoot | None]:
         actor = authenticate(self.services, authorization, client)
         if where.space is not None:  # a team folder: NotFound unless a member
-            return actor, self.services.spaces.resolve_reference(actor, where.space)
+            space_id = self.services.spaces.resolve_reference(actor, where.space)
+            return actor, space_id, where, None
         if not where.belongs_to(actor):
             raise NotFound("No such user.")  # another account's files are not found, never refused
-        return actor, self.services.spaces.my_files(actor).id
+        root = self.services.files_root.root(actor)
+        inside, space_id = rerooted(root, where, actor)
+        return actor, space_id, inside, root
 
 
 def _raw_path(request: Request) -> str:

@@ -20,8 +20,10 @@ from sfs.domain.errors import NotFound
 from sfs.services.files.listing import Listing
 from sfs.services.files.locks import LockTarget
 from sfs.services.files.nodes import NodeView
+from sfs.services.sharing.files_root import FilesRoot
 from sfs.web.dav import xml
 from sfs.web.dav.conditions import IfHeader, ResourceState
+from sfs.web.dav.mounts import rerooted
 from sfs.web.dav.paths import DavPath, parse_dav_path
 
 T = TypeVar("T")
@@ -47,6 +49,13 @@ class DavContext:
     space_id: uuid.UUID
     where: DavPath
     conditions: IfHeader
+    files_root: FilesRoot | None = None  # at the caller's files door: its team folders
+
+    def relocated(self, other: DavPath) -> DavPath:
+        """Another path of the request (a Destination, an If tag) re-rooted like `where`."""
+        if self.files_root is None:
+            return other
+        return rerooted(self.files_root, other, self.actor)[0]
 
     async def call(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run a (blocking) service call in a worker thread."""
@@ -89,7 +98,7 @@ class DavContext:
         path = self.where.path
         if resource is not None:
             try:
-                tagged = parse_dav_path(_path_of(resource))
+                tagged = self.relocated(parse_dav_path(_path_of(resource)))
             except Exception:  # a tag naming another server or nothing we serve matches nothing
                 return ResourceState(etag=None, lock_tokens=frozenset())
             if not tagged.in_same_space(self.where, self.actor):

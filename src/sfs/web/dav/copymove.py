@@ -1,4 +1,5 @@
-"""COPY and MOVE, within the caller's own files (Destination as a full URL or an absolute path).
+"""COPY and MOVE, within one space of the caller's (Destination as a full URL or an absolute
+path); between My Files and a team folder shown at its top, or two of those, 502.
 
 `Overwrite: F` onto something that exists is refused (412); otherwise what is there goes to the
 trash first, in the same transaction as the copy or move. A MOVE leaves the locks on its source
@@ -31,7 +32,7 @@ async def _transfer(context: DavContext, *, moving: bool) -> Response:
     if header is None:
         raise DavError(400, "Say where to: a Destination header.")
     try:
-        destination = parse_destination(header)
+        destination = context.relocated(parse_destination(header))
     except NotFound:
         raise DavError(502, "The Destination is not on this WebDAV server.") from None
     if not destination.in_same_space(context.where, context.actor):

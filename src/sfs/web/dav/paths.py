@@ -38,6 +38,9 @@ class DavPath:
     parts: tuple[str, ...]
     trailing_slash: bool
     space: str | None = None  # the `{id}` segment of the spaces door, undecoded
+    # A team folder shown at the top of the caller's files: its name there; `base` then ends
+    # with it and `parts` are inside the team folder (see `web/dav/mounts.py`).
+    mount: str | None = None
 
     @property
     def path(self) -> str:
@@ -55,8 +58,8 @@ class DavPath:
         return self.base + encoded
 
     def belongs_to(self, actor: Actor) -> bool:
-        """Whether the door leads to the actor's own files (other accounts are not found).
-        A space's door never does: a path there names another space than My Files."""
+        """Whether the door leads to the actor's own files (other accounts are not found):
+        My Files and the team folders shown at its top. A space's door never does."""
         if self.space is not None:
             return False
         if self.user is None:
@@ -67,7 +70,7 @@ class DavPath:
         """Whether this path (a Destination, an If tag) is in the space `other` names."""
         if self.space is not None or other.space is not None:
             return self.space == other.space
-        return self.belongs_to(actor)
+        return self.mount == other.mount and self.belongs_to(actor)
 
 
 def parse_dav_path(raw_path: str) -> DavPath:

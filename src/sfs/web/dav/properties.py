@@ -27,6 +27,9 @@ class Extras:
     bytes_below: dict[uuid.UUID, int] = field(default_factory=dict)
     room_left: int | None = None
     root_path: str = "/"
+    # The top folder's ETag and the team folders' permissions at the top of one's files.
+    etags: dict[uuid.UUID, str] = field(default_factory=dict)
+    permissions: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 def _resourcetype(node: NodeView, _: Extras) -> str:
@@ -41,8 +44,8 @@ def _type(node: NodeView, _: Extras) -> str | None:
     return None if node.kind == FOLDER else xml.text(content_type(node))
 
 
-def _etag(node: NodeView, _: Extras) -> str:
-    return xml.text(f'"{node.etag}"')
+def _etag(node: NodeView, extras: Extras) -> str:
+    return xml.text(f'"{extras.etags.get(node.id, node.etag)}"')
 
 
 def _modified(node: NodeView, _: Extras) -> str:
@@ -78,9 +81,11 @@ def _file_id(node: NodeView, _: Extras) -> str:
     return node.id.hex
 
 
-def _permissions(node: NodeView, _: Extras) -> str:
-    # G read, D delete, N rename, V move, W write, C create file, K create folder (no S/R: no
-    # sharing yet).
+def _permissions(node: NodeView, extras: Extras) -> str:
+    # G read, D delete, N rename, V move, W write, C create file, K create folder, M mounted
+    # (a team folder at the top of one's files); no S/R: not shared on from a client.
+    if node.id in extras.permissions:
+        return extras.permissions[node.id]
     return "GDNVCK" if node.kind == FOLDER else "GDNVW"
 
 

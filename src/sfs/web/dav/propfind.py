@@ -13,8 +13,10 @@ from sfs.domain.errors import InvalidInput
 from sfs.services.files.locks import LockTarget
 from sfs.services.files.nodes import FOLDER, NodeView
 from sfs.services.files.properties import RemoveProperty, SetProperty
+from sfs.services.sharing.files_root import Mount
 from sfs.web.dav import xml
 from sfs.web.dav.context import DavContext, DavError, xml_response
+from sfs.web.dav.mounts import folded_etag, mount_href, mount_permissions
 from sfs.web.dav.properties import ALLPROP, LIVE, MODIFICATION_TIME, NEEDS_SIZES, PROTECTED, Extras
 from sfs.web.dav.xml import DAV, Name
 
@@ -66,6 +68,7 @@ def _answer(context: DavContext, with_children: bool, wanted: Wanted) -> bytes:
     context.require_conditions()
     listing = context.listing(context.where.path, with_children=with_children)
     nodes = [listing.node, *listing.children]
+    mounted = _team_folders_at_top(context)
     asked = set(wanted.names)
     services, actor, space = context.services, context.actor, context.space_id
     dead = {}
@@ -84,11 +87,54 @@ def _answer(context: DavContext, with_children: bool, wanted: Wanted) -> bytes:
         extras.bytes_below = services.listing.bytes_below(actor, space_id=space, folder_ids=folders)
     if (DAV, "quota-available-bytes") in asked:
         extras.room_left = services.file_versions.room_left(actor)
+    if mounted:
+        extras.etags[listing.node.id] = folded_etag(listing.node, mounted)
     responses = []
     for node in nodes:
         stored = {(p.namespace, p.name): p.value_xml for p in dead.get(node.id, [])}
         responses.append(xml.response(context.href(node), _propstats(node, wanted, stored, extras)))
+    if with_children:
+        responses += _mount_responses(context, mounted, wanted, extras)
     return xml.multistatus(responses)
+
+
+def _team_folders_at_top(context: DavContext) -> list[tuple[Mount, NodeView]]:
+    """At the top of the caller's files: each team folder shown there with its top node."""
+    where, root = context.where, context.files_root
+    if root is None or where.parts or where.mount is not None or where.space is not None:
+        return []
+    return [
+        (
+            mount,
+            context.services.listing.listing(
+                context.actor, space_id=mount.space.id, path="/", with_children=False
+            ).node,
+        )
+        for mount in root.mounts
+    ]
+
+
+def _mount_responses(
+    context: DavContext, mounted: list[tuple[Mount, NodeView]], wanted: Wanted, extras: Extras
+) -> list[str]:
+    services, actor = context.services, context.actor
+    answers = []
+    for mount, node in mounted:
+        extras.permissions[node.id] = mount_permissions(mount)
+        if wanted.mode != "prop" or NEEDS_SIZES & set(wanted.names):
+            extras.bytes_below.update(
+                services.listing.bytes_below(actor, space_id=mount.space.id, folder_ids=[node.id])
+            )
+        stored = {
+            (p.namespace, p.name): p.value_xml
+            for p in services.properties.of_nodes(
+                actor, space_id=mount.space.id, node_ids=[node.id]
+            ).get(node.id, [])
+        }
+        answers.append(
+            xml.response(mount_href(context.where, mount), _propstats(node, wanted, stored, extras))
+        )
+    return answers
 
 
 def _propstats(

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import mimetypes
-import re
 from collections.abc import AsyncIterator, Iterator
 
 import anyio.to_thread
 from starlette.responses import Response, StreamingResponse
 
-from sfs.services.files.content import ByteRange, Download
+from sfs.services.files.content import Download
 from sfs.services.files.nodes import NodeView
+from sfs.web.byte_ranges import (
+    clamped,
+    content_range,
+    parse_byte_range,
+    satisfiable,
+    unsatisfied_range,
+)
 from sfs.web.dav.conditions import etag_matches
 from sfs.web.dav.context import DavContext
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # Content is read from the chunk store a batch at a time in a worker thread: one thread hop per
 # megabyte, not per ~24 KiB chunk.
 BATCH_BYTES = 1 << 20
@@ -55,21 +60,19 @@ async def _read(context: DavContext, *, with_body: bool) -> Response:
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     media_type = content_type(node)
-    byte_range = _range(request.headers.get("range"), node.size)
+    byte_range = parse_byte_range(request.headers.get("range"), node.size)
     if request.headers.get("if-range") not in (None, etag):
         byte_range = None  # changed since the client's copy: the whole file
-    if byte_range is not None and (
-        byte_range.start >= node.size or byte_range.end < byte_range.start
-    ):
+    if byte_range is not None and not satisfiable(byte_range, node.size):
         return Response(
-            status_code=416, headers={**headers, "Content-Range": f"bytes */{node.size}"}
+            status_code=416, headers={**headers, "Content-Range": unsatisfied_range(node.size)}
         )
     status = 200
     length = node.size
     if byte_range is not None:
-        byte_range = ByteRange(byte_range.start, min(byte_range.end, node.size - 1))
+        byte_range = clamped(byte_range, node.size)
         status, length = 206, byte_range.length
-        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{node.size}"
+        headers["Content-Range"] = content_range(byte_range, node.size)
     headers["Content-Length"] = str(length)
     if not with_body:
         return Response(status_code=status, headers=headers, media_type=media_type)
@@ -105,21 +108,6 @@ def _take(body: Iterator[bytes]) -> bytes:
         if len(batch) >= BATCH_BYTES:
             break
     return bytes(batch)
-
-
-def _range(header: str | None, size: int) -> ByteRange | None:
-    """One `bytes=a-b` range (also `a-` and `-n`); anything else means the whole file."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if match is None or match.group(0) == "bytes=-":
-        return None
-    first, last = match.groups()
-    if not first:
-        if int(last) == 0:
-            return ByteRange(start=size, end=size)  # the last 0 bytes: not satisfiable
-        return ByteRange(start=max(size - int(last), 0), end=max(size - 1, 0))
-    return ByteRange(start=int(first), end=int(last) if last else max(size - 1, int(first)))
 
 
 def content_type(node: NodeView) -> str:

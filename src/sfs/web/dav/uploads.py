@@ -33,6 +33,7 @@ from sfs.web.dav import xml
 from sfs.web.dav.auth import authenticate
 from sfs.web.dav.conditions import parse_if_header
 from sfs.web.dav.context import DavContext, DavError, xml_response
+from sfs.web.dav.mounts import rerooted
 from sfs.web.dav.paths import DavPath, parse_destination
 from sfs.web.dav.writes import DEVICE, before_put, client_mtime
 from sfs.web.dav.xml import DAV
@@ -161,7 +162,8 @@ async def _join(call: _Call, transfer_id: str) -> Response:
     header = request.headers.get("destination")
     if header is None:
         raise DavError(400, "Say where the file goes: a Destination header.")
-    destination = _destination(call, header)
+    root = await anyio.to_thread.run_sync(call.services.files_root.root, call.actor)
+    destination, space_id = rerooted(root, _destination(call, header), call.actor)
     if not destination.parts:
         raise DavError(403, "The top folder cannot be replaced by a file.")
     overwrite = request.headers.get("overwrite", "T").strip().upper()
@@ -176,9 +178,10 @@ async def _join(call: _Call, transfer_id: str) -> Response:
         services=call.services,
         actor=call.actor,
         client=call.client,
-        space_id=call.space_id,
+        space_id=space_id,
         where=destination,
         conditions=parse_if_header(request.headers.get("if")),
+        files_root=root,
     )
 
     def join() -> tuple[bool, NodeView]:
@@ -189,7 +192,7 @@ async def _join(call: _Call, transfer_id: str) -> Response:
             call.actor,
             transfer_id=transfer_id,
             request=JoinRequest(
-                space_id=call.space_id,
+                space_id=space_id,
                 path=destination.path,
                 modified_at=mtime or call.services.clock.now(),
                 base_version=existing.version if existing is not None else None,

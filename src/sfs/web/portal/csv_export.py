@@ -22,6 +22,7 @@ HEADER = (
     "client_address",
     "user_agent",
     "details",
+    "request_id",  # the X-Request-ID in the server's log lines of the same request
 )
 
 
@@ -54,5 +55,6 @@ def audit_csv(entries: Iterable[AuditEntry]) -> Iterator[str]:
                 entry.client_address or "",
                 entry.user_agent or "",
                 json.dumps(entry.details, sort_keys=True, ensure_ascii=False),
+                entry.request_id or "",
             )
         )

@@ -11,6 +11,7 @@ shadow them.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -63,6 +64,7 @@ __all__ = [
     "clean_path",
     "crumbs",
     "folder_page",
+    "my_space",
     "parent_path",
     "place_of",
     "to_folder",
@@ -105,6 +107,11 @@ templates.env.globals["files_url"] = files_url
 templates.env.globals["file_action_url"] = action_url
 templates.env.globals["with_query"] = with_query
 templates.env.globals["may_have_thumbnail"] = may_have_thumbnail
+
+
+def my_space(services: Services, actor: Actor) -> uuid.UUID:
+    """The actor's My Files (pages that work on My Files alone, such as Share with people)."""
+    return services.spaces.my_files(actor).id
 
 
 def to_folder(folder: str, done: str, space: str = "", **extra: str | int) -> RedirectResponse:

@@ -1,7 +1,9 @@
 """The public pages of a share link, `/s/<token>`: no login, everything checked by
 `services/sharing/link_access.py` at every request.
 
-Downloads are always attachments (`application/octet-stream`), so an HTML or SVG file never
+Downloads honour one `Range` (206, or 416 past the end; see `web/byte_ranges.py`) and
+`If-Range`; only a request starting at byte 0 counts against a download limit. Downloads are
+always attachments (`application/octet-stream`), so an HTML or SVG file never
 runs on the portal's origin. Previews (images, PDF, plain text only) carry
 `Content-Security-Policy: sandbox`, which gives them an origin of their own, with nothing to
 load; text is served as text/plain.
@@ -27,8 +29,10 @@ from sfs.domain.errors import (
     TooManyAttempts,
 )
 from sfs.i18n import N_
-from sfs.services.files.content import Download
+from sfs.services.files.content import ByteRange, Download
+from sfs.services.files.nodes import NodeView
 from sfs.services.sharing.link_access import LinkInfo
+from sfs.web.byte_ranges import content_range, parse_byte_range
 from sfs.web.errors import headers_for, status_for
 from sfs.web.portal.form_prefix import leading_field
 from sfs.web.portal.rendering import render
@@ -214,20 +218,40 @@ def _streamed(download: Download, headers: dict[str, str], media_type: str) -> R
         yield from body
 
     headers = {**headers, "Content-Length": str(download.node.size), "Cache-Control": "no-store"}
-    return StreamingResponse(chained(), headers=headers, media_type=media_type)
+    status = 200
+    if download.byte_range is not None:
+        status = 206
+        headers["Content-Length"] = str(download.byte_range.length)
+        headers["Content-Range"] = content_range(download.byte_range, download.node.size)
+    return StreamingResponse(chained(), status_code=status, headers=headers, media_type=media_type)
 
 
 @router.get("/s/{token}/download")
 @router.get("/s/{token}/download/{sub_path:path}")
 def download(request: Request, token: str, sub_path: str = "") -> Response:
     access = services_of(request).link_access
+
+    def wanted(node: NodeView) -> ByteRange | None:
+        if request.headers.get("if-range") not in (None, _etag(node)):
+            return None  # changed since the client's first part: the whole file again
+        return parse_byte_range(request.headers.get("range"), node.size)
+
     try:
-        got = access.download(token, _access_key(request), sub_path, client=client_of(request))
-        return _streamed(
-            got, {"Content-Disposition": _attachment(got.node.name)}, "application/octet-stream"
+        got = access.download(
+            token, _access_key(request), sub_path, client=client_of(request), choose_range=wanted
         )
+        headers = {
+            "Content-Disposition": _attachment(got.node.name),
+            "Accept-Ranges": "bytes",
+            "ETag": _etag(got.node),
+        }
+        return _streamed(got, headers, "application/octet-stream")
     except SfsError as problem:
         return _problem_page(request, problem)
+
+
+def _etag(node: NodeView) -> str:
+    return f'"{node.etag}"'
 
 
 @router.get("/s/{token}/preview")

@@ -46,6 +46,7 @@ def save_organisation_settings(
     session_idle_minutes: Annotated[str, Form(max_length=NUMBER_LIMIT)] = "",
     session_absolute_minutes: Annotated[str, Form(max_length=NUMBER_LIMIT)] = "",
     allow_account_password_clients: Annotated[str, Form(max_length=8)] = "",
+    internal_sharing_allowed: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     active = current_session(request)
     if active is None:
@@ -60,6 +61,7 @@ def save_organisation_settings(
         "session_idle_minutes": session_idle_minutes,
         "session_absolute_minutes": session_absolute_minutes,
         "allow_account_password_clients": bool(allow_account_password_clients),
+        "internal_sharing_allowed": bool(internal_sharing_allowed),
     }
     try:
         services.organisations.update_policy(
@@ -74,6 +76,7 @@ def save_organisation_settings(
                 session_absolute_minutes, "session_absolute_minutes"
             ),
             allow_account_password_clients=bool(allow_account_password_clients),
+            internal_sharing_allowed=bool(internal_sharing_allowed),
         )
     except InvalidInput as exc:
         return _page(
@@ -97,6 +100,7 @@ def _form_of(organisation: OrganisationView) -> dict[str, object]:
         "session_idle_minutes": str(organisation.session_idle_minutes),
         "session_absolute_minutes": str(organisation.session_absolute_minutes),
         "allow_account_password_clients": organisation.allow_account_password_clients,
+        "internal_sharing_allowed": organisation.internal_sharing_allowed,
     }
 
 

@@ -1,11 +1,12 @@
 """The owner's side of share links in the portal: the "Share link" form of a file or folder with
-its links (revocable), the organisation's live links and its link policy for administrators."""
+its links (changeable, revocable), the organisation's live links and its link policy for
+administrators."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -16,7 +17,7 @@ from sfs.domain.errors import InvalidInput, NotFound, PermissionDenied
 from sfs.i18n import N_
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.services.sharing.link_policy import LinkPolicyView
-from sfs.services.sharing.links import LinkOptions
+from sfs.services.sharing.links import UNCHANGED, LinkChanges, LinkOptions, LinkView
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render
@@ -25,6 +26,7 @@ from sfs.web.portal.routes_files import (
     action_url,
     clean_path,
     crumbs,
+    my_space,
     parent_path,
     place_of,
 )
@@ -112,6 +114,54 @@ def revoke_link(
     return RedirectResponse(target, status_code=303)
 
 
+@router.get("/file/share-edit/{link_id}")
+def edit_page(request: Request, link_id: str) -> Response:
+    active = current_session(request)
+    if active is None:
+        return to_login()
+    link = services_of(request).share_links.link(active.actor, _link_id(link_id))
+    return _edit_page(request, active, link, saved=request.query_params.get("done") == "saved")
+
+
+@router.post("/file/share-edit/{link_id}")
+def save_link(
+    request: Request,
+    link_id: str,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    password: Annotated[str, Form(max_length=MAX_LENGTH + 1)] = "",
+    remove_password: Checkbox = "",
+    expires: Annotated[str, Form(max_length=10)] = "",
+    max_downloads: Annotated[str, Form(max_length=8)] = "",
+    upload_only: Checkbox = "",
+    can_edit: Checkbox = "",
+    notify_owner: Checkbox = "",
+) -> Response:
+    """The form sends every field: an empty password keeps the present one, an empty date
+    or limit means none; the service records only what really changed."""
+    active = current_session(request)
+    if active is None:
+        return to_login()
+    require_fresh_form(active, csrf_token)
+    services = services_of(request)
+    link = services.share_links.link(active.actor, _link_id(link_id))
+    try:
+        if password and remove_password:
+            raise InvalidInput(N_("Give a new password or remove it, not both."), field="password")
+        folder = link.kind == "folder"
+        changes = LinkChanges(
+            password=password if password else None if remove_password else UNCHANGED,
+            expires_on=_day(expires),
+            max_downloads=_count(max_downloads),
+            upload_only=bool(upload_only) if folder else UNCHANGED,
+            can_edit=bool(can_edit) if folder else UNCHANGED,
+            notify_owner=bool(notify_owner),
+        )
+        services.share_links.update(active.actor, link.id, changes, client=client_of(request))
+    except (InvalidInput, PermissionDenied) as exc:
+        return _edit_page(request, active, link, error=exc.message, status_code=status_for(exc))
+    return RedirectResponse(f"/file/share-edit/{link.id}?done=saved", status_code=303)
+
+
 @router.get("/organisation/links")
 def organisation_links(request: Request, done: str = "") -> Response:
     active = current_session(request)
@@ -190,6 +240,32 @@ def _share_page(
         "revoked": request.query_params.get("done") == "revoked",
     }
     return render(request, "files_share.html", context, status_code=status_code)
+
+
+def _edit_page(
+    request: Request,
+    active: ActiveSession,
+    link: LinkView,
+    *,
+    saved: bool = False,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    services = services_of(request)
+    my_files = link.space_id == my_space(services, active.actor)
+    context = {
+        "session": active,
+        "link": link,
+        # The form shows the last day the link works; it stops at the midnight after it.
+        "last_day": (link.expires_at - timedelta(days=1)).date().isoformat()
+        if link.expires_at
+        else "",
+        "policy": services.link_policy.policy(active.actor),
+        "back": action_url("share", link.path) if my_files and link.path else None,
+        "saved": saved,
+        "error": error,
+    }
+    return render(request, "link_edit.html", context, status_code=status_code)
 
 
 def _policy_page(

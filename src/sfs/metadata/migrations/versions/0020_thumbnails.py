@@ -1,7 +1,7 @@
 """thumbnails: small pictures of image versions for the Files page, sealed at rest
 
 Revision ID: 0020
-Revises: 0013
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sfs.metadata.types import UtcDateTime
 
 revision = "0020"
-down_revision = "0013"
+down_revision = "0019"  # 0013 as briefed; relinked after merging main (0014, 0015, 0019)
 branch_labels = None
 depends_on = None
 

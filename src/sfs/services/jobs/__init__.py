@@ -1,0 +1,1 @@
+"""Background work scheduled once across every instance, through leases in the database."""

@@ -1,0 +1,135 @@
+"""A member's files as one tree, the way Nextcloud clients see an account: My Files at the top,
+and each team folder the member reaches as a folder of the top level, by its name.
+
+A team folder whose name is taken at the top of My Files (compared as siblings are: case-folded
+NFC) shows as "<name> (team folder)", then "(team folder 2)"… in name order, so My Files never
+loses a name and the choice is the same at every request. Paths the doors take are resolved here
+to a space and a path inside it; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sfs.domain.actor import Actor
+from sfs.domain.space_roles import TEAM
+from sfs.metadata.db import Database
+from sfs.metadata.file_models import Node, Space
+from sfs.protocol.paths import join_path, name_key
+from sfs.services.files.nodes import parse_path
+from sfs.services.files.spaces import SpaceService, SpaceView
+from sfs.services.sharing.access import roles_by_space
+
+TEAM_SUFFIX = "team folder"
+
+
+@dataclass(frozen=True)
+class Mount:
+    name: str  # the folder's name at the top of the member's files
+    space: SpaceView
+
+
+@dataclass(frozen=True)
+class Located:
+    space: SpaceView
+    path: str  # inside the space
+    mount: Mount | None  # None: in My Files
+
+
+@dataclass(frozen=True)
+class FilesRoot:
+    my_files: SpaceView
+    mounts: tuple[Mount, ...]
+
+    def locate(self, path: str) -> Located:
+        """The space and inner path of a path of the member's files."""
+        parts = parse_path(path)
+        if parts:
+            mount = self.mount_named(parts[0])
+            if mount is not None:
+                return Located(mount.space, join_path(parts[1:]), mount)
+        return Located(self.my_files, join_path(parts), None)
+
+    def mount_named(self, name: str) -> Mount | None:
+        key = name_key(name)
+        return next((mount for mount in self.mounts if name_key(mount.name) == key), None)
+
+    def outer_path(self, space_id: uuid.UUID, inner: str) -> str | None:
+        """Where a space's path shows in the member's files; None for a space not shown."""
+        if space_id == self.my_files.id:
+            return join_path(parse_path(inner))
+        for mount in self.mounts:
+            if mount.space.id == space_id:
+                return join_path([mount.name, *parse_path(inner)])
+        return None
+
+
+class FilesRootService:
+    """Asked at every request of the Nextcloud door: two short transactions, whatever the
+    number of team folders (one query for the names My Files holds at its top)."""
+
+    def __init__(self, database: Database, spaces: SpaceService) -> None:
+        self._database = database
+        self._spaces = spaces
+
+    def root(self, actor: Actor) -> FilesRoot:
+        my_files = self._spaces.my_files(actor)
+        with self._database.transaction() as session:
+            roles = roles_by_space(session, actor)
+            teams = (
+                session.scalars(
+                    select(Space).where(
+                        Space.organization_id == actor.organization_id,
+                        Space.kind == TEAM,
+                        Space.id.in_(list(roles)),
+                    )
+                ).all()
+                if roles
+                else []
+            )
+            ordered = sorted(teams, key=lambda space: (name_key(space.name), space.id))
+            wanted = {
+                name_key(candidate)
+                for team in ordered
+                for candidate in _candidates(team.name, len(ordered))
+            }
+            my_root = session.get(Space, my_files.id)
+            assert my_root is not None  # my_files made it
+            taken = set(
+                session.scalars(
+                    select(Node.name_key).where(
+                        Node.parent_id == my_root.root_node_id,
+                        Node.deleted_at.is_(None),
+                        Node.name_key.in_(wanted),
+                    )
+                )
+                if wanted
+                else []
+            )
+            mounts: list[Mount] = []
+            for team in ordered:
+                name = next(
+                    c for c in _candidates(team.name, len(ordered)) if name_key(c) not in taken
+                )
+                taken.add(name_key(name))
+                view = SpaceView(
+                    id=team.id,
+                    name=team.name,
+                    kind=team.kind,
+                    journal_seq=team.journal_seq,
+                    role=roles[team.id],
+                )
+                mounts.append(Mount(name, view))
+        return FilesRoot(my_files, tuple(mounts))
+
+
+def _candidates(name: str, teams: int) -> list[str]:
+    """The names a team folder may show under, in order: enough that one is always free
+    (My Files can take at most one of each, the other team folders one each)."""
+    return [name] + [
+        f"{name} ({TEAM_SUFFIX}{'' if number == 1 else f' {number}'})"
+        for number in range(1, teams + 2)
+    ]
