@@ -36,13 +36,16 @@ from sfs.ports import (
 )
 from sfs.private_files import make_private_folder
 from sfs.services.audit import AuditLog
+from sfs.services.files.browsing import FileBrowsingService
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
 from sfs.services.files.content import FileContentService
 from sfs.services.files.listing import FolderListingService
 from sfs.services.files.locks import LockService
 from sfs.services.files.properties import PropertyService
 from sfs.services.files.retention import RetentionService
+from sfs.services.files.selection_zip import SelectionZipService
 from sfs.services.files.spaces import TOUCHED_SPACES, SpaceService
+from sfs.services.files.thumbnails import ThumbnailService
 from sfs.services.files.tree import FileTreeService
 from sfs.services.files.upload_sessions import UploadSessionService
 from sfs.services.files.upload_slots import InProcessGauge, UploadSlots
@@ -140,6 +143,9 @@ class Services:
     share_links: ShareLinkService
     link_access: LinkAccessService
     link_policy: LinkPolicyService
+    browsing: FileBrowsingService
+    selection_zip: SelectionZipService
+    thumbnails: ThumbnailService
 
 
 def build_services(
@@ -321,6 +327,9 @@ def build_services(
             LinkMail(database, notifier),
         ),
         link_policy=LinkPolicyService(database, audit),
+        browsing=FileBrowsingService(database),
+        selection_zip=SelectionZipService(database, file_content),
+        thumbnails=ThumbnailService(database, clock, keyring, file_content),
     )
 
 

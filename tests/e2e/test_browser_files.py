@@ -47,13 +47,22 @@ def test_a_user_keeps_files_in_a_folder_downloads_one_and_restores_it_from_the_t
     expect(rows.filter(has_text="figures.bin")).to_contain_text("200.0 kB")
     expect(rows.filter(has_text="minutes.txt")).to_be_visible()
 
+    # Each row's actions are in its menu: opened with the keyboard, closed with Escape.
+    figures = rows.filter(has_text="figures.bin")
+    figures.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(figures.get_by_role("link", name="Versions")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(figures.get_by_role("link", name="Versions")).to_be_hidden()
+    expect(figures.locator("summary")).to_be_focused()
+    figures.locator("summary").click()
     with page.expect_download() as started:
-        rows.filter(has_text="figures.bin").get_by_role("link", name="Download").click()
+        figures.get_by_role("link", name="Download").click()
     downloaded = started.value
     assert downloaded.suggested_filename == "figures.bin"
     assert Path(downloaded.path()).read_bytes() == first
 
-    rows.filter(has_text="figures.bin").get_by_role("button", name="Delete").click()
+    figures.get_by_role("button", name="Delete").click()  # the menu is still open
     expect(page.get_by_role("status")).to_contain_text("figures.bin was moved to the trash.")
     expect(rows.filter(has_text="figures.bin")).to_have_count(0)
 

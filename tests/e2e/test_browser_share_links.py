@@ -26,7 +26,9 @@ def actor_by_email(portal: Portal, email: str) -> Actor:
 
 def make_link(page: Page, row_text: str, *, password: str = "", upload_only: bool = False) -> str:
     page.goto("/files")
-    page.get_by_role("row").filter(has_text=row_text).get_by_role("link", name="Share link").click()
+    row = page.get_by_role("row").filter(has_text=row_text)
+    row.locator("summary").click()  # the row's menu
+    row.get_by_role("link", name="Share link").click()
     if password:
         page.get_by_label("Password").fill(password)
         page.get_by_label("Expires after").fill("2099-12-31")

@@ -34,9 +34,9 @@ def test_a_colleague_finds_a_shared_folder_and_downloads_from_it(
         )
     log_in(page, owner_email, GOOD_PASSWORD)
     page.goto("/files")
-    page.get_by_role("row").filter(has_text="Plans").get_by_role(
-        "link", name="Share with people"
-    ).click()
+    plans = page.get_by_role("row").filter(has_text="Plans")
+    plans.locator("summary").click()  # the row's menu
+    plans.get_by_role("link", name="Share with people").click()
     page.get_by_label("Colleague's email address or group").fill(colleague_email)
     page.get_by_label("Role", exact=True).select_option("viewer")
     page.get_by_role("button", name="Share", exact=True).click()

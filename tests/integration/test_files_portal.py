@@ -151,7 +151,7 @@ def test_new_folder_browse_and_breadcrumbs(browser: Browser) -> None:
     assert answer.headers["location"].startswith("/files/Projects?")
     browser.upload("/Projects/2025%20%26%20more", ("plan.txt", b"plan"))
     page = browser.client.get("/files/Projects/2025%20%26%20more")
-    assert '<a href="/files/Projects">Projects</a>' in page.text
+    assert '<a href="/files/Projects" title="Projects">Projects</a>' in page.text
     assert 'aria-current="page">2025 &amp; more</a>' in page.text
     assert 'href="/files/Projects/2025%20%26%20more/plan.txt"' in page.text
     assert browser.client.get("/files/Projects/2025%20%26%20more/plan.txt").content == b"plan"

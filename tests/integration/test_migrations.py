@@ -130,7 +130,7 @@ def test_the_journal_floor_comes_to_spaces_that_exist(services: Services) -> Non
     config = migrate.alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "-1")  # to the revision before 0019
+        command.downgrade(config, "0019-1")  # to the revision before 0019
     assert "journal_floor" not in {c["name"] for c in inspect(engine).get_columns("spaces")}
     migrate.upgrade(engine)
     with engine.connect() as connection:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -203,3 +204,19 @@ class JournalEntry(Base):
     version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Thumbnail(Base):
+    """A small picture of one image version, sealed under the organisation's data key; `sealed`
+    None remembers that the version makes no thumbnail (not an image, too large, hostile), so it
+    is not decoded again. Goes with its version (cascade)."""
+
+    __tablename__ = "thumbnails"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    edge: Mapped[int] = mapped_column(Integer, primary_key=True)  # the longer side, in pixels
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

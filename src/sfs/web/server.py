@@ -34,6 +34,7 @@ from sfs.web.portal import (
     routes_audit,
     routes_devices,
     routes_file_history,
+    routes_file_selection,
     routes_file_uploads,
     routes_files,
     routes_invitation,
@@ -120,6 +121,7 @@ def create_app(services: Services, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(routes_files.router)
     app.include_router(routes_file_uploads.router)
     app.include_router(routes_file_history.router)
+    app.include_router(routes_file_selection.router)
     app.include_router(routes_links.router)
     app.include_router(routes_share_links.router)
     app.include_router(routes_people_shares.router)

@@ -137,7 +137,7 @@ class FileVersionService:
                         used=mine.used,
                     )
                 )
-            ours = _organisation_room(session, organization_id)
+            ours = organisation_room(session, organization_id)
             if ours is not None and ours.used + incoming_bytes > ours.quota:
                 raise QuotaExceeded(
                     N_(
@@ -158,7 +158,7 @@ class FileVersionService:
                 room
                 for room in (
                     user_room(session, actor.user_id, organization_id),
-                    _organisation_room(session, organization_id),
+                    organisation_room(session, organization_id),
                 )
                 if room is not None
             ]
@@ -502,7 +502,7 @@ class _Room:
     used: int
 
 
-def _organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | None:
+def organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | None:
     organisation = session.get(Organization, organization_id)
     assert organisation is not None
     if organisation.quota_bytes is None:
@@ -520,13 +520,18 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
     user = session.get(User, user_id)
     if user is None or user.quota_bytes is None:
         return None
+    return _Room(user.quota_bytes, user_bytes(session, user_id, organization_id))
+
+
+def user_bytes(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> int:
+    """What the user's own files hold in the chunk store."""
     # The user's own files, each chunk counted once however many versions share it.
     referenced = (
         select(VersionChunk.chunk_id)
         .join(Version, Version.id == VersionChunk.version_id)
         .join(Node, Node.id == Version.node_id)
         .join(Space, Space.id == Node.space_id)
-        .where(Space.owner_user_id == user.id, VersionChunk.organization_id == organization_id)
+        .where(Space.owner_user_id == user_id, VersionChunk.organization_id == organization_id)
         .distinct()
     )
     used = session.scalar(
@@ -534,7 +539,7 @@ def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) 
             Chunk.organization_id == organization_id, Chunk.chunk_id.in_(referenced)
         )
     )
-    return _Room(user.quota_bytes, int(used or 0))
+    return int(used or 0)
 
 
 def _index_chunks(

@@ -26,6 +26,7 @@ from sfs.domain.errors import (
 )
 from sfs.i18n import N_, translations
 from sfs.protocol.limits import clamp_timestamp
+from sfs.protocol.paths import join_path, split_path
 from sfs.services.files.content_upload import ContentUpload, UploadTarget, pour
 from sfs.services.files.nodes import FOLDER, NodeView
 from sfs.services.identity.web_sessions import ActiveSession
@@ -35,11 +36,12 @@ from sfs.web.portal.guards import to_login
 from sfs.web.portal.rendering import page_language
 from sfs.web.portal.routes_files import (
     SHOWN,
+    Place,
     child_path,
     clean_folder,
     clean_path,
     folder_page,
-    my_space,
+    place_of,
     to_folder,
 )
 from sfs.web.portal.session import client_of, current_session, services_of, tokens_match
@@ -78,7 +80,7 @@ def _target(
 
 @router.post("/file/upload")
 @router.post("/file/upload/{folder:path}")
-async def upload_form(request: Request, folder: str = "") -> Response:
+async def upload_form(request: Request, folder: str = "", space: str = "") -> Response:
     """The plain multipart form (no JavaScript): one or several files into a folder.
 
     The session, the CSRF token (the form's first field, read alone), the size cap (in
@@ -91,6 +93,11 @@ async def upload_form(request: Request, folder: str = "") -> Response:
     submitted, request = await leading_field(request, "csrf_token")
     if not tokens_match(active.csrf_token, submitted):
         raise PermissionDenied(N_("Your form expired. Please reload the page and try again."))
+    place = await anyio.to_thread.run_sync(place_of, services_of(request), active.actor, space)
+    if not place.may_write:
+        # Refused before a byte of the files is read: the services would refuse each one.
+        error = PermissionDenied(N_("You may only read this team folder."))
+        return await anyio.to_thread.run_sync(_refused_form, request, active, place, folder, error)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit():
         try:
@@ -98,7 +105,9 @@ async def upload_form(request: Request, folder: str = "") -> Response:
                 services_of(request).file_versions.check_room, active.actor, int(declared)
             )
         except QuotaExceeded as exc:
-            return await anyio.to_thread.run_sync(_refused_form, request, active, folder, exc)
+            return await anyio.to_thread.run_sync(
+                _refused_form, request, active, place, folder, exc
+            )
     with services_of(request).upload_slots.hold(active.actor, client_of(request)):
         async with request.form(max_files=MAX_FILES_PER_FORM, max_fields=10) as form:
             files = [
@@ -106,25 +115,32 @@ async def upload_form(request: Request, folder: str = "") -> Response:
                 for part in form.getlist("files")
                 if isinstance(part, UploadFile) and part.filename
             ]
-            return await anyio.to_thread.run_sync(_store_form_files, request, active, folder, files)
+            return await anyio.to_thread.run_sync(
+                _store_form_files, request, active, place, folder, files
+            )
 
 
 def _refused_form(
-    request: Request, active: ActiveSession, folder: str, error: SfsError
+    request: Request, active: ActiveSession, place: Place, folder: str, error: SfsError
 ) -> Response:
     response = folder_page(
-        request, active, clean_path(folder), error=error.message, status_code=status_for(error)
+        request,
+        active,
+        place,
+        clean_path(folder),
+        error=error.message,
+        status_code=status_for(error),
     )
     response.headers["Connection"] = "close"  # the files were not read: nothing more to come
     return response
 
 
 def _store_form_files(
-    request: Request, active: ActiveSession, folder: str, files: list[UploadFile]
+    request: Request, active: ActiveSession, place: Place, folder: str, files: list[UploadFile]
 ) -> Response:
     services = services_of(request)
     folder = clean_path(folder)
-    space_id = my_space(services, active.actor)
+    space_id = place.id
     uploaded: list[str] = []
     new_versions = 0
     try:
@@ -150,21 +166,23 @@ def _store_form_files(
         return folder_page(
             request,
             active,
+            place,
             folder,
             error=exc.message,
             uploaded=uploaded,
             status_code=status_for(exc),
         )
-    return to_folder(folder, "uploaded", n=len(uploaded), versions=new_versions)
+    return to_folder(folder, "uploaded", place.ref, n=len(uploaded), versions=new_versions)
 
 
 @router.put("/file/upload/{path:path}")
-async def upload_one(request: Request, path: str) -> Response:
+async def upload_one(request: Request, path: str, space: str = "") -> Response:
     """One file as the raw request body, from files.js (streamed, with flat memory; the body
     is read on the event loop, so a slow one holds no worker thread).
 
     The CSRF token comes in the `X-CSRF-Token` header; the answer is JSON with a message in the
-    reader's language, for the page to show.
+    reader's language, for the page to show. With `X-Make-Folders: 1` the file's folders are
+    made first when missing (a dropped folder arrives as its files, with their paths).
     """
     active = await anyio.to_thread.run_sync(current_session, request)
     if active is None:
@@ -176,13 +194,26 @@ async def upload_one(request: Request, path: str) -> Response:
     client_info = client_of(request)
     declared = request.headers.get("content-length")
 
+    make_folders = request.headers.get("x-make-folders") == "1"
+
     def start() -> tuple[ContentUpload, bool]:
+        space_id = place_of(services, active.actor, space).id
         folder, _, name = path.rpartition("/")
+        target_path = child_path(clean_folder(folder), name)
+        if make_folders and clean_folder(folder) != "/":
+            parts = split_path(clean_folder(folder))
+            levels = [join_path(parts[: depth + 1]) for depth in range(len(parts))]
+            made = services.file_tree.create_folders(
+                active.actor, space_id=space_id, paths=levels, client=client_info
+            )
+            for outcome in made:
+                if isinstance(outcome, SfsError):
+                    raise outcome
         target, replaced = _target(
             services,
             active.actor,
-            my_space(services, active.actor),
-            child_path(clean_folder(folder), name),
+            space_id,
+            target_path,
             modified_at=_modified_at(request.headers.get("x-modified-at")),
             client_info=client_info,
         )

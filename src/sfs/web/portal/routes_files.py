@@ -1,19 +1,21 @@
-"""The Files menu: browse My Files, upload and download, folders, rename, move, trash, versions.
+"""The Files menu: browse a space (My Files or a team folder), download, folders, rename, move,
+trash; uploads, history, selections and thumbnails live in the sibling `routes_file_*` modules.
 
-Thin: every rule (names, clashes, quota, stale versions, tenants) is in the file services; these
-handlers parse forms, call them, and render the answer. Paths are the URL: `/files/<path>` is a
-folder's page or, for a file, its content. Actions live under `/file/` so that no name a user
-gives a file can shadow them.
+Thin: every rule (names, clashes, quota, stale versions, tenants, roles) is in the file
+services; these handlers parse forms, call them, and render the answer. Paths are the URL:
+`/files/<path>` is a folder's page or, for a file, its content, and `?space=` names a team
+folder (absent: My Files). Actions live under `/file/` so that no name a user gives a file can
+shadow them.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Request
@@ -25,41 +27,58 @@ from sfs.domain.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     QuotaExceeded,
 )
 from sfs.domain.space_roles import TEAM
-from sfs.protocol.paths import BadName, clean_name, join_path, split_path
+from sfs.protocol.paths import split_path
 from sfs.protocol.sizes import scaled
+from sfs.services.files.browsing import PAGE_SIZE, SEARCH_LIMIT, SORTS
 from sfs.services.files.nodes import FILE, NodeView
+from sfs.services.files.thumbnails import may_have_thumbnail
 from sfs.services.identity.web_sessions import ActiveSession
 from sfs.web.errors import status_for
+from sfs.web.portal.file_kinds import file_kind
+from sfs.web.portal.file_places import (
+    Place,
+    action_url,
+    child_path,
+    clean_folder,
+    clean_path,
+    crumbs,
+    files_url,
+    parent_path,
+    place_of,
+    with_query,
+)
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render, templates
 from sfs.web.portal.session import client_of, current_session, services_of
+
+__all__ = [
+    "NAME_LIMIT",
+    "SHOWN",
+    "Place",
+    "action_url",
+    "child_path",
+    "clean_folder",
+    "clean_path",
+    "crumbs",
+    "folder_page",
+    "my_space",
+    "parent_path",
+    "place_of",
+    "to_folder",
+]
 
 router = APIRouter(include_in_schema=False)
 
 PATH_LIMIT = 4096
 NAME_LIMIT = 1024
 # What a redirect after a successful action may announce on a folder's page.
-DONE = ("uploaded", "folder", "renamed", "moved", "deleted")
+DONE = ("uploaded", "folder", "renamed", "moved", "deleted", "moved-several", "deleted-several")
 # The errors a user can act on: shown on the page they came from, with nothing changed.
-SHOWN = (InvalidInput, Conflict, NotFound, QuotaExceeded)
-
-
-@dataclass(frozen=True)
-class Crumb:
-    name: str
-    url: str
-
-
-def files_url(path: str) -> str:
-    """The page of a folder, or the content of a file: `/files/<path>`, quoted."""
-    return "/files" + quote(join_path(split_path(path)), safe="/")
-
-
-def action_url(action: str, path: str) -> str:
-    return f"/file/{action}" + quote(join_path(split_path(path)), safe="/")
+SHOWN = (InvalidInput, Conflict, NotFound, QuotaExceeded, PermissionDenied)
 
 
 def file_size(size: int, language: str = "en") -> str:
@@ -81,41 +100,20 @@ def when(moment: datetime | None) -> str:
 
 templates.env.filters["file_size"] = file_size
 templates.env.filters["when"] = when
+templates.env.filters["file_kind"] = file_kind
 templates.env.globals["files_url"] = files_url
 templates.env.globals["file_action_url"] = action_url
-
-
-def parent_path(path: str) -> str:
-    return join_path(split_path(path)[:-1])
-
-
-def child_path(folder: str, name: str) -> str:
-    """`folder/name`, the name checked on its own so that a '/' in it cannot move anything."""
-    try:
-        return join_path([*split_path(folder), clean_name(name.strip())])
-    except BadName as exc:
-        raise InvalidInput(str(exc), field="name") from None
-
-
-def clean_path(path: str) -> str:
-    try:
-        return join_path(split_path(path))
-    except BadName:
-        raise NotFound(f"{path[:200]} does not exist.") from None
-
-
-def crumbs(path: str) -> list[Crumb]:
-    parts = split_path(path)
-    return [Crumb(name, files_url(join_path(parts[: i + 1]))) for i, name in enumerate(parts)]
+templates.env.globals["with_query"] = with_query
+templates.env.globals["may_have_thumbnail"] = may_have_thumbnail
 
 
 def my_space(services: Services, actor: Actor) -> uuid.UUID:
+    """The actor's My Files (pages that work on My Files alone, such as Share with people)."""
     return services.spaces.my_files(actor).id
 
 
-def to_folder(folder: str, done: str, **extra: str | int) -> RedirectResponse:
-    query = urlencode({"done": done, **extra})
-    return RedirectResponse(f"{files_url(folder)}?{query}", status_code=303)
+def to_folder(folder: str, done: str, space: str = "", **extra: str | int) -> RedirectResponse:
+    return RedirectResponse(files_url(folder, space, done=done, **extra), status_code=303)
 
 
 # -- browsing and downloading ------------------------------------------------------------------
@@ -126,68 +124,108 @@ def to_folder(folder: str, done: str, **extra: str | int) -> RedirectResponse:
 def browse(
     request: Request,
     path: str = "",
+    space: str = "",
     version: int | None = None,
     done: str = "",
     name: str = "",
     n: int = 0,
     versions: int = 0,
+    sort: str = "name",
+    order: str = "asc",
+    page: int = 1,
+    q: str = "",
 ) -> Response:
-    """A folder's page, or a file's content (the current version, or `?version=`)."""
+    """A folder's page (sorted, paged, or a search of its space), or a file's content."""
     active = current_session(request)
     if active is None:
         return to_login()
     services = services_of(request)
-    space_id = my_space(services, active.actor)
+    place = place_of(services, active.actor, space)
     path = clean_path(path)
-    node = services.file_tree.stat(active.actor, space_id=space_id, path=path)
+    node = services.file_tree.stat(active.actor, space_id=place.id, path=path)
     if node.kind == FILE:
-        return _download(services, active.actor, space_id, node, version)
+        return _download(services, active.actor, place, node, version)
     notice = {
         "done": done if done in DONE else "",
         "name": name[:NAME_LIMIT],
         "count": max(n, 0),
         "versions": max(versions, 0),
     }
-    return folder_page(request, active, path, notice=notice)
+    view = {
+        "sort": sort if sort in SORTS else "name",
+        "order": "desc" if order == "desc" else "asc",
+        "page": min(max(page, 1), 100_000),
+        "q": q.strip()[:255],
+    }
+    return folder_page(request, active, place, path, notice=notice, view=view)
 
 
 def folder_page(
     request: Request,
     active: ActiveSession,
+    place: Place,
     path: str,
     *,
     notice: dict[str, Any] | None = None,
+    view: dict[str, Any] | None = None,
     error: str | None = None,
     uploaded: list[str] | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     services = services_of(request)
-    space_id = my_space(services, active.actor)
-    children = services.file_tree.list_folder(active.actor, space_id=space_id, path=path)
+    view = view or {"sort": "name", "order": "asc", "page": 1, "q": ""}
+    page_number = view["page"]
     context: dict[str, Any] = {
         "session": active,
+        "place": place,
         "path": path,
-        "crumbs": crumbs(path),
-        "children": children,
+        "crumbs": crumbs(path, place.ref),
+        "view": view,
         "notice": notice or {},
         "error": error,
         "uploaded": uploaded or [],
         "form": form or {},
-        # Team folders are synced and reached over WebDAV; here they are listed with the way in.
-        "team_folders": [
-            space for space in services.spaces.list_spaces(active.actor) if space.kind == TEAM
-        ],
+        "storage": services.browsing.storage(active.actor),
+        "spaces": services.spaces.list_spaces(active.actor),
         "dav_spaces": services.notifier.link("/remote.php/dav/spaces/"),
+        "TEAM": TEAM,
     }
+    if view["q"]:
+        found = services.browsing.search(
+            active.actor,
+            space_id=place.id,
+            query=view["q"],
+            offset=(page_number - 1) * SEARCH_LIMIT,
+            limit=SEARCH_LIMIT,
+        )
+        context.update(entries=found.entries, has_more=found.has_more, total=None, pages=None)
+    else:
+        listed = services.browsing.folder_page(
+            active.actor,
+            space_id=place.id,
+            path=path,
+            sort=view["sort"],
+            descending=view["order"] == "desc",
+            offset=(page_number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+        context.update(
+            entries=listed.entries,
+            has_more=listed.has_more,
+            total=listed.total,
+            pages=max(1, math.ceil(listed.total / PAGE_SIZE)),
+            first=listed.offset + 1,
+            last=listed.offset + len(listed.entries),
+        )
     return render(request, "files.html", context, status_code=status_code)
 
 
 def _download(
-    services: Services, actor: Actor, space_id: uuid.UUID, node: NodeView, version: int | None
+    services: Services, actor: Actor, place: Place, node: NodeView, version: int | None
 ) -> Response:
     download = services.file_content.download(
-        actor, space_id=space_id, path=node.path, version=version
+        actor, space_id=place.id, path=node.path, version=version
     )
     body = download.body
     # Read the first piece now, so damage found at once becomes an error page, not a torn file.
@@ -211,6 +249,7 @@ def _download(
 def new_folder(
     request: Request,
     folder: str = "",
+    space: str = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     name: Annotated[str, Form(max_length=NAME_LIMIT)] = "",
 ) -> Response:
@@ -219,11 +258,12 @@ def new_folder(
         return to_login()
     require_fresh_form(active, csrf_token)
     services = services_of(request)
+    place = place_of(services, active.actor, space)
     folder = clean_path(folder)
     try:
         services.file_tree.create_folder(
             active.actor,
-            space_id=my_space(services, active.actor),
+            space_id=place.id,
             path=child_path(folder, name),
             client=client_of(request),
         )
@@ -231,47 +271,51 @@ def new_folder(
         return folder_page(
             request,
             active,
+            place,
             folder,
             error=exc.message,
             form={"name": name},
             status_code=status_for(exc),
         )
-    return to_folder(folder, "folder")
+    return to_folder(folder, "folder", place.ref)
 
 
 @router.get("/file/rename/{path:path}")
-def rename_form(request: Request, path: str) -> Response:
-    return _item_form(request, path, "files_rename.html")
+def rename_form(request: Request, path: str, space: str = "") -> Response:
+    return _item_form(request, path, space, "files_rename.html")
 
 
 @router.post("/file/rename/{path:path}")
 def rename(
     request: Request,
     path: str,
+    space: str = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     name: Annotated[str, Form(max_length=NAME_LIMIT)] = "",
 ) -> Response:
-    return _relocate(request, path, csrf_token, name=name)
+    return _relocate(request, path, space, csrf_token, name=name)
 
 
 @router.get("/file/move/{path:path}")
-def move_form(request: Request, path: str) -> Response:
-    return _item_form(request, path, "files_move.html")
+def move_form(request: Request, path: str, space: str = "") -> Response:
+    return _item_form(request, path, space, "files_move.html")
 
 
 @router.post("/file/move/{path:path}")
 def move(
     request: Request,
     path: str,
+    space: str = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     folder: Annotated[str, Form(max_length=PATH_LIMIT)] = "",
 ) -> Response:
-    return _relocate(request, path, csrf_token, folder=folder)
+    return _relocate(request, path, space, csrf_token, folder=folder)
 
 
 def _item_form(
     request: Request,
     path: str,
+    space: str,
     template: str,
     *,
     form: dict[str, str] | None = None,
@@ -282,16 +326,16 @@ def _item_form(
     if active is None:
         return to_login()
     services = services_of(request)
-    node = services.file_tree.stat(
-        active.actor, space_id=my_space(services, active.actor), path=clean_path(path)
-    )
+    place = place_of(services, active.actor, space)
+    node = services.file_tree.stat(active.actor, space_id=place.id, path=clean_path(path))
     if not split_path(node.path):
         raise NotFound("The top folder cannot be renamed or moved.")
     context = {
         "session": active,
+        "place": place,
         "node": node,
         "parent": parent_path(node.path),
-        "crumbs": crumbs(parent_path(node.path)),
+        "crumbs": crumbs(parent_path(node.path), place.ref),
         "form": form or {"name": node.name, "folder": parent_path(node.path)},
         "error": error,
     }
@@ -301,6 +345,7 @@ def _item_form(
 def _relocate(
     request: Request,
     path: str,
+    space: str,
     csrf_token: str,
     *,
     name: str | None = None,
@@ -312,8 +357,8 @@ def _relocate(
         return to_login()
     require_fresh_form(active, csrf_token)
     services = services_of(request)
-    space_id = my_space(services, active.actor)
-    node = services.file_tree.stat(active.actor, space_id=space_id, path=clean_path(path))
+    place = place_of(services, active.actor, space)
+    node = services.file_tree.stat(active.actor, space_id=place.id, path=clean_path(path))
     parent = parent_path(node.path)
     try:
         if folder is not None:
@@ -324,7 +369,7 @@ def _relocate(
             target = child_path(parent, name or "")
         services.file_tree.move(
             active.actor,
-            space_id=space_id,
+            space_id=place.id,
             source=node.path,
             target=target,
             client=client_of(request),
@@ -333,41 +378,41 @@ def _relocate(
         template = "files_move.html" if folder is not None else "files_rename.html"
         form = {"folder": folder or ""} if folder is not None else {"name": name or ""}
         return _item_form(
-            request, path, template, form=form, error=exc.message, status_code=status_for(exc)
+            request,
+            path,
+            space,
+            template,
+            form=form,
+            error=exc.message,
+            status_code=status_for(exc),
         )
     if folder is not None:
-        return to_folder(destination, "moved", name=node.name)
-    return to_folder(parent, "renamed", name=split_path(target)[-1])
-
-
-def clean_folder(folder: str) -> str:
-    try:
-        return join_path(split_path(folder.strip()))
-    except BadName as exc:
-        raise InvalidInput(str(exc), field="folder") from None
+        return to_folder(destination, "moved", place.ref, name=node.name)
+    return to_folder(parent, "renamed", place.ref, name=split_path(target)[-1])
 
 
 @router.post("/file/delete/{path:path}")
 def delete(
-    request: Request, path: str, csrf_token: Annotated[str, Form(max_length=128)] = ""
+    request: Request,
+    path: str,
+    space: str = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     active = current_session(request)
     if active is None:
         return to_login()
     require_fresh_form(active, csrf_token)
     services = services_of(request)
+    place = place_of(services, active.actor, space)
     path = clean_path(path)
     parent = parent_path(path)
     try:
         services.file_tree.delete(
-            active.actor,
-            space_id=my_space(services, active.actor),
-            path=path,
-            client=client_of(request),
+            active.actor, space_id=place.id, path=path, client=client_of(request)
         )
     except SHOWN as exc:
-        return folder_page(request, active, parent, error=exc.message, status_code=status_for(exc))
-    return to_folder(parent, "deleted", name=split_path(path)[-1] if split_path(path) else "")
-
-
-# -- uploads -----------------------------------------------------------------------------------
+        return folder_page(
+            request, active, place, parent, error=exc.message, status_code=status_for(exc)
+        )
+    name = split_path(path)[-1] if split_path(path) else ""
+    return to_folder(parent, "deleted", place.ref, name=name)

@@ -21,7 +21,15 @@ from sfs.services.sharing.links import UNCHANGED, LinkChanges, LinkOptions, Link
 from sfs.web.errors import status_for
 from sfs.web.portal.guards import require_fresh_form, to_login
 from sfs.web.portal.rendering import render
-from sfs.web.portal.routes_files import action_url, clean_path, crumbs, my_space, parent_path
+from sfs.web.portal.routes_files import (
+    Place,
+    action_url,
+    clean_path,
+    crumbs,
+    my_space,
+    parent_path,
+    place_of,
+)
 from sfs.web.portal.session import client_of, current_session, services_of
 
 router = APIRouter(include_in_schema=False)
@@ -30,17 +38,19 @@ Checkbox = Annotated[str, Form(max_length=8)]
 
 
 @router.get("/file/share/{path:path}")
-def share_page(request: Request, path: str) -> Response:
+def share_page(request: Request, path: str, space: str = "") -> Response:
     active = current_session(request)
     if active is None:
         return to_login()
-    return _share_page(request, active, clean_path(path))
+    place = place_of(services_of(request), active.actor, space)
+    return _share_page(request, active, place, clean_path(path))
 
 
 @router.post("/file/share/{path:path}")
 def create_link(
     request: Request,
     path: str,
+    space: str = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     password: Annotated[str, Form(max_length=MAX_LENGTH + 1)] = "",
     expires: Annotated[str, Form(max_length=10)] = "",
@@ -54,6 +64,7 @@ def create_link(
         return to_login()
     require_fresh_form(active, csrf_token)
     services = services_of(request)
+    place = place_of(services, active.actor, space)
     path = clean_path(path)
     try:
         options = LinkOptions(
@@ -66,15 +77,17 @@ def create_link(
         )
         created = services.share_links.create(
             active.actor,
-            space_id=my_space(services, active.actor),
+            space_id=place.id,
             path=path,
             options=options,
             client=client_of(request),
         )
     except (InvalidInput, PermissionDenied) as exc:
-        return _share_page(request, active, path, error=exc.message, status_code=status_for(exc))
+        return _share_page(
+            request, active, place, path, error=exc.message, status_code=status_for(exc)
+        )
     return _share_page(
-        request, active, path, new_url=services.notifier.link(created.path), status_code=201
+        request, active, place, path, new_url=services.notifier.link(created.path), status_code=201
     )
 
 
@@ -84,6 +97,7 @@ def revoke_link(
     link_id: str,
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     back: Annotated[str, Form(max_length=4200)] = "",
+    space: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     active = current_session(request)
     if active is None:
@@ -93,10 +107,11 @@ def revoke_link(
         active.actor, _link_id(link_id), client=client_of(request)
     )
     # Back to the file's share page, or to the organisation's list; never anywhere else.
-    target = (
-        "/organisation/links" if back == "organisation" else action_url("share", clean_path(back))
-    )
-    return RedirectResponse(target + "?done=revoked", status_code=303)
+    if back == "organisation":
+        return RedirectResponse("/organisation/links?done=revoked", status_code=303)
+    place = place_of(services_of(request), active.actor, space)
+    target = action_url("share", clean_path(back), place.ref, done="revoked")
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/file/share-edit/{link_id}")
@@ -202,6 +217,7 @@ def save_policy(
 def _share_page(
     request: Request,
     active: ActiveSession,
+    place: Place,
     path: str,
     *,
     new_url: str | None = None,
@@ -209,14 +225,14 @@ def _share_page(
     status_code: int = 200,
 ) -> Response:
     services = services_of(request)
-    space_id = my_space(services, active.actor)
-    node = services.file_tree.stat(active.actor, space_id=space_id, path=path)
-    links = services.share_links.links_of(active.actor, space_id=space_id, path=path)
+    node = services.file_tree.stat(active.actor, space_id=place.id, path=path)
+    links = services.share_links.links_of(active.actor, space_id=place.id, path=path)
     policy = services.link_policy.policy(active.actor)
     context = {
         "session": active,
+        "place": place,
         "node": node,
-        "crumbs": crumbs(parent_path(node.path)),
+        "crumbs": crumbs(parent_path(node.path), place.ref),
         "links": links,
         "policy": policy,
         "new_url": new_url,
