@@ -450,3 +450,53 @@ def test_the_thumbnails_migration_keeps_existing_files_and_serves_them_after_upg
     assert client.get("/file/thumbnail/old.png").status_code == 200
     with services.database.transaction() as session:
         assert [row.edge for row in session.scalars(select(Thumbnail))] == [64]
+
+
+def test_a_folder_shared_as_editor_is_changed_in_the_files_page_and_no_further(
+    client: TestClient, services: Services, acme: Tenant
+) -> None:
+    """A recipient opens a shared folder in the Files page (from Shared with me) and, as Editor,
+    uploads into it; the owner's other files stay out of reach, and a Viewer may not write."""
+    owner = actor(services, acme.admin)
+    put(services, owner, "/Plans/q1.txt", b"q1")
+    put(services, owner, "/private.txt", b"mine")
+    share = services.shares.create(
+        owner,
+        space_id=services.spaces.my_files(owner).id,
+        path="/Plans",
+        role="editor",
+        client=CLIENT,
+        user_email=acme.user.email,
+    )
+    log_in(client, acme.user.email)
+    assert f'href="/files/?space={share.id}"' in client.get("/shared").text
+    page = client.get(f"/files/?space={share.id}").text
+    assert names_in(page) == ["q1.txt"]
+    token = page_csrf_token(client, "/files")
+    uploaded = client.put(
+        f"/file/upload/notes.txt?space={share.id}",
+        content=b"notes",
+        headers={"X-CSRF-Token": token},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    owners = services.file_tree.list_folder(
+        owner, space_id=services.spaces.my_files(owner).id, path="/Plans"
+    )
+    assert sorted(node.name for node in owners) == ["notes.txt", "q1.txt"]
+    # Paths stay inside the share: the owner's other file is not reached by climbing out.
+    for outside in ("/files/../private.txt", "/files/%2e%2e/private.txt"):
+        assert b"mine" not in client.get(f"{outside}?space={share.id}").content
+    assert client.get(f"/files/private.txt?space={share.id}").status_code == 404
+    services.shares.update(owner, share.id, role="viewer", client=CLIENT)
+    refused = client.put(
+        f"/file/upload/more.txt?space={share.id}",
+        content=b"more",
+        headers={"X-CSRF-Token": token},
+    )
+    assert refused.status_code == 403
+    assert "more.txt" not in [
+        node.name
+        for node in services.file_tree.list_folder(
+            owner, space_id=services.spaces.my_files(owner).id, path="/Plans"
+        )
+    ]
