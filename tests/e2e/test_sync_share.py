@@ -159,7 +159,7 @@ def test_a_viewer_syncs_the_share_down_with_sfs_sync_space_and_may_not_write(
 
     def sync_cli() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SFS, "sync", str(folder), "--once", "--json", "--space", "Reports"],
+            [SFS, "sync", str(folder), "--once", "--json", "--space", "Reports", "--create"],
             env=environment,
             capture_output=True,
             text=True,

@@ -58,7 +58,7 @@ def test_a_user_sees_recent_files_storage_second_factor_and_devices(
     log_in(client, acme.user.email)
     home = client.get("/").text
     assert "notes.txt" in home and "budget.ods" in home and "/Plans" in home
-    assert "of 10.0 MiB used" in home
+    assert "of 10.5 MB used" in home  # SI units everywhere: 10 MiB is 10.5 MB
     assert "Off: your password alone protects your files." in home
     assert "Work laptop" in home
     assert "Your organisation" not in home  # a user sees no organisation state
