@@ -67,3 +67,21 @@ def test_a_throttled_resend_says_no_new_code_was_sent_and_keeps_asking(
         "sfs: A new code can be sent in 40 seconds. The code in the latest email still works."
     ) in said
     assert "A new code was sent" not in said
+
+
+def test_the_server_s_words_on_which_emailed_code_works_are_printed_escaped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    api = ThrottledResend()
+    said_by_server = (
+        "The last Authentication Code was sent to u@acme.example.com at 09:00 UTC. "
+        "It is valid until 09:10 UTC.\x1b[2J"
+    )
+    challenge = LoginOutcome(token=None, challenge="c", method="email", message=said_by_server)
+
+    _second_factor(api, challenge, code="123456", device_name="laptop")  # type: ignore[arg-type]
+
+    said = capsys.readouterr().err
+    assert "was sent to u@acme.example.com at 09:00 UTC. It is valid until 09:10 UTC." in said
+    assert "\x1b" not in said and "Check your email" not in said

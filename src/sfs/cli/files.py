@@ -135,8 +135,13 @@ def _second_factor(
     assert outcome.challenge is not None
     interactive = code is None and sys.stdin.isatty()
     if outcome.method == "email":
-        # Right after another login the server sends none (throttled): the last one still works.
-        say("Check your email for the code (the latest email, if you have several).", err=True)
+        # Right after another login the server sends none (throttled): the last one still works,
+        # and the server says when it was sent and until when it is valid.
+        say(
+            printable(outcome.message)
+            or "Check your email for the code (the latest email, if you have several).",
+            err=True,
+        )
         ask = "Code from the email (r to send a new one)"
     else:
         ask = "Code from your authenticator app (or your backup key)"

@@ -134,6 +134,7 @@ class LoginOutcome:
     device_id: str | None = None
     challenge: str | None = None
     method: str | None = None
+    message: str = ""  # the server's words on where the code is (for an emailed code: when sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +431,10 @@ def _login_outcome(data: Any) -> LoginOutcome:
             "the server sent neither a token nor a challenge", status=200, code="bad_response"
         )
     return LoginOutcome(
-        token=None, challenge=str(challenge["challenge"]), method=str(challenge.get("method", ""))
+        token=None,
+        challenge=str(challenge["challenge"]),
+        method=str(challenge.get("method", "")),
+        message=str(challenge.get("message") or ""),
     )
 
 
