@@ -13,7 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from sfs.domain.actor import Actor
-from sfs.domain.errors import Locked, NotFound
+from sfs.domain.errors import InvalidInput, Locked, NotFound
+from sfs.i18n import N_
 from sfs.metadata.db import Database
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
@@ -42,6 +43,8 @@ class WriteCheckService:
         file to `path` meets. The locks checked: on the file, and on its folder when the write
         creates the file there."""
         parts = parse_path(path)
+        if not parts:
+            raise InvalidInput(N_("The top folder cannot be moved, nor replaced."))
         with self._database.transaction() as session:
             space = writable_space(session, actor, space_id)
             parent_path = join_path(parts[:-1])
