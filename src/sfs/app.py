@@ -50,6 +50,7 @@ from sfs.services.files.tree import FileTreeService
 from sfs.services.files.upload_sessions import UploadSessionService
 from sfs.services.files.upload_slots import InProcessGauge, UploadSlots
 from sfs.services.files.versions import FileVersionService
+from sfs.services.files.write_checks import WriteCheckService
 from sfs.services.identity.account_admin import AccountAdministration
 from sfs.services.identity.accounts import AccountService
 from sfs.services.identity.app_passwords import AppPasswordService
@@ -134,6 +135,7 @@ class Services:
     client_passwords: ClientPasswordService
     login_flows: LoginFlowService
     listing: FolderListingService
+    write_checks: WriteCheckService
     properties: PropertyService
     locks: LockService
     upload_slots: UploadSlots
@@ -312,6 +314,7 @@ def build_services(
         listing=FolderListingService(database),
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),
+        write_checks=WriteCheckService(database, clock),
         devices=DeviceService(database, audit, clock, idle_days=settings.device_token_idle_days),
         device_wipe=DeviceWipeService(database, audit, clock, device_mail, limiters),
         share_links=ShareLinkService(database, audit, clock, randomness, hasher),

@@ -122,3 +122,21 @@ def test_a_lock_on_a_new_name_makes_an_empty_file_and_a_deep_lock_guards_what_is
         "LOCK", "/dav/box/in.txt", headers=alice.headers, content=EXCLUSIVE
     )
     assert conflicting.status_code == 423
+
+
+def test_a_put_meets_its_refusals_in_order_before_the_lock(
+    client: TestClient, alice: DavUser
+) -> None:
+    """The checks before a PUT's body are read together; the door still answers the first
+    that fails: a stale If-Match (412) or a missing folder (409) before the lock (423)."""
+    take_lock(client, alice, "/dav/doc.odt")
+    stale = client.put(
+        "/dav/doc.odt", content=b"v2", headers={**alice.headers, "If-Match": '"stale"'}
+    )
+    assert stale.status_code == 412
+    client.request("MKCOL", "/dav/box", headers=alice.headers)
+    take_lock(client, alice, "/dav/box", Depth="0")
+    assert client.put("/dav/box/no/in.txt", content=b"x", headers=alice.headers).status_code == 409
+    assert client.put("/dav/box/in.txt", content=b"x", headers=alice.headers).status_code == 423
+    assert client.put("/dav/doc.odt", content=b"v2", headers=alice.headers).status_code == 423
+    assert client.get("/dav/doc.odt", headers=alice.headers).content == b"v1"

@@ -168,15 +168,9 @@ class LockService:
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            held = _live(session, space.id, now)
-            for target in targets:
-                key = _key(space, target.path)
-                for lock in held:
-                    if not _overlaps(lock.path_key, lock.deep, key, target.deep):
-                        continue
-                    if lock.token in tokens and lock.user_id == actor.user_id:
-                        continue
-                    raise Locked(N_("%(path)s is locked.", path=space.scope_path(lock.path) or "/"))
+            refusal = lock_in_the_way(session, actor, space, targets, tokens, now)
+        if refusal is not None:
+            raise refusal
 
     def token_applies(self, actor: Actor, *, space_id: uuid.UUID, path: str, token: str) -> bool:
         """Whether `token` names a live lock on `path` (for If: header conditions)."""
@@ -196,6 +190,28 @@ class LockService:
             ]
             if gone:
                 session.execute(delete(DavLock).where(DavLock.token.in_(gone)))
+
+
+def lock_in_the_way(
+    session: Session,
+    actor: Actor,
+    space: SpaceScope,
+    targets: Sequence[LockTarget],
+    tokens: Collection[str],
+    now: datetime,
+) -> Locked | None:
+    """The refusal a write touching `targets` meets: a live lock whose token the actor did not
+    submit (or submitted for someone else's lock); None when nothing is in the way."""
+    held = _live(session, space.id, now)
+    for target in targets:
+        key = _key(space, target.path)
+        for lock in held:
+            if not _overlaps(lock.path_key, lock.deep, key, target.deep):
+                continue
+            if lock.token in tokens and lock.user_id == actor.user_id:
+                continue
+            return Locked(N_("%(path)s is locked.", path=space.scope_path(lock.path) or "/"))
+    return None
 
 
 def bounded_timeout(seconds: int | None) -> int:

@@ -217,11 +217,15 @@ def live_children(
     session: Session, keys: set[tuple[uuid.UUID, str]]
 ) -> dict[tuple[uuid.UUID, str], Node]:
     found: dict[tuple[uuid.UUID, str], Node] = {}
-    parents = list({parent for parent, _ in keys})
-    for start in range(0, len(parents), 500):
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        batch = ordered[start : start + 500]
+        # By name too: a file written into a folder of thousands must not load every sibling.
         rows = session.scalars(
             select(Node).where(
-                Node.parent_id.in_(parents[start : start + 500]), Node.deleted_at.is_(None)
+                Node.parent_id.in_({parent for parent, _ in batch}),
+                Node.name_key.in_({name for _, name in batch}),
+                Node.deleted_at.is_(None),
             )
         )
         for node in rows:

@@ -67,7 +67,7 @@ class SpaceService:
         if actor.organization_id is None:
             raise PermissionDenied(N_("Provider administrators have no files."))
         with self._database.transaction() as session:
-            space = _personal_space(session, actor.user_id)
+            space = personal_space(session, actor.user_id)
             if space is not None:
                 return _view(space)
         try:
@@ -84,7 +84,7 @@ class SpaceService:
         except IntegrityError:
             # Two first requests raced; the other one created it.
             with self._database.transaction() as session:
-                space = _personal_space(session, actor.user_id)
+                space = personal_space(session, actor.user_id)
                 assert space is not None
                 return _view(space)
 
@@ -232,7 +232,8 @@ def _is_folder(session: Session, node_id: uuid.UUID) -> bool:
     return node is not None and node.kind == "folder"
 
 
-def _personal_space(session: Session, user_id: uuid.UUID) -> Space | None:
+def personal_space(session: Session, user_id: uuid.UUID) -> Space | None:
+    """The user's My Files, None until first used."""
     query = select(Space).where(Space.owner_user_id == user_id, Space.kind == PERSONAL)
     return session.scalars(query).one_or_none()
 

@@ -13,14 +13,15 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
-from sfs.domain.space_roles import TEAM
+from sfs.domain.space_roles import TEAM, SpaceRole
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import parse_path
-from sfs.services.files.spaces import SpaceService, SpaceView
+from sfs.services.files.spaces import SpaceService, SpaceView, personal_space
 from sfs.services.sharing.access import roles_by_space
 
 TEAM_SUFFIX = "team folder"
@@ -68,7 +69,7 @@ class FilesRoot:
 
 
 class FilesRootService:
-    """Asked at every request of the Nextcloud door: two short transactions, whatever the
+    """Asked at every request of the Nextcloud door: one short transaction, whatever the
     number of team folders (one query for the names My Files holds at its top)."""
 
     def __init__(self, database: Database, spaces: SpaceService) -> None:
@@ -76,54 +77,69 @@ class FilesRootService:
         self._spaces = spaces
 
     def root(self, actor: Actor) -> FilesRoot:
-        my_files = self._spaces.my_files(actor)
+        if actor.organization_id is not None:
+            with self._database.transaction() as session:
+                mine = personal_space(session, actor.user_id)
+                if mine is not None:  # the usual case: one transaction for the whole root
+                    return _root(session, actor, mine)
+        created = self._spaces.my_files(actor)  # created on first use (or refused)
         with self._database.transaction() as session:
-            roles = roles_by_space(session, actor)
-            teams = (
-                session.scalars(
-                    select(Space).where(
-                        Space.organization_id == actor.organization_id,
-                        Space.kind == TEAM,
-                        Space.id.in_(list(roles)),
-                    )
-                ).all()
-                if roles
-                else []
+            mine = session.get(Space, created.id)
+            assert mine is not None  # my_files made it
+            return _root(session, actor, mine)
+
+
+def _root(session: Session, actor: Actor, my_root: Space) -> FilesRoot:
+    my_files = SpaceView(
+        id=my_root.id,
+        name=my_root.name,
+        kind=my_root.kind,
+        journal_seq=my_root.journal_seq,
+        role=SpaceRole.OWNER,
+    )
+    roles = roles_by_space(session, actor)
+    teams = (
+        session.scalars(
+            select(Space).where(
+                Space.organization_id == actor.organization_id,
+                Space.kind == TEAM,
+                Space.id.in_(list(roles)),
             )
-            ordered = sorted(teams, key=lambda space: (name_key(space.name), space.id))
-            wanted = {
-                name_key(candidate)
-                for team in ordered
-                for candidate in _candidates(team.name, len(ordered))
-            }
-            my_root = session.get(Space, my_files.id)
-            assert my_root is not None  # my_files made it
-            taken = set(
-                session.scalars(
-                    select(Node.name_key).where(
-                        Node.parent_id == my_root.root_node_id,
-                        Node.deleted_at.is_(None),
-                        Node.name_key.in_(wanted),
-                    )
-                )
-                if wanted
-                else []
+        ).all()
+        if roles
+        else []
+    )
+    ordered = sorted(teams, key=lambda space: (name_key(space.name), space.id))
+    wanted = {
+        name_key(candidate)
+        for team in ordered
+        for candidate in _candidates(team.name, len(ordered))
+    }
+    taken = set(
+        session.scalars(
+            select(Node.name_key).where(
+                Node.parent_id == my_root.root_node_id,
+                Node.deleted_at.is_(None),
+                Node.name_key.in_(wanted),
             )
-            mounts: list[Mount] = []
-            for team in ordered:
-                name = next(
-                    c for c in _candidates(team.name, len(ordered)) if name_key(c) not in taken
-                )
-                taken.add(name_key(name))
-                view = SpaceView(
-                    id=team.id,
-                    name=team.name,
-                    kind=team.kind,
-                    journal_seq=team.journal_seq,
-                    role=roles[team.id],
-                )
-                mounts.append(Mount(name, view))
-        return FilesRoot(my_files, tuple(mounts))
+        )
+        if wanted
+        else []
+    )
+    mounts: list[Mount] = []
+    for team in ordered:
+        name = next(c for c in _candidates(team.name, len(ordered)) if name_key(c) not in taken)
+        taken.add(name_key(name))
+        view = SpaceView(
+            id=team.id,
+            name=team.name,
+            kind=team.kind,
+            journal_seq=team.journal_seq,
+            role=roles[team.id],
+        )
+        mounts.append(Mount(name, view))
+
+    return FilesRoot(my_files, tuple(mounts))
 
 
 def _candidates(name: str, teams: int) -> list[str]:

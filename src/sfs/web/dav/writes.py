@@ -63,24 +63,31 @@ def before_put(context: DavContext) -> NodeView | None:
     """What a write of a whole file to `context.where` must pass first (the If header,
     If-Match, If-None-Match, a parent folder, locks); the file there now, if any. A chunked
     upload's final MOVE passes the same (uploads.py)."""
-    # A Viewer of a team folder is refused before the body is read, not at the commit.
-    context.services.spaces.resolve_reference(context.actor, str(context.space_id), write=True)
+    where = context.where
+    if not where.parts:
+        raise DavError(405, "The top folder is a folder: put files inside it.")
+    # One transaction for the space (a Viewer is refused before the body is read, not at the
+    # commit), the file, its folder and the locks.
+    state = context.services.write_checks.before_whole_file(
+        context.actor,
+        space_id=context.space_id,
+        path=where.path,
+        tokens=context.conditions.lock_tokens,
+    )
     context.require_conditions()
-    request, where = context.request, context.where
-    existing = context.stat(where.path)
+    existing = state.existing
     if existing is not None and existing.kind == FOLDER:
         raise DavError(405, f"{where.path} is a folder.")
     etag = f'"{existing.etag}"' if existing is not None else None
-    if_match = request.headers.get("if-match")
+    if_match = context.request.headers.get("if-match")
     if if_match is not None and not etag_matches(if_match, etag):
         raise PreconditionFailed(f"{where.path} changed: its ETag is not {if_match}.")
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(context.request.headers.get("if-none-match"), etag):
         raise PreconditionFailed(f"{where.path} exists already.")
-    if existing is None:
-        _require_parent_folder(context)
-        context.require_unlocked(LockTarget(where.path), LockTarget(where.parent))
-    else:
-        context.require_unlocked(LockTarget(where.path))
+    if existing is None and (state.parent is None or state.parent.kind != FOLDER):
+        raise Conflict(f"{where.parent} is not a folder that exists.")
+    if state.locked is not None:
+        raise state.locked
     return existing
 
 
