@@ -23,8 +23,8 @@ from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Version
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import FOLDER, NodeView, parse_path, resolve
+from sfs.services.files.rooms import organisation_room, user_bytes, user_room
 from sfs.services.files.spaces import visible_space
-from sfs.services.files.versions import organisation_room, user_bytes, user_room
 
 SORTS = ("name", "size", "modified")
 PAGE_SIZE = 200

@@ -27,8 +27,8 @@ from sfs.metadata.models import User
 from sfs.metadata.share_models import NodeShare
 from sfs.protocol.paths import join_path
 from sfs.services.files.nodes import FOLDER, checked_name, live_child, new_node
+from sfs.services.files.rooms import user_room
 from sfs.services.files.spaces import MY_FILES, append_journal, create_space, lock_for_commit
-from sfs.services.files.versions import user_room
 from sfs.services.sharing.access import whole_space
 
 MAX_FOLDER_NAME = 100

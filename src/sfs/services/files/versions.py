@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
@@ -22,8 +22,8 @@ from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import check_version_number
 from sfs.i18n import N_
 from sfs.metadata.db import Database
-from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
-from sfs.metadata.models import Organization, User
+from sfs.metadata.file_models import Chunk, Node, Version, VersionChunk
+from sfs.metadata.models import Organization
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.files import chunk_access as access
@@ -38,6 +38,7 @@ from sfs.services.files.nodes import (
     resolve,
 )
 from sfs.services.files.retention import prune_versions
+from sfs.services.files.rooms import organisation_room, user_room
 from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space, writable_space
 from sfs.services.files.tree import duplicate_version
 
@@ -494,52 +495,6 @@ class FileVersionService:
             return ReadPlan(
                 node=node_view(session, node, join_path(parts)), number=number, chunks=plan
             )
-
-
-@dataclass(frozen=True)
-class _Room:
-    quota: int
-    used: int
-
-
-def organisation_room(session: Session, organization_id: uuid.UUID) -> _Room | None:
-    organisation = session.get(Organization, organization_id)
-    assert organisation is not None
-    if organisation.quota_bytes is None:
-        return None
-    used = session.scalar(
-        select(func.coalesce(func.sum(Chunk.length), 0)).where(
-            Chunk.organization_id == organization_id
-        )
-    )
-    return _Room(organisation.quota_bytes, int(used or 0))
-
-
-def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> _Room | None:
-    """The user's quota and what their files hold; None when the user has no quota."""
-    user = session.get(User, user_id)
-    if user is None or user.quota_bytes is None:
-        return None
-    return _Room(user.quota_bytes, user_bytes(session, user_id, organization_id))
-
-
-def user_bytes(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> int:
-    """What the user's own files hold in the chunk store."""
-    # The user's own files, each chunk counted once however many versions share it.
-    referenced = (
-        select(VersionChunk.chunk_id)
-        .join(Version, Version.id == VersionChunk.version_id)
-        .join(Node, Node.id == Version.node_id)
-        .join(Space, Space.id == Node.space_id)
-        .where(Space.owner_user_id == user_id, VersionChunk.organization_id == organization_id)
-        .distinct()
-    )
-    used = session.scalar(
-        select(func.coalesce(func.sum(Chunk.length), 0)).where(
-            Chunk.organization_id == organization_id, Chunk.chunk_id.in_(referenced)
-        )
-    )
-    return int(used or 0)
 
 
 def _index_chunks(
