@@ -52,8 +52,9 @@ def test_clients_ahead_of_a_restored_server_lose_nothing_and_converge(
     laptop, desktop = tmp_path / "laptop", tmp_path / "desktop"
     laptop.mkdir()
     desktop.mkdir()
-    env_laptop = environment(server, token, tmp_path / "config-laptop")
-    env_desktop = environment(server, token, tmp_path / "config-desktop")
+    # Two devices, two names: conflicted copies are named after the device that makes them.
+    env_laptop = environment(server, token, tmp_path / "config-laptop", "laptop")
+    env_desktop = environment(server, token, tmp_path / "config-desktop", "desktop")
     (laptop / "plan.txt").write_bytes(b"plan, first draft\n")
     (laptop / "docs").mkdir()
     (laptop / "docs" / "budget.csv").write_bytes(os.urandom(40_000))

@@ -24,9 +24,16 @@ SFS = str(Path(sys.executable).with_name("sfs"))
 SIZE = 128 * 1024 * 1024
 
 
-def environment(server: RunningServer, token: str, config: Path) -> dict[str, str]:
+def environment(
+    server: RunningServer, token: str, config: Path, device_name: str = "c"
+) -> dict[str, str]:
     config.mkdir()
-    credentials = {"server_url": server.base_url, "token": token, "email": "x", "device_name": "c"}
+    credentials = {
+        "server_url": server.base_url,
+        "token": token,
+        "email": "x",
+        "device_name": device_name,
+    }
     (config / "credentials.json").write_text(json.dumps(credentials))
     os.chmod(config / "credentials.json", 0o600)
     return {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)}
