@@ -20,10 +20,10 @@ import boto3
 import httpx
 import pytest
 
-from sfs.client.sync.ignore import STATE_FOLDER
 from sfs.client.sync.remote import SyncApi
 from tests.conftest import REQUIRE_POSTGRES, _postgres_reachable
 from tests.e2e.cluster import PASSWORD, SFS, Cluster, haproxy_command, moto_server_command
+from tests.e2e.synced_folders import visible_files
 from tests.e2e.test_sync_crash import environment
 
 WAIT = 180.0  # seconds: the bound on every wait for real processes to agree
@@ -80,12 +80,7 @@ class SyncClient:
             )
 
     def files(self) -> dict[str, bytes]:
-        found = {}
-        for path in self.folder.rglob("*"):
-            relative = path.relative_to(self.folder)
-            if path.is_file() and STATE_FOLDER not in relative.parts:
-                found[relative.as_posix()] = path.read_bytes()
-        return found
+        return visible_files(self.folder)
 
     def stop(self) -> None:
         self.process.terminate()
