@@ -19,42 +19,16 @@ audit trail and the last-use timestamps is compared before and after).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from sfs.app import Services
-from sfs.metadata.models import Base
 from sfs.web.api.app import create_api
-from tests.integration.test_api_http import token_for
-from tests.integration.test_team_folders_api import add_user
-from tests.world import make_tenant
-
-API = "/api/v1"
-Headers = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Ids:
-    """What one target account and its organisation hold, as the API names them."""
-
-    space: str
-    node: str
-    trashed: str
-    chunk: str
-    link: str
-    share: str
-    device: str
-    user: str
-    group: str
-    team_folder: str
-    team_member: str
-    email: str
+from tests.door_world import API, Headers, Ids, World, as_if_nowhere, build_world, database_state
 
 
 @dataclass(frozen=True)
@@ -331,127 +305,7 @@ def test_every_route_is_in_the_matrix() -> None:
     assert (AIMED.keys() | NOTHING_TO_AIM.keys()) - routes == set(), "a route is gone"
 
 
-# --- the world -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class World:
-    alice: Headers  # an ordinary member of Acme
-    acme_admin: Headers
-    foreign: Ids  # Globex's member's, and Globex's
-    private: Ids  # Bob's (Acme), and Acme's group and team folder that Alice is not in
-    nowhere: Ids  # ids of the same shapes that exist nowhere
-
-
-def _ok(answer: Any, *statuses: int) -> Any:
-    assert answer.status_code in statuses, answer.text
-    return answer.json() if answer.content else None
-
-
-def _holdings(
-    client: TestClient, owner: Headers, admin: Headers, colleague_email: str, outsider_id: str
-) -> Ids:
-    """An account's private things (made as `owner`) and its organisation's (made as `admin`)."""
-
-    def call(who: Headers, method: str, url: str, **kwargs: Any) -> Any:
-        return _ok(client.request(method, API + url, headers=who, **kwargs), 200, 201, 204)
-
-    call(owner, "PUT", "/spaces/me/content", params={"path": "/secret.txt"}, content=b"top secret")
-    call(owner, "PUT", "/spaces/me/content", params={"path": "/old.txt"}, content=b"old")
-    call(owner, "DELETE", "/spaces/me/node", params={"path": "/old.txt"})
-    call(owner, "POST", "/spaces/me/folders", json={"path": "/Shared"})
-    space = call(owner, "GET", "/spaces")[0]["id"]
-    manifest = call(owner, "GET", "/spaces/me/manifest", params={"path": "/secret.txt"})
-    group = call(admin, "POST", "/groups", json={"name": "Board"})
-    team = call(admin, "POST", "/team-folders", json={"name": "Finance"})
-    team = call(
-        admin,
-        "PUT",
-        f"/team-folders/{team['id']}/members",
-        json={"email": colleague_email, "role": "editor"},
-    )
-    me = call(owner, "GET", "/me")
-    return Ids(
-        space=space,
-        node=call(owner, "GET", "/spaces/me/node", params={"path": "/secret.txt"})["id"],
-        trashed=call(owner, "GET", "/spaces/me/trash")[0]["id"],
-        chunk=manifest["chunks"][0]["chunk_id"],
-        link=call(owner, "POST", "/spaces/me/links", json={"path": "/secret.txt"})["link"]["id"],
-        share=call(
-            owner,
-            "POST",
-            "/spaces/me/shares",
-            json={"path": "/Shared", "with_user": colleague_email},
-        )["id"],
-        device=call(owner, "GET", "/devices")[0]["id"],
-        user=me["id"],
-        group=group["id"],
-        team_folder=team["id"],
-        team_member=team["members"][0]["id"],
-        email=outsider_id,
-    )
-
-
-@pytest.fixture
-def world(client: TestClient, services: Services) -> World:
-    acme, globex = make_tenant(services, "Acme"), make_tenant(services, "Globex")
-    bob, dave = add_user(services, acme, "bob"), add_user(services, acme, "dave")
-    gina = add_user(services, globex, "gina")
-    alice = token_for(client, acme.user.email)
-    acme_admin = token_for(client, acme.admin.email)
-    private = _holdings(client, token_for(client, bob), acme_admin, dave, acme.user.email)
-    foreign = _holdings(
-        client,
-        token_for(client, globex.user.email),
-        token_for(client, globex.admin.email),
-        gina,
-        acme.user.email,
-    )
-    for own in (alice, acme_admin):  # their My Files exist before the matrix (made at first use)
-        _ok(client.get(f"{API}/spaces/me/children", headers=own), 200)
-    # Alice's own email in `email`: the calls that add "someone" try to add her to their things.
-    nowhere = replace(
-        foreign,
-        space=str(uuid.uuid4()),
-        node=str(uuid.uuid4()),
-        trashed=str(uuid.uuid4()),
-        chunk="f" * 64,
-        link=str(uuid.uuid4()),
-        share=str(uuid.uuid4()),
-        device=str(uuid.uuid4()),
-        user=str(uuid.uuid4()),
-        group=str(uuid.uuid4()),
-        team_folder=str(uuid.uuid4()),
-        team_member=str(uuid.uuid4()),
-    )
-    return World(
-        alice=alice, acme_admin=acme_admin, foreign=foreign, private=private, nowhere=nowhere
-    )
-
-
 # --- the matrix ------------------------------------------------------------------------------
-
-# Columns that change on any authenticated call (last use), not state a refusal could alter.
-TOUCHED_ON_USE = {
-    "last_used_at",
-    "last_used_address",
-    "user_agent",
-    "last_seen_at",
-    "last_login_at",
-}
-BOOKKEEPING_TABLES = {"audit_events", "background_jobs"}
-
-
-def database_state(services: Services) -> dict[str, list[tuple[Any, ...]]]:
-    state = {}
-    with services.database.transaction() as session:
-        for table in Base.metadata.sorted_tables:
-            if table.name in BOOKKEEPING_TABLES:
-                continue
-            columns = [c for c in table.columns if c.name not in TOUCHED_ON_USE]
-            rows = session.execute(select(*columns)).all()
-            state[table.name] = sorted(tuple(map(repr, row)) for row in rows)
-    return state
 
 
 def _send(client: TestClient, who: Headers, call: Call) -> tuple[int, Any]:
@@ -469,26 +323,6 @@ def _send(client: TestClient, who: Headers, call: Call) -> tuple[int, Any]:
         else answer.text
     )
     return answer.status_code, body
-
-
-def _comparable(body: Any, target: Ids, nowhere: Ids) -> Any:
-    """The answer with the aimed ids replaced by the made-up ones, so the two answers compare."""
-    text = repr(body)
-    for field in (
-        "space",
-        "node",
-        "trashed",
-        "chunk",
-        "link",
-        "share",
-        "device",
-        "user",
-        "group",
-        "team_folder",
-        "team_member",
-    ):
-        text = text.replace(getattr(target, field), getattr(nowhere, field))
-    return text
 
 
 # Batch routes answer 200 with a result per item; an unreachable id gets the same item answer as
@@ -521,7 +355,7 @@ def _refusals(
         said = f"{role} {case} {aimed.method} {aimed.url}: {status} {str(body)[:200]}"
         if not (400 <= status < 500 or route in ANSWERED_PER_ITEM):
             wrong.append(f"not refused: {said}")
-        elif (status, _comparable(body, target, world.nowhere)) != (
+        elif (status, as_if_nowhere(repr(body), target, world.nowhere)) != (
             unknown_status,
             repr(unknown_body),
         ):
@@ -537,6 +371,11 @@ def _in_reach(role: str, case: str, route: tuple[str, str]) -> bool:
     if role == "admin":
         return bool(kinds & ADMIN_MANAGES) and kinds <= ADMIN_MANAGES | {"space"}
     return route in VISIBLE_TO_MEMBERS
+
+
+@pytest.fixture
+def world(client: TestClient, services: Services) -> World:
+    return build_world(client, services)
 
 
 def test_ids_out_of_reach_are_answered_as_ids_that_exist_nowhere_and_change_nothing(

@@ -264,11 +264,10 @@ def add_group_member(
     if active is None:
         return to_login()
     gid = _group_id(group_id)
-    groups = services_of(request).groups
-    groups.group(active.actor, gid)  # another organisation's group: the error page, 404
     try:
-        groups.add_member(active.actor, gid, email, client=client_of(request))
+        services_of(request).groups.add_member(active.actor, gid, email, client=client_of(request))
     except NotFound as exc:
+        # An unknown colleague: the form again. A group out of reach: the page's own 404.
         return _group_page(request, active, gid, exc)
     return RedirectResponse(f"/organisation/groups/{gid}?done=saved", status_code=303)
 
