@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import threading
 import uuid
 import zipfile
 from collections.abc import Iterable
@@ -374,6 +375,49 @@ def test_a_decompression_bomb_or_a_broken_image_makes_no_thumbnail(
     with services.database.transaction() as session:
         rows = session.scalars(select(Thumbnail)).all()
         assert len(rows) == 2 and all(row.sealed is None for row in rows)
+
+
+def test_images_are_decoded_a_few_at_a_time(services: Services, acme: Tenant) -> None:
+    """With two decode slots, a third thumbnail waits for a slot; none is lost."""
+    me = actor(services, acme.user)
+    for n in range(3):
+        put(services, me, f"/p{n}.png", png(40 + n, 30))
+    thumbnails = services.thumbnails
+    space_id = services.spaces.my_files(me).id
+    inside, release, most_inside = [0], threading.Event(), [0]
+    lock, make = threading.Lock(), thumbnails._make
+
+    def held_make(source: bytes, edge: int) -> bytes | None:
+        with lock:
+            inside[0] += 1
+            most_inside[0] = max(most_inside[0], inside[0])
+        release.wait(timeout=30)
+        try:
+            return make(source, edge)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    thumbnails._make = held_make  # type: ignore[method-assign]
+    done: list[bytes] = []
+    workers = [
+        threading.Thread(
+            target=lambda n=n: done.append(
+                thumbnails.thumbnail(me, space_id=space_id, path=f"/p{n}.png", edge=64).data
+            )
+        )
+        for n in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    while inside[0] < 2:  # two decodes are in; the third must be waiting for a slot
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.2)
+    assert inside[0] == 2
+    release.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert len(done) == 3 and most_inside[0] == 2
 
 
 def _urls(space: str, node_id: str) -> Iterable[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ DECODED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
 MAX_SOURCE_BYTES = 32 * 1024**2
 MAX_PIXELS = 50_000_000  # e.g. 8,000 x 6,000; Pillow's own bomb limit is about 89 million
 MEDIA_TYPE = "image/webp"
+# A decode may hold a 32 MiB source and a 50-megapixel image at once: a page of a thousand images
+# (or someone asking for them on purpose) makes them one or two at a time, not all together.
+MAX_DECODES = 2
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class ThumbnailService:
         *,
         max_source_bytes: int = MAX_SOURCE_BYTES,
         max_pixels: int = MAX_PIXELS,
+        max_decodes: int = MAX_DECODES,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -67,6 +72,7 @@ class ThumbnailService:
         self._content = content
         self.max_source_bytes = max_source_bytes
         self.max_pixels = max_pixels
+        self._decoding = threading.BoundedSemaphore(max_decodes)
 
     def thumbnail(
         self, actor: Actor, *, space_id: uuid.UUID, path: str, edge: int
@@ -103,8 +109,9 @@ class ThumbnailService:
                 return _image(open_derived(keys, label, found[0]), version_id, edge)
             except SealedCacheError:
                 pass  # altered at rest: made again below, and the row replaced
-        download = self._content.download(actor, space_id=space_id, path=path, version=number)
-        data = self._make(b"".join(download.body), edge)
+        with self._decoding:
+            download = self._content.download(actor, space_id=space_id, path=path, version=number)
+            data = self._make(b"".join(download.body), edge)
         self._keep(
             version_id, edge, organization_id, seal_derived(keys, label, data) if data else None
         )
