@@ -84,6 +84,7 @@ from sfs.services.sharing.link_access import LinkAccessService
 from sfs.services.sharing.link_mail import LinkMail
 from sfs.services.sharing.link_policy import LinkPolicyService
 from sfs.services.sharing.links import ShareLinkService
+from sfs.services.sharing.share_numbers import ShareNumbers
 from sfs.services.sharing.sharees import ShareeSearch
 from sfs.services.sharing.shares import ShareService
 from sfs.services.sharing.team_folders import TeamFolderService
@@ -121,6 +122,7 @@ class Services:
     team_folders: TeamFolderService
     files_root: FilesRootService
     sharees: ShareeSearch
+    share_numbers: ShareNumbers
     shares: ShareService
     file_tree: FileTreeService
     file_versions: FileVersionService
@@ -275,6 +277,7 @@ def build_services(
         team_folders=TeamFolderService(database, audit, clock),
         files_root=FilesRootService(database, spaces),
         sharees=ShareeSearch(database),
+        share_numbers=ShareNumbers(database),
         shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,

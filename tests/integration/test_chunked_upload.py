@@ -90,14 +90,15 @@ def test_sixteen_digit_parts_from_zero_become_one_file_with_the_etag_propfind_re
     assert done.headers["x-oc-mtime"] == "accepted"
     assert client.get(f"{alice.root}/big.bin", headers=alice.headers).content == whole
     body = (
-        f'<d:propfind xmlns:d="DAV:" xmlns:oc="{OC[1:-1]}"><d:prop><d:getetag/><oc:fileid/>'
+        f'<d:propfind xmlns:d="DAV:" xmlns:oc="{OC[1:-1]}"><d:prop><d:getetag/><oc:id/><oc:fileid/>'
         "<d:getlastmodified/><d:getcontentlength/></d:prop></d:propfind>"
     )
     (found,) = entries(
         propfind(client, f"{alice.root}/big.bin", alice.headers, depth="0", body=body)
     ).values()
     assert found[f"{D}getetag"] == done.headers["etag"]
-    assert found[f"{OC}fileid"] == done.headers["oc-fileid"]
+    assert found[f"{OC}id"] == done.headers["oc-fileid"]
+    assert found[f"{OC}fileid"].isdigit()
     assert found[f"{D}getcontentlength"] == str(len(whole))
     assert found[f"{D}getlastmodified"] == "Tue, 14 Nov 2023 22:13:20 GMT"
     # The upload is over.

@@ -204,7 +204,9 @@ def test_nextcloud_upload_headers_and_properties(client: TestClient, alice: DavU
     listed = entries(propfind(client, "/dav/", alice.headers, body=asked))
     file = listed["/dav/n.txt"]
     assert file[f"{D}getetag"] == stored.headers["etag"]
-    assert file[f"{OC}fileid"] == stored.headers["oc-fileid"]
+    # OC-FileId is the opaque oc:id; oc:fileid is the number the Android app parses (toLong).
+    assert file[f"{OC}id"] == stored.headers["oc-fileid"]
+    assert file[f"{OC}fileid"].isdigit() and 0 < int(file[f"{OC}fileid"]) < 2**63
     assert file[f"{OC}permissions"] == "GDNVW"
     assert file[f"{D}getlastmodified"] == datetime.fromtimestamp(1700000000, UTC).strftime(
         "%a, %d %b %Y %H:%M:%S GMT"

@@ -329,3 +329,48 @@ def test_the_sharee_search_finds_colleagues_and_groups_of_ones_own_organisation_
     assert stranger["users"] == [] and stranger["groups"] == []  # type: ignore[index]
     assert ocs(client.get(url, headers=alice.headers))["data"]["users"] == []  # type: ignore[index]
     assert client.get(url + "car").status_code == 401
+
+
+def test_share_and_file_ids_are_the_integers_the_mobile_apps_parse(
+    client: TestClient, services: Services, acme: Tenant, alice: DavUser
+) -> None:
+    """The Android app reads a share's `id` with Integer.parseInt and `item_source`/`file_source`
+    and `oc:fileid` with Long.parseLong: all are decimal numbers, a share's stays the same, a
+    removed share's number is never given again, and `item_source` is the file's `oc:fileid`."""
+    upload(client, alice, "/Plan.txt")
+    mkcol(client, alice, "/Team")
+    url = SHARES.format(2) + "?format=json"
+    link = ocs(
+        client.post(url, data={"path": "/Plan.txt", "shareType": "3"}, headers=alice.headers)
+    )
+    colleague = {"path": "/Team", "shareType": "0", "shareWith": acme.admin.email}
+    share = ocs(client.post(url, data=colleague, headers=alice.headers))
+    ids = [made["data"]["id"] for made in (link, share)]  # type: ignore[index]
+    assert all(isinstance(i, int) and 0 < i < 2**31 for i in ids) and ids[0] != ids[1]
+    listed = ocs(client.get(url, headers=alice.headers))["data"]
+    assert sorted(item["id"] for item in listed) == sorted(ids)  # type: ignore[index, union-attr]
+    xml = client.get(SHARES.format(2), headers=alice.headers).text
+    assert sorted(int(e.text or "") for e in fromstring(xml).iter("id")) == sorted(ids)
+
+    asked = (
+        '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:fileid/>'
+        "</d:prop></d:propfind>"
+    )
+    answer = client.request(
+        "PROPFIND", alice.root + "/Plan.txt", headers={**alice.headers, "Depth": "0"}, content=asked
+    )
+    (file_id,) = [e.text for e in fromstring(answer.text).iter("{http://owncloud.org/ns}fileid")]
+    assert link["data"]["item_source"] == link["data"]["file_source"] == int(file_id or "")  # type: ignore[index]
+
+    # A client that kept a share's UUID from before numbers still reaches it.
+    (share_row,) = services.shares.shares_by(actor(services, acme.user))
+    by_uuid = client.get(f"{SHARES.format(2)}/{share_row.id}?format=json", headers=alice.headers)
+    assert ocs(by_uuid)["data"][0]["id"] == ids[1]  # type: ignore[index]
+
+    one = f"{SHARES.format(2)}/{ids[1]}?format=json"
+    assert client.delete(one, headers=alice.headers).status_code == 200
+    assert client.get(one, headers=alice.headers).status_code == 404
+    again = ocs(client.post(url, data=colleague, headers=alice.headers))
+    assert again["data"]["id"] not in ids  # type: ignore[index]
+    for hostile in ("0", "-1", "99999999999", "1e3", "٣"):
+        assert client.get(f"{SHARES.format(2)}/{hostile}", headers=alice.headers).status_code == 404

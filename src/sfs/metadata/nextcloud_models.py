@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -109,3 +110,30 @@ class UploadPartChunk(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     chunk_id: Mapped[str] = mapped_column(String(64))
     plain_size: Mapped[int] = mapped_column(Integer)
+
+
+class OcsShareNumber(Base):
+    """The number the Nextcloud clients know a link or a share by.
+
+    Their share ids are integers (the Android app parses them as 32-bit ones), ours UUIDs: a
+    link or share gets the next number the first time the OCS door shows it. Numbers are never
+    reused (SQLite AUTOINCREMENT, a PostgreSQL identity), so an old number held by a client
+    cannot name someone's newer share. A number only names; reaching what it names is checked
+    by the sharing services as for any id."""
+
+    __tablename__ = "ocs_share_numbers"
+    __table_args__ = (
+        CheckConstraint("(link_id IS NULL) <> (share_id IS NULL)", name="link_or_share"),
+        {"sqlite_autoincrement": True},
+    )
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    link_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("share_links.id", ondelete="CASCADE"), unique=True, nullable=True
+    )
+    share_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("node_shares.id", ondelete="CASCADE"), unique=True, nullable=True
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sfs.services.files.locks import LockView
 from sfs.services.files.nodes import FOLDER, NodeView
 from sfs.web.dav import xml
+from sfs.web.dav.file_ids import numeric_file_id
 from sfs.web.dav.reads import content_type, http_date
 from sfs.web.dav.xml import DAV, NC, OC, Name
 
@@ -77,8 +78,12 @@ def _available(_: NodeView, extras: Extras) -> str | None:
     return None if extras.room_left is None else str(extras.room_left)
 
 
+def _id(node: NodeView, _: Extras) -> str:
+    return node.id.hex  # also the OC-FileId header of a write
+
+
 def _file_id(node: NodeView, _: Extras) -> str:
-    return node.id.hex
+    return str(numeric_file_id(node.id))
 
 
 def _permissions(node: NodeView, extras: Extras) -> str:
@@ -112,7 +117,7 @@ LIVE: dict[Name, Render] = {
     (DAV, "lockdiscovery"): _lockdiscovery,
     (DAV, "quota-used-bytes"): _size,
     (DAV, "quota-available-bytes"): _available,
-    (OC, "id"): _file_id,
+    (OC, "id"): _id,
     (OC, "fileid"): _file_id,
     (OC, "permissions"): _permissions,
     (OC, "size"): _size,

@@ -59,7 +59,9 @@ async def list_shares(request: Request, version: str) -> Response:
         params = _given(given)
         services = services_of(request)
         if _flag(params, "shared_with_me"):
-            return [received_fields(item, actor) for item in services.shares.shared_with_me(actor)]
+            received = services.shares.shared_with_me(actor)
+            numbers = services.share_numbers.numbers(actor, shares=[item.id for item in received])
+            return [received_fields(item, numbers[item.id], actor) for item in received]
         root = services.files_root.root(actor)
         path = params.get("path")
         if path is None:
@@ -94,8 +96,8 @@ async def get_share(request: Request, version: str, share_id: str) -> Response:
         actor = login_of(request).actor
         services = services_of(request)
         root = services.files_root.root(actor)
-        found = _find(services, actor, _id(share_id))
-        return [_fields(actor, root, found)]
+        found = _find(services, actor, share_id)
+        return [_fields(services, actor, root, found)]
 
     return await _call(request, version, produce)
 
@@ -130,7 +132,7 @@ async def create_share(request: Request, version: str) -> Response:
                 user_email=with_ if share_type == TYPE_USER else None,
                 group_name=with_ if share_type == TYPE_GROUP else None,
             )
-            return _fields(actor, root, created)
+            return _fields(services, actor, root, created)
         raise InvalidInput("Unknown share type: this server has links (3), users (0), groups (1).")
 
     return await _call(request, version, produce)
@@ -145,13 +147,13 @@ async def update_share(request: Request, version: str, share_id: str) -> Respons
         params = _given(given)
         services = services_of(request)
         root = services.files_root.root(actor)
-        found = _find(services, actor, _id(share_id))
+        found = _find(services, actor, share_id)
         _refuse_unsupported(params)
         if isinstance(found, LinkView):
             changed = services.share_links.update(
                 actor, found.id, _link_changes(found, params), client=client_of(request)
             )
-            return _fields(actor, root, changed)
+            return _fields(services, actor, root, changed)
         if "password" in params or params.get("expireDate"):
             raise InvalidInput("Shares with colleagues have no password or expiry date here.")
         if "permissions" not in params:
@@ -162,7 +164,7 @@ async def update_share(request: Request, version: str, share_id: str) -> Respons
             role=role_of_permissions(_int(params, "permissions")),
             client=client_of(request),
         )
-        return _fields(actor, root, updated)
+        return _fields(services, actor, root, updated)
 
     return await _call(request, version, produce)
 
@@ -172,7 +174,7 @@ async def delete_share(request: Request, version: str, share_id: str) -> Respons
     def produce() -> envelope.Data:
         actor = login_of(request).actor
         services = services_of(request)
-        found = _find(services, actor, _id(share_id))
+        found = _find(services, actor, share_id)
         if isinstance(found, LinkView):
             services.share_links.revoke(actor, found.id, client=client_of(request))
         else:
@@ -235,11 +237,17 @@ def _int(params: Params, name: str) -> int:
     return int(text)
 
 
-def _id(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise NotFound("Wrong share ID, share does not exist.") from None
+def _named(services: Services, actor: Actor, text: str) -> tuple[str | None, uuid.UUID]:
+    """The link or share a client's share id names: our number for it, or (from before numbers
+    were given) its UUID, which may name either."""
+    if text.isascii() and text.isdigit() and len(text) <= 10:
+        named = services.share_numbers.named(actor, int(text))
+        if named is not None:
+            return named.kind, named.id
+    else:
+        with contextlib.suppress(ValueError):
+            return None, uuid.UUID(text)
+    raise NotFound("Wrong share ID, share does not exist.")
 
 
 def _normalised(path: str) -> str:
@@ -300,8 +308,10 @@ def _create_link(
             # The desktop client reads a 403 here as "this server wants a password".
             raise PermissionDenied(exc.message) from None
         raise
+    number = services.share_numbers.numbers(actor, links=[created.link.id])[created.link.id]
     return link_fields(
         created.link,
+        number,
         actor,
         _outer(root, created.link),
         token=created.token,
@@ -329,15 +339,18 @@ def _refuse_unsupported(params: Params) -> None:
         raise InvalidInput("This server cannot hide downloads of a link.", field="hideDownload")
 
 
-def _find(services: Services, actor: Actor, share_id: uuid.UUID) -> LinkView | ShareView:
-    try:
-        link: LinkView | None = services.share_links.link(actor, share_id)
-    except NotFound:
-        link = None
+def _find(services: Services, actor: Actor, text: str) -> LinkView | ShareView:
+    kind, share_id = _named(services, actor, text)
+    link: LinkView | None = None
+    if kind in (None, "link"):
+        with contextlib.suppress(NotFound):
+            link = services.share_links.link(actor, share_id)
     if link is not None:
         if link.state in _DEAD:  # a revoked link is a deleted share, as Nextcloud sees it
             raise NotFound("Wrong share ID, share does not exist.")
         return link
+    if kind == "link":
+        raise NotFound("Wrong share ID, share does not exist.")
     try:
         return services.shares.share(actor, share_id)
     except (NotFound, PermissionDenied):
@@ -348,10 +361,27 @@ def _outer(root: FilesRoot, view: LinkView | ShareView) -> str:
     return root.outer_path(view.space_id, view.path) or view.path
 
 
-def _fields(actor: Actor, root: FilesRoot, view: LinkView | ShareView) -> dict[str, object]:
-    if isinstance(view, LinkView):
-        return link_fields(view, actor, _outer(root, view))
-    return share_fields(view, actor, _outer(root, view))
+def _fields(
+    services: Services, actor: Actor, root: FilesRoot, view: LinkView | ShareView
+) -> dict[str, object]:
+    return _all_fields(services, actor, root, [view])[0]
+
+
+def _all_fields(
+    services: Services, actor: Actor, root: FilesRoot, views: list[LinkView | ShareView]
+) -> list[dict[str, object]]:
+    """The views as the clients read them, each with its number (given in one go)."""
+    numbers = services.share_numbers.numbers(
+        actor,
+        links=[v.id for v in views if isinstance(v, LinkView)],
+        shares=[v.id for v in views if isinstance(v, ShareView)],
+    )
+    return [
+        link_fields(view, numbers[view.id], actor, _outer(root, view))
+        if isinstance(view, LinkView)
+        else share_fields(view, numbers[view.id], actor, _outer(root, view))
+        for view in views
+    ]
 
 
 def _all_of(services: Services, actor: Actor, root: FilesRoot) -> list[dict[str, object]]:
@@ -359,9 +389,9 @@ def _all_of(services: Services, actor: Actor, root: FilesRoot) -> list[dict[str,
     links = [view for view in services.share_links.mine(actor) if view.state not in _DEAD]
     shares = services.shares.shares_by(actor)
     views: list[LinkView | ShareView] = [*links, *shares]
-    return [
-        _fields(actor, root, view) for view in views if root.outer_path(view.space_id, view.path)
-    ]
+    return _all_fields(
+        services, actor, root, [view for view in views if root.outer_path(view.space_id, view.path)]
+    )
 
 
 def _of_path(
@@ -373,7 +403,7 @@ def _of_path(
     # A Viewer or Editor of a team folder sees their links there, not its shares.
     with contextlib.suppress(PermissionDenied):
         views += services.shares.shares_of(actor, space_id=where.space.id, path=where.path)
-    return [_fields(actor, root, view) for view in views]
+    return _all_fields(services, actor, root, views)
 
 
 _DEAD = ("revoked", "gone")

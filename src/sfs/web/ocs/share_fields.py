@@ -10,6 +10,7 @@ desktop client reads "share_with is a string" as "has a password").
 from __future__ import annotations
 
 import mimetypes
+import uuid
 from datetime import datetime, timedelta
 
 from sfs.domain.actor import Actor
@@ -17,6 +18,7 @@ from sfs.domain.space_roles import SpaceRole
 from sfs.services.sharing.links import LinkView
 from sfs.services.sharing.sharees import Sharee
 from sfs.services.sharing.shares import SharedWithMe, ShareView
+from sfs.web.dav.file_ids import numeric_file_id
 from sfs.web.dav.paths import dav_user_id
 
 # Nextcloud's share types and permission bits.
@@ -55,12 +57,12 @@ def expiration(expires_at: datetime | None) -> str | None:
 
 def _common(
     *,
-    share_id: str,
+    share_id: int,
     share_type: int,
     owner: Actor,
     path: str,
     kind: str,
-    node_hex: str,
+    node_id: uuid.UUID,
     space_hex: str,
     created_at: datetime,
     permissions: int,
@@ -87,8 +89,8 @@ def _common(
         else (mimetypes.guess_type(name)[0] or "application/octet-stream"),
         "storage_id": f"space::{space_hex}",
         "storage": 0,
-        "item_source": node_hex,
-        "file_source": node_hex,
+        "item_source": numeric_file_id(node_id),
+        "file_source": numeric_file_id(node_id),
         "file_parent": "",
         "file_target": "/" + name,
         "share_with": None,
@@ -103,15 +105,21 @@ def _common(
 
 
 def link_fields(
-    view: LinkView, owner: Actor, path: str, *, token: str | None = None, url: str | None = None
+    view: LinkView,
+    number: int,
+    owner: Actor,
+    path: str,
+    *,
+    token: str | None = None,
+    url: str | None = None,
 ) -> dict[str, object]:
     fields = _common(
-        share_id=str(view.id),
+        share_id=number,
         share_type=TYPE_LINK,
         owner=owner,
         path=path,
         kind=view.kind,
-        node_hex=view.node_id.hex,
+        node_id=view.node_id,
         space_hex=view.space_id.hex,
         created_at=view.created_at,
         permissions=link_permissions(view),
@@ -128,14 +136,14 @@ def link_fields(
     return fields
 
 
-def share_fields(view: ShareView, owner: Actor, path: str) -> dict[str, object]:
+def share_fields(view: ShareView, number: int, owner: Actor, path: str) -> dict[str, object]:
     fields = _common(
-        share_id=str(view.id),
+        share_id=number,
         share_type=TYPE_USER if view.user_id is not None else TYPE_GROUP,
         owner=owner,
         path=path,
         kind=view.kind,
-        node_hex=view.node_id.hex,
+        node_id=view.node_id,
         space_hex=view.space_id.hex,
         created_at=view.created_at,
         permissions=role_permissions(view.role, view.kind),
@@ -144,16 +152,16 @@ def share_fields(view: ShareView, owner: Actor, path: str) -> dict[str, object]:
     return fields
 
 
-def received_fields(item: SharedWithMe, me: Actor) -> dict[str, object]:
+def received_fields(item: SharedWithMe, number: int, me: Actor) -> dict[str, object]:
     """A share given to the caller, as `shared_with_me=true` lists it: where it shows for
     them is its name at the top of their shares."""
     fields = _common(
-        share_id=str(item.id),
+        share_id=number,
         share_type=TYPE_USER,
         owner=me,
         path="/" + item.name,
         kind=item.kind,
-        node_hex=item.id.hex,
+        node_id=item.id,
         space_hex=item.id.hex,
         created_at=item.created_at,
         permissions=role_permissions(item.role, item.kind),
