@@ -131,3 +131,56 @@ def test_a_viewer_may_not_write_and_no_one_else_finds_anything(
         assert answer.status_code == status, (who, method, answer.status_code, answer.text)
     assert state(services) == before
     assert chunk_rows(services) == chunks_before
+
+
+def test_a_shared_folder_shows_at_the_top_of_the_recipients_files(
+    client: TestClient, services: Services, shared: dict[str, tuple[str, DavUser]]
+) -> None:
+    """Like a team folder: the Nextcloud clients sync what colleagues share with no set-up. A
+    folder of the recipient's own keeps its name; the share shows as "Team (shared)"; a shared
+    single file is not a folder to mount; an Editor writes through the mount, a Viewer cannot;
+    the top folder's ETag moves when the share's content does; a removed share is gone."""
+    _, editor = shared["editor"]
+    _, viewer = shared["viewer"]
+    _, owner = shared["owner"]
+    top = f"/remote.php/dav/files/{editor.view.id}"
+    listing = propfind(client, top + "/", editor.headers)
+    assert listing.status_code == 207 and f"{top}/Team/" in listing.text
+    assert "secret" not in listing.text
+    assert client.get(f"{top}/Team/plan.txt", headers=editor.headers).content == b"the plan"
+
+    top_before = propfind(client, top + "/", editor.headers, depth="0").text  # its getetag
+    assert (
+        client.put(f"{top}/Team/notes.txt", content=b"n", headers=editor.headers).status_code == 201
+    )
+    assert client.get("/dav/Team/notes.txt", headers=owner.headers).content == b"n"
+    assert propfind(client, top + "/", editor.headers, depth="0").text != top_before
+
+    vtop = f"/remote.php/dav/files/{viewer.view.id}"
+    assert client.put(f"{vtop}/Team/x.txt", content=b"x", headers=viewer.headers).status_code == 403
+    assert client.request("MKCOL", f"{vtop}/Team", headers=viewer.headers).status_code == 405
+    # The viewer makes a folder "TEAM" of their own: it keeps the name, the share moves aside.
+    me = actor(services, viewer.view)
+    own = services.spaces.my_files(me).id
+    services.file_tree.create_folders(me, space_id=own, paths=["/TEAM"], client=CLIENT)
+    listing = propfind(client, vtop + "/", viewer.headers).text
+    assert f"{vtop}/TEAM/" in listing and f"{vtop}/Team%20%28shared%29/" in listing
+    assert client.get(f"{vtop}/Team%20(shared)/plan.txt", headers=viewer.headers).content == (
+        b"the plan"
+    )
+
+    owner_actor = actor(services, owner.view)
+    mine = services.spaces.my_files(owner_actor).id
+    services.shares.create(
+        owner_actor,
+        space_id=mine,
+        path="/secret.txt",
+        role="viewer",
+        client=CLIENT,
+        user_email=viewer.view.email,
+    )
+    assert "secret" not in propfind(client, vtop + "/", viewer.headers).text
+    for made in services.shares.shares_by(owner_actor):
+        services.shares.delete(owner_actor, made.id, client=CLIENT)
+    assert "Team%20%28shared%29" not in propfind(client, vtop + "/", viewer.headers).text
+    assert client.get(f"{top}/Team/plan.txt", headers=editor.headers).status_code == 404

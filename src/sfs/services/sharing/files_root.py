@@ -1,10 +1,13 @@
 """A member's files as one tree, the way Nextcloud clients see an account: My Files at the top,
-and each team folder the member reaches as a folder of the top level, by its name.
+then each team folder the member reaches and each folder colleagues share with them, as a folder
+of the top level, by its name.
 
 A team folder whose name is taken at the top of My Files (compared as siblings are: case-folded
-NFC) shows as "<name> (team folder)", then "(team folder 2)"… in name order, so My Files never
-loses a name and the choice is the same at every request. Paths the doors take are resolved here
-to a space and a path inside it; nothing is stored.
+NFC) shows as "<name> (team folder)", then "(team folder 2)"… in name order; a shared folder
+whose name is taken by either shows as "<name> (shared)", "(shared 2)"…. So My Files never loses
+a name and the choice is the same at every request. A shared single file stays under the
+`spaces/<share id>` door (a mount is a folder). Paths the doors take are resolved here to a space
+(a share's address for a shared folder) and a path inside it; nothing is stored.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
-from sfs.domain.space_roles import TEAM, SpaceRole
+from sfs.domain.space_roles import SHARE, TEAM, SpaceRole
 from sfs.metadata.db import Database
 from sfs.metadata.file_models import Node, Space
 from sfs.protocol.paths import join_path, name_key
-from sfs.services.files.nodes import parse_path
+from sfs.services.files.nodes import FOLDER, parse_path
 from sfs.services.files.spaces import SpaceService, SpaceView, personal_space
 from sfs.services.sharing.access import roles_by_space
+from sfs.services.sharing.share_grants import shares_reaching
 
 TEAM_SUFFIX = "team folder"
+SHARED_SUFFIX = "shared"
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,20 @@ def _root(session: Session, actor: Actor, my_root: Space) -> FilesRoot:
         else []
     )
     ordered = sorted(teams, key=lambda space: (name_key(space.name), space.id))
+    shared = sorted(
+        (
+            scope
+            for _, scope in shares_reaching(session, actor)
+            if session.scalar(select(Node.kind).where(Node.id == scope.root_node_id)) == FOLDER
+        ),
+        key=lambda scope: (name_key(scope.name), scope.address),
+    )
+    room = len(ordered) + len(shared)
     wanted = {
         name_key(candidate)
-        for team in ordered
-        for candidate in _candidates(team.name, len(ordered))
+        for name, suffix in [(t.name, TEAM_SUFFIX) for t in ordered]
+        + [(s.name, SHARED_SUFFIX) for s in shared]
+        for candidate in _candidates(name, suffix, room)
     }
     taken = set(
         session.scalars(
@@ -128,7 +143,9 @@ def _root(session: Session, actor: Actor, my_root: Space) -> FilesRoot:
     )
     mounts: list[Mount] = []
     for team in ordered:
-        name = next(c for c in _candidates(team.name, len(ordered)) if name_key(c) not in taken)
+        name = next(
+            c for c in _candidates(team.name, TEAM_SUFFIX, room) if name_key(c) not in taken
+        )
         taken.add(name_key(name))
         view = SpaceView(
             id=team.id,
@@ -138,14 +155,26 @@ def _root(session: Session, actor: Actor, my_root: Space) -> FilesRoot:
             role=roles[team.id],
         )
         mounts.append(Mount(name, view))
+    for scope in shared:
+        name = next(
+            c for c in _candidates(scope.name, SHARED_SUFFIX, room) if name_key(c) not in taken
+        )
+        taken.add(name_key(name))
+        view = SpaceView(
+            id=scope.address,
+            name=scope.name,
+            kind=SHARE,
+            journal_seq=scope.journal_seq,
+            role=scope.role,
+        )
+        mounts.append(Mount(name, view))
 
     return FilesRoot(my_files, tuple(mounts))
 
 
-def _candidates(name: str, teams: int) -> list[str]:
-    """The names a team folder may show under, in order: enough that one is always free
-    (My Files can take at most one of each, the other team folders one each)."""
+def _candidates(name: str, suffix: str, mounts: int) -> list[str]:
+    """The names a mount may show under, in order: enough that one is always free (My Files
+    can take at most one of each, the other mounts one each)."""
     return [name] + [
-        f"{name} ({TEAM_SUFFIX}{'' if number == 1 else f' {number}'})"
-        for number in range(1, teams + 2)
+        f"{name} ({suffix}{'' if number == 1 else f' {number}'})" for number in range(1, mounts + 2)
     ]

@@ -1,6 +1,7 @@
-"""Team folders at the top of the caller's files, at the Nextcloud door and `/dav/`, the way
-Nextcloud shows group folders: `/remote.php/dav/files/{user}/Projects/…` is the team folder
-"Projects", so the desktop client and rclone sync team folders with no extra set-up.
+"""Team folders and folders shared with the caller at the top of their files, at the Nextcloud
+door and `/dav/`, the way Nextcloud shows group folders and shares:
+`/remote.php/dav/files/{user}/Projects/…` is the team folder (or the shared folder) "Projects",
+so the desktop client and rclone sync them with no extra set-up.
 
 The names and their collision rule are `services/sharing/files_root.py`'s. A path is re-rooted
 here once, at the door: the DavPath's base then ends with the team folder's name and its parts

@@ -61,7 +61,13 @@ async def list_shares(request: Request, version: str) -> Response:
         if _flag(params, "shared_with_me"):
             received = services.shares.shared_with_me(actor)
             numbers = services.share_numbers.numbers(actor, shares=[item.id for item in received])
-            return [received_fields(item, numbers[item.id], actor) for item in received]
+            root = services.files_root.root(actor)
+            return [
+                received_fields(
+                    item, numbers[item.id], actor, root.outer_path(item.id, "/") or "/" + item.name
+                )
+                for item in received
+            ]
         root = services.files_root.root(actor)
         path = params.get("path")
         if path is None:

@@ -152,14 +152,14 @@ def share_fields(view: ShareView, number: int, owner: Actor, path: str) -> dict[
     return fields
 
 
-def received_fields(item: SharedWithMe, number: int, me: Actor) -> dict[str, object]:
+def received_fields(item: SharedWithMe, number: int, me: Actor, path: str) -> dict[str, object]:
     """A share given to the caller, as `shared_with_me=true` lists it: where it shows for
-    them is its name at the top of their shares."""
+    them (a folder at the top of their files; a file by its name)."""
     fields = _common(
         share_id=number,
         share_type=TYPE_USER,
         owner=me,
-        path="/" + item.name,
+        path=path,
         kind=item.kind,
         node_id=item.id,
         space_hex=item.id.hex,
