@@ -111,6 +111,7 @@ def _deltas(work: Path, server: SfsServer, source: Path, mib: int) -> None:
         account = new_account(server, work, "delta", server_url=relay.url)
         second = new_device(server, work, account, "delta-b", server_url=relay.url)
         device_a.mkdir()
+        device_b.mkdir()
         edited = device_a / "big.bin"
         shutil.copyfile(source, edited)
         shutil.copyfile(source, daemon.folder / "big.bin")  # the other side's previous version
