@@ -47,7 +47,7 @@ BASE = [entry(f"c{n}") for n in range(10)]
 
 
 def test_an_insert_is_two_runs_around_the_new_chunks() -> None:
-    new = BASE[:5] + [entry("x"), entry("y")] + BASE[5:]
+    new = [*BASE[:5], entry("x"), entry("y"), *BASE[5:]]
 
     assert diff([c for c, _ in BASE], new) == [Copy(0, 5), entry("x"), entry("y"), Copy(5, 5)]
     assert rebuilt(BASE, new) == new
@@ -57,7 +57,7 @@ def test_an_insert_is_two_runs_around_the_new_chunks() -> None:
     "new",
     [
         BASE[:3] + BASE[6:],  # deleted
-        BASE + [entry("tail")],  # appended
+        [*BASE, entry("tail")],  # appended
         [entry(f"n{n}") for n in range(4)],  # replaced
         [],  # emptied
         BASE[5:] + BASE[:5],  # halves swapped
@@ -96,7 +96,7 @@ def test_any_list_is_rebuilt_from_any_base(base_names: list[int], new_names: lis
 
 
 def test_a_base_other_than_the_writers_is_found_out() -> None:
-    new = BASE[:5] + [entry("x")] + BASE[5:]
+    new = [*BASE[:5], entry("x"), *BASE[5:]]
     delta = decode(encode(delta_of(BASE, new)))
     other = [*BASE[:4], entry("zz"), *BASE[5:]]  # one chunk differs, sizes alike
 
