@@ -105,7 +105,10 @@ def encode(delta: ManifestDelta) -> bytes:
     micros = (when - _EPOCH) // timedelta(microseconds=1)
     for number in (delta.version, delta.size, _zigzag(micros)):
         _varint(out, number)
-    out += bytes.fromhex(delta.digest)
+    digest = bytes.fromhex(delta.digest)
+    if len(digest) != _ID_BYTES:
+        raise ValueError("a content digest is 32 bytes")
+    out += digest
     _varint(out, delta.base_count)
     _varint(out, delta.count)
     pending: list[Entry] = []
