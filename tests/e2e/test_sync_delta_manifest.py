@@ -72,12 +72,13 @@ def test_a_record_that_disagrees_with_the_server_fetches_the_whole_list(
     wrong = b.index.chunks_of("/big.bin")
     wrong[3] = (wrong[4][0], wrong[3][1])  # one id recorded wrongly, sizes unchanged
     b.index.put("/big.bin", held, wrong)
+    deltas = spy(monkeypatch, b, "manifest_delta")
     whole = spy(monkeypatch, b, "manifest")
 
     received = b.sync_once()
 
     assert (received.downloaded, received.failed) == (1, [])
-    assert len(whole) == 1
+    assert (len(deltas), len(whole)) == (1, 1)  # asked, found not to add up, then the list
     assert (b.root / "big.bin").read_bytes() == edited
 
 
@@ -87,7 +88,10 @@ def test_an_older_server_without_deltas_is_asked_for_the_whole_list(
     a, b = pair
     edited = a_big_file_synced_then_edited(a, b)
 
-    def no_such_call(*_args: Any, **_kwargs: Any) -> ManifestDelta:
+    asked: list[object] = []
+
+    def no_such_call(*args: Any, **_kwargs: Any) -> ManifestDelta:
+        asked.append(args)
         raise ApiError("the server answered 404 Not Found", status=404, code="http_404")
 
     monkeypatch.setattr(b.api, "manifest_delta", no_such_call)
@@ -96,5 +100,5 @@ def test_an_older_server_without_deltas_is_asked_for_the_whole_list(
     received = b.sync_once()
 
     assert (received.downloaded, received.failed) == (1, [])
-    assert len(whole) == 1
+    assert (len(asked), len(whole)) == (1, 1)
     assert (b.root / "big.bin").read_bytes() == edited
