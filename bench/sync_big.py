@@ -5,9 +5,11 @@ Called by `sync_bench` (scenarios `large`, `delta` and `resume`).
 - large: a random file of --big-mib uploaded by one pass, then downloaded by another pass into
   an empty folder of the same account (checked byte for byte), MiB/s next to `cp FILE COPY &&
   sync` on the same disk;
-- delta: three edits of that file, each synced, bytes sent next to `rsync --stats
-  --no-whole-file` onto an rsync daemon on 127.0.0.1 holding the previous version: 1 MiB
-  inserted in the middle, 1 MiB appended, 4 KiB overwritten in place;
+- delta: three edits of that file in device A's folder, each synced A → server → B (the same
+  user's second device, holding the previous version), every byte of both devices'
+  connections counted both ways, next to `rsync --stats --no-whole-file` onto an rsync daemon
+  on 127.0.0.1 holding the previous version (sent + received): 1 MiB inserted in the middle,
+  1 MiB appended, 4 KiB overwritten in place;
 - resume: a random file of --resume-mib uploaded by `sfs sync --once` through a relay that
   counts bytes, SIGKILLed once the server's blob folder has grown by --resume-at of the file
   (mode "stored": the kill lands just after a batch was stored), and again as the first batch
@@ -32,13 +34,13 @@ from pathlib import Path
 from bench.sync_loopback import CountingRelay, RsyncDaemon
 from bench.sync_support import (
     SFS,
-    Account,
     MiB,
     SfsServer,
     blocks,
     check_free_space,
     file_sha256,
     new_account,
+    new_device,
     sync_once,
     timed,
     wait_for,
@@ -91,33 +93,69 @@ def big_file(work: Path, server: SfsServer, mib: int, *, large: bool, delta: boo
         )
         shutil.rmtree(target)
     if delta:
-        _deltas(work, folder, source, mib, account)
+        _deltas(work, server, source, mib)
     shutil.rmtree(folder)
 
 
-def _deltas(work: Path, folder: Path, source: Path, mib: int, account: Account) -> None:
+def _deltas(work: Path, server: SfsServer, source: Path, mib: int) -> None:
+    """Each edit made in device A's folder, synced A → server → B (B, the same user's second
+    device, holds the previous version), every byte of both devices' connections counted in
+    both directions; next to rsync pushing the same edit onto a daemon holding the previous
+    version, both directions counted as `--stats` does. rsync goes from A to B directly: a
+    path through a server carries the new bytes twice (up from A, down to B), so "2x rsync"
+    (rsync to the server, then from it) is printed too."""
+    relay = CountingRelay(server.port)
     daemon = RsyncDaemon(work / "rsync-module")
+    device_a, device_b = work / "delta-a", work / "delta-b"
     try:
+        account = new_account(server, work, "delta", server_url=relay.url)
+        second = new_device(server, work, account, "delta-b", server_url=relay.url)
+        device_a.mkdir()
+        device_b.mkdir()
+        edited = device_a / "big.bin"
+        shutil.copyfile(source, edited)
         shutil.copyfile(source, daemon.folder / "big.bin")  # the other side's previous version
+        first = sync_once(device_a, account)
+        assert first.summary["uploaded"] == 1, first.summary
+        first_down = sync_once(device_b, second)
+        assert first_down.summary["downloaded"] == 1, first_down.summary
+        relay.take_both()
         edits = [
             ("1 MiB inserted in the middle", _insert_middle),
             ("1 MiB appended", _append),
             ("4 KiB overwritten in place", _overwrite),
         ]
         for label, edit in edits:
-            edit(source, work / "edit.bin")
-            run = sync_once(folder, account)
-            assert run.summary["uploaded"] == 1 and run.summary["failed"] == 0, run.summary
-            rsync_sent = daemon.send(source, "big.bin")
-            sent, total = run.summary["bytes_sent"], run.summary["bytes_sent_total"]
+            edit(edited, work / "edit.bin")
+            up = sync_once(device_a, account)
+            assert up.summary["uploaded"] == 1 and up.summary["failed"] == 0, up.summary
+            a_sent, a_received, a_requests = relay.take_both()
+            down = sync_once(device_b, second)
+            assert down.summary["downloaded"] == 1 and down.summary["failed"] == 0, down.summary
+            b_sent, b_received, b_requests = relay.take_both()
+            assert file_sha256(device_b / "big.bin") == file_sha256(edited), "B's copy differs"
+            rsync_sent, rsync_received = daemon.send_both(edited, "big.bin")
+            sfs_total = a_sent + a_received + b_sent + b_received
+            rsync_total = rsync_sent + rsync_received
             print(
-                f"delta        {label} of {mib} MiB: sfs sent {total:,} B in all"
-                f" ({sent:,} B of chunks, {run.elapsed:.1f} s)   rsync {rsync_sent:,} B"
-                f"   ratio {total / rsync_sent:.2f}"
+                f"delta        {label} of {mib} MiB, A → server → B: sfs {sfs_total:,} B"
+                f"   rsync {rsync_total:,} B   ratio {sfs_total / rsync_total:.2f}"
+                f"   (vs 2x rsync {sfs_total / (2 * rsync_total):.2f})"
+            )
+            print(
+                f"             A sent {a_sent:,} B, received {a_received:,} B"
+                f" ({a_requests} requests; {up.summary['bytes_sent']:,} B of chunks,"
+                f" {up.elapsed:.1f} s)   B sent {b_sent:,} B, received {b_received:,} B"
+                f" ({b_requests} requests; {down.summary['bytes_received']:,} B of chunks,"
+                f" {down.elapsed:.1f} s)   rsync sent {rsync_sent:,} B,"
+                f" received {rsync_received:,} B"
             )
     finally:
         daemon.stop()
+        relay.close()
         shutil.rmtree(daemon.folder, ignore_errors=True)
+        shutil.rmtree(device_a, ignore_errors=True)
+        shutil.rmtree(device_b, ignore_errors=True)
 
 
 def _insert_middle(path: Path, scratch: Path) -> None:

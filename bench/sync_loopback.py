@@ -1,5 +1,6 @@
 """Loopback helpers for the sync benchmarks: a TCP relay that counts (and may throttle) what a
-client sends to `sfs serve`, and an rsync daemon for a delta baseline over TCP. Both are stopped
+client sends to `sfs serve` and what it receives, and an rsync daemon for a delta baseline over
+TCP. Both are stopped
 by whoever starts them, in a `finally`.
 """
 
@@ -19,8 +20,9 @@ from bench.sync_support import MiB, free_port, stop_process, wait_for
 
 class CountingRelay:
     """A TCP relay on 127.0.0.1 in front of the server that counts what clients send through it
-    (every byte of every request: headers, JSON, chunk batches), and where in that count the
-    last request starting with `marker` began."""
+    (every byte of every request: headers, JSON, chunk batches) and what they receive (every
+    byte of every answer), and where in the sent count the last request starting with `marker`
+    began."""
 
     def __init__(self, target_port: int, marker: bytes = b"POST /api/v1/chunks/batch ") -> None:
         self._target = target_port
@@ -39,6 +41,7 @@ class CountingRelay:
         self.url = f"http://127.0.0.1:{self.port}"
         self._lock = threading.Lock()
         self._sent = 0
+        self._received = 0
         self._open = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -48,7 +51,17 @@ class CountingRelay:
         wait_for(lambda: self._open == 0, 30, "the relay's connections to close", pause=0.05)
         with self._lock:
             sent, self._sent, self.marker_at, self.requests = self._sent, 0, -1, 0
+            self._received = 0
         return sent
+
+    def take_both(self) -> tuple[int, int, int]:
+        """(bytes sent, bytes received, requests) by clients since the last call, once their
+        connections have closed."""
+        wait_for(lambda: self._open == 0, 30, "the relay's connections to close", pause=0.05)
+        with self._lock:
+            taken = (self._sent, self._received, self.requests)
+            self._sent, self._received, self.marker_at, self.requests = 0, 0, -1, 0
+        return taken
 
     def open_connections(self) -> int:
         with self._lock:
@@ -94,6 +107,9 @@ class CountingRelay:
                             self._next_send = max(self._next_send, now) + len(data) / rate
                     if rate:
                         time.sleep(max(0.0, self._next_send - now))
+                else:
+                    with self._lock:
+                        self._received += len(data)
                 sink.sendall(data)
         except OSError:
             pass
@@ -151,6 +167,11 @@ class RsyncDaemon:
 
     def send(self, local: Path, name: str) -> int:
         """rsync a file onto the module's `name` as a delta; the bytes the client sent."""
+        return self.send_both(local, name)[0]
+
+    def send_both(self, local: Path, name: str) -> tuple[int, int]:
+        """rsync a file onto the module's `name` as a delta; the bytes the client sent and
+        received (the daemon's block checksums), as `--stats` counts them."""
         stats = subprocess.run(
             [
                 "rsync",
@@ -164,9 +185,10 @@ class RsyncDaemon:
             text=True,
             check=True,
         ).stdout
-        match = re.search(r"Total bytes sent: ([\d,]+)", stats)
-        assert match, stats
-        return int(match.group(1).replace(",", ""))
+        sent = re.search(r"Total bytes sent: ([\d,]+)", stats)
+        received = re.search(r"Total bytes received: ([\d,]+)", stats)
+        assert sent and received, stats
+        return int(sent.group(1).replace(",", "")), int(received.group(1).replace(",", ""))
 
     def stop(self) -> None:
         stop_process(self.process)

@@ -149,6 +149,27 @@ def new_account(
     return Account(email, str(token), {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)})
 
 
+def new_device(
+    server: SfsServer, work: Path, account: Account, name: str, *, server_url: str | None = None
+) -> Account:
+    """The same user logged in on a second device (its own token and client config)."""
+    token = httpx.post(
+        f"{server.base_url}/api/v1/auth/login",
+        json={"email": account.email, "password": PASSWORD, "device_name": name},
+    ).json()["token"]
+    config = work / f"config-{name}"
+    config.mkdir()
+    credentials = {
+        "server_url": server_url or server.base_url,
+        "token": token,
+        "email": account.email,
+        "device_name": name,
+    }
+    (config / "credentials.json").write_text(json.dumps(credentials))
+    os.chmod(config / "credentials.json", 0o600)
+    return Account(account.email, str(token), {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)})
+
+
 @dataclass(frozen=True)
 class Run:
     """One child process: wall time (process start included), exit code, peak resident set."""

@@ -41,6 +41,7 @@ from sfs.services.files.changes import ChangeFeed, ChangeSignal
 from sfs.services.files.content import FileContentService
 from sfs.services.files.listing import FolderListingService
 from sfs.services.files.locks import LockService
+from sfs.services.files.manifest_deltas import ManifestDeltaService
 from sfs.services.files.properties import PropertyService
 from sfs.services.files.retention import RetentionService
 from sfs.services.files.selection_zip import SelectionZipService
@@ -126,6 +127,7 @@ class Services:
     shares: ShareService
     file_tree: FileTreeService
     file_versions: FileVersionService
+    manifest_deltas: ManifestDeltaService
     chunk_store: ChunkStore
     keyring: Keyring
     file_content: FileContentService
@@ -281,6 +283,7 @@ def build_services(
         shares=ShareService(database, audit, clock),
         file_tree=file_tree,
         file_versions=file_versions,
+        manifest_deltas=ManifestDeltaService(database),
         chunk_store=chunk_store,
         keyring=keyring,
         retention=RetentionService(database, audit, clock),

@@ -19,6 +19,7 @@ from pathlib import Path
 from sfs.client.api import ApiError, ManifestEntry
 from sfs.client.local_paths import UnsafePath, local_path
 from sfs.client.sync.errors import DiskFull, FileChanged, ends_the_pass, reason_of
+from sfs.client.sync.manifest_deltas import DeltaManifests
 from sfs.client.sync.partials import Partials
 from sfs.client.sync.reconcile import FILE, RemoteEntry
 from sfs.client.sync.remote import FileManifest
@@ -37,6 +38,7 @@ class Downloader:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
         self._partials = Partials(workspace)
+        self._deltas = DeltaManifests(workspace)
 
     def start_pass(self, leftovers: list[Path]) -> None:
         """A new pass, whose scan found these partial downloads."""
@@ -160,10 +162,13 @@ class Downloader:
         """One file, streamed from the server (or from the folder) into place."""
         if self._partials.disk_full:
             raise DiskFull
-        node, version, chunks = self._ws.api.manifest(path)
-        manifest = FileManifest(
-            remote.node_id, version, node.size, node.modified_at, node.etag or "", chunks
-        )
+        # A new version of a file held here: its chunk list as a delta against this one.
+        manifest = self._deltas.fetch(path, remote)
+        if manifest is None:
+            node, version, chunks = self._ws.api.manifest(path)
+            manifest = FileManifest(
+                remote.node_id, version, node.size, node.modified_at, node.etag or "", chunks
+            )
         self._place(
             path, folder, remote, manifest, report, lambda rest: self._assemble(rest, report)
         )

@@ -13,6 +13,7 @@ from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
 from sfs.client.sync.errors import ends_the_pass
 from sfs.client.sync.reconcile import RemoteEntry
 from sfs.protocol.devices import SYNCED_SPACE_HEADER
+from sfs.protocol.manifest_delta import ManifestDelta, decode
 
 _ID_BYTES = 32
 _LENGTH_BYTES = 4
@@ -170,6 +171,19 @@ class SyncApi(ApiClient):
             except (KeyError, TypeError, ValueError) as problem:  # that file alone fails
                 results.append(_unreadable(problem))
         return results
+
+    def manifest_delta(
+        self, node_id: uuid.UUID, *, base_node_id: uuid.UUID, base_version: int
+    ) -> ManifestDelta:
+        """A file's current chunk list told against a version this device holds."""
+        params = {"node_id": str(node_id), "base_node_id": str(base_node_id)}
+        response = self._call(
+            "GET", self._space("/manifest-delta"), params={**params, "base_version": base_version}
+        )
+        try:
+            return decode(response.content)
+        except ValueError as problem:
+            raise _unreadable(problem) from None
 
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
         body = self._call("POST", "/chunks/fetch", json={"chunk_ids": list(chunk_ids)}).content

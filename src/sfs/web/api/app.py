@@ -15,6 +15,7 @@ from sfs.web.api import (
     routes_chunks,
     routes_files,
     routes_links,
+    routes_manifest_deltas,
     routes_shares,
     routes_sharing,
     routes_users,
@@ -47,6 +48,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_users.router)
     api.include_router(routes_files.router)
     api.include_router(routes_chunks.router)
+    api.include_router(routes_manifest_deltas.router)
     api.include_router(routes_sharing.router)
     api.include_router(routes_links.router)
     api.include_router(routes_shares.router)
