@@ -192,6 +192,17 @@ AIMED: dict[tuple[str, str], tuple[set[str], Aim]] = {
             Call("POST", "/spaces/me/manifests", json={"files": [{"node_id": t.node}]}),
         ],
     ),
+    ("GET", "/spaces/{space}/manifest-delta"): (
+        {"space", "node"},
+        lambda t: [
+            Call(
+                "GET",
+                f"/spaces/{where}/manifest-delta",
+                params={"node_id": t.node, "base_node_id": t.node, "base_version": "1"},
+            )
+            for where in (t.space, "me")
+        ],
+    ),
     ("POST", "/chunks/fetch"): (
         {"chunk"},
         lambda t: [Call("POST", "/chunks/fetch", json={"chunk_ids": [t.chunk]})],
