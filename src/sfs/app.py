@@ -39,6 +39,7 @@ from sfs.services.audit import AuditLog
 from sfs.services.files.browsing import FileBrowsingService
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
 from sfs.services.files.content import FileContentService
+from sfs.services.files.dav_listing import DavListingService
 from sfs.services.files.listing import FolderListingService
 from sfs.services.files.locks import LockService
 from sfs.services.files.properties import PropertyService
@@ -135,6 +136,7 @@ class Services:
     client_passwords: ClientPasswordService
     login_flows: LoginFlowService
     listing: FolderListingService
+    dav_listings: DavListingService
     write_checks: WriteCheckService
     properties: PropertyService
     locks: LockService
@@ -312,6 +314,7 @@ def build_services(
         ),
         login_flows=LoginFlowService(database, clock, randomness, app_passwords, limiters),
         listing=FolderListingService(database),
+        dav_listings=DavListingService(database, clock),
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),
         write_checks=WriteCheckService(database, clock),
