@@ -275,7 +275,7 @@ def build_services(
         groups=GroupService(database, audit, clock),
         overview=OverviewService(database),
         team_folders=TeamFolderService(database, audit, clock),
-        files_root=FilesRootService(database, spaces),
+        files_root=FilesRootService(database, spaces, clock, ttl=credential_ttl),
         sharees=ShareeSearch(database),
         shares=ShareService(database, audit, clock),
         file_tree=file_tree,
