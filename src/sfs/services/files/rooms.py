@@ -19,17 +19,46 @@ class Room:
     used: int
 
 
+@dataclass(frozen=True)
+class Quotas:
+    user: int | None  # None: no quota
+    organisation: int | None
+
+    @property
+    def any(self) -> bool:
+        return self.user is not None or self.organisation is not None
+
+
+def quotas(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> Quotas:
+    """The user's and the organisation's quotas, in one query (asked at every small write, when
+    usually neither is set)."""
+    row = session.execute(
+        select(
+            select(User.quota_bytes).where(User.id == user_id).scalar_subquery(),
+            select(Organization.quota_bytes)
+            .where(Organization.id == organization_id)
+            .scalar_subquery(),
+        )
+    ).one()
+    return Quotas(user=row[0], organisation=row[1])
+
+
 def organisation_room(session: Session, organization_id: uuid.UUID) -> Room | None:
     organisation = session.get(Organization, organization_id)
     assert organisation is not None
     if organisation.quota_bytes is None:
         return None
+    return Room(organisation.quota_bytes, organisation_bytes(session, organization_id))
+
+
+def organisation_bytes(session: Session, organization_id: uuid.UUID) -> int:
+    """What the organisation's chunk store holds."""
     used = session.scalar(
         select(func.coalesce(func.sum(Chunk.length), 0)).where(
             Chunk.organization_id == organization_id
         )
     )
-    return Room(organisation.quota_bytes, int(used or 0))
+    return int(used or 0)
 
 
 def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> Room | None:
