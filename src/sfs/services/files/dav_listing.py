@@ -1,7 +1,7 @@
 """What a WebDAV PROPFIND shows of a node (and its children), read in one transaction: the
 nodes, their dead properties and the locks on them. Three transactions of their own cost a
 PROPFIND about half its time on this server, and clients such as rclone ask one after every
-file they put."""
+file they put (and a MKCOL of its folder before: `kind_at`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from sfs.domain.actor import Actor
+from sfs.domain.errors import NotFound
 from sfs.metadata.db import Database
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
@@ -62,3 +63,13 @@ class DavListingService:
                 locks_covering(session, space, [n.path for n in nodes], now) if with_locks else {}
             )
             return DavListing(Listing(view, children), properties, locks)
+
+    def kind_at(self, actor: Actor, *, space_id: uuid.UUID, path: str) -> str | None:
+        """FILE or FOLDER for what is at `path`, None for nothing there (or a space out of
+        reach): what a MKCOL asks first, without what a listing shows of the node."""
+        with self._database.transaction() as session:
+            try:
+                space = visible_space(session, actor, space_id)
+                return resolve(session, space, parse_path(path)).kind
+            except NotFound:
+                return None
