@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
@@ -29,17 +29,19 @@ class Quotas:
         return self.user is not None or self.organisation is not None
 
 
+# Built once (asked at every small write): composing it each time cost more than running it.
+_QUOTAS = select(
+    select(User.quota_bytes).where(User.id == bindparam("user_id")).scalar_subquery(),
+    select(Organization.quota_bytes)
+    .where(Organization.id == bindparam("organization_id"))
+    .scalar_subquery(),
+)
+
+
 def quotas(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> Quotas:
     """The user's and the organisation's quotas, in one query (asked at every small write, when
     usually neither is set)."""
-    row = session.execute(
-        select(
-            select(User.quota_bytes).where(User.id == user_id).scalar_subquery(),
-            select(Organization.quota_bytes)
-            .where(Organization.id == organization_id)
-            .scalar_subquery(),
-        )
-    ).one()
+    row = session.execute(_QUOTAS, {"user_id": user_id, "organization_id": organization_id}).one()
     return Quotas(user=row[0], organisation=row[1])
 
 
