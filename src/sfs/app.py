@@ -39,6 +39,7 @@ from sfs.services.audit import AuditLog
 from sfs.services.files.browsing import FileBrowsingService
 from sfs.services.files.changes import ChangeFeed, ChangeSignal
 from sfs.services.files.content import FileContentService
+from sfs.services.files.dav_listing import DavListingService
 from sfs.services.files.listing import FolderListingService
 from sfs.services.files.locks import LockService
 from sfs.services.files.manifest_deltas import ManifestDeltaService
@@ -139,6 +140,7 @@ class Services:
     client_passwords: ClientPasswordService
     login_flows: LoginFlowService
     listing: FolderListingService
+    dav_listings: DavListingService
     write_checks: WriteCheckService
     properties: PropertyService
     locks: LockService
@@ -277,7 +279,7 @@ def build_services(
         groups=GroupService(database, audit, clock),
         overview=OverviewService(database),
         team_folders=TeamFolderService(database, audit, clock),
-        files_root=FilesRootService(database, spaces),
+        files_root=FilesRootService(database, spaces, clock, ttl=credential_ttl),
         sharees=ShareeSearch(database),
         share_numbers=ShareNumbers(database),
         shares=ShareService(database, audit, clock),
@@ -318,6 +320,7 @@ def build_services(
         ),
         login_flows=LoginFlowService(database, clock, randomness, app_passwords, limiters),
         listing=FolderListingService(database),
+        dav_listings=DavListingService(database, clock),
         properties=PropertyService(database, clock),
         locks=LockService(database, clock, randomness),
         write_checks=WriteCheckService(database, clock),

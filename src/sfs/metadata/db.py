@@ -78,14 +78,19 @@ class Database:
         for hook in self._pre_commit_hooks:
             hook(session)
 
-    def note_changes_to(self, tables: Collection[str], key: str) -> None:
+    def note_changes_to(self, tables: Collection[str], key: str, *, inserts: bool = False) -> None:
         """Set `session.info[key]` in every unit of work that changes rows of `tables`, through
-        the ORM or an UPDATE or DELETE statement, so that an `on_commit` hook learns of it."""
+        the ORM or an UPDATE or DELETE statement (and with `inserts`, adds rows to them), so
+        that an `on_commit` hook learns of it."""
         names = frozenset(tables)
 
         def flushed(session: Session, _context: Any) -> None:
-            # After a flush the dirty and deleted sets still show what it wrote; "dirty" counts
-            # any attribute set, even to the value it had, so ask whether a value changed.
+            # After a flush the new, dirty and deleted sets still show what it wrote; "dirty"
+            # counts any attribute set, even to the value it had, so ask whether a value changed.
+            for row in session.new if inserts else ():
+                if getattr(row, "__tablename__", None) in names:
+                    session.info[key] = True
+                    return
             for row in session.deleted:
                 if getattr(row, "__tablename__", None) in names:
                     session.info[key] = True
@@ -96,7 +101,7 @@ class Database:
                     return
 
         def executed(state: ORMExecuteState) -> None:
-            if (state.is_update or state.is_delete) and getattr(
+            if (state.is_update or state.is_delete or (inserts and state.is_insert)) and getattr(
                 getattr(state.statement, "table", None), "name", None
             ) in names:
                 state.session.info[key] = True

@@ -36,9 +36,14 @@ async def receive_into(request: Request, upload: PushedUpload[T_co]) -> T_co:
             if len(buffer) >= SEGMENT_BYTES:
                 segment, buffer = bytes(buffer), bytearray()
                 await anyio.to_thread.run_sync(upload.write, segment)
-        if buffer:
-            await anyio.to_thread.run_sync(upload.write, bytes(buffer))
-        return await anyio.to_thread.run_sync(upload.finish)
+        # The last segment and the finish in one trip to a thread (a small file: its only one).
+        return await anyio.to_thread.run_sync(_last, upload, bytes(buffer))
     except BaseException:
         upload.abort()
         raise
+
+
+def _last(upload: PushedUpload[T_co], segment: bytes) -> T_co:
+    if segment:
+        upload.write(segment)
+    return upload.finish()

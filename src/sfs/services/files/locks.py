@@ -149,12 +149,7 @@ class LockService:
         now = self._clock.now()
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            held = _live(session, space.id, now)
-        keys = {path: _key(space, path) for path in paths}
-        return {
-            path: [_view(lock, space) for lock in held if _covers(lock, key)]
-            for path, key in keys.items()
-        }
+            return locks_covering(session, space, paths, now)
 
     def require_unlocked(
         self,
@@ -218,6 +213,19 @@ def bounded_timeout(seconds: int | None) -> int:
     if seconds is None or seconds <= 0:
         return DEFAULT_TIMEOUT_SECONDS
     return min(seconds, MAX_TIMEOUT_SECONDS)
+
+
+def locks_covering(
+    session: Session, space: SpaceScope, paths: Sequence[str], now: datetime
+) -> dict[str, list[LockView]]:
+    """The live locks that apply to each of these paths of `space` (checked by the caller), in
+    a transaction the caller holds; expired ones are deleted on the way."""
+    held = _live(session, space.id, now)
+    keys = {path: _key(space, path) for path in paths}
+    return {
+        path: [_view(lock, space) for lock in held if _covers(lock, key)]
+        for path, key in keys.items()
+    }
 
 
 def _live(session: Session, space_id: uuid.UUID, now: datetime | None) -> list[DavLock]:

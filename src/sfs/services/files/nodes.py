@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -235,19 +235,27 @@ def live_children(
     return found
 
 
+def _stamp_statement() -> Update:
+    above = (
+        select(Node.id, Node.parent_id)
+        .where(Node.id.in_(bindparam("node_ids", expanding=True)))
+        .cte("above", recursive=True)
+    )
+    above = above.union(select(Node.id, Node.parent_id).join(above, Node.id == above.c.parent_id))
+    return (
+        update(Node)
+        .where(Node.id.in_(select(above.c.id)))
+        .values(tree_seq=bindparam("seq"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Built once: putting the recursive CTE together cost a small write more than running it.
+_STAMP = _stamp_statement()
+
+
 def stamp_changed(session: Session, node_ids: Collection[uuid.UUID], seq: int) -> None:
     """Mark these nodes and every folder above them as changed at journal number `seq`."""
     if not node_ids:
         return
-    above = (
-        select(Node.id, Node.parent_id)
-        .where(Node.id.in_(list(node_ids)))
-        .cte("above", recursive=True)
-    )
-    above = above.union(select(Node.id, Node.parent_id).join(above, Node.id == above.c.parent_id))
-    session.execute(
-        update(Node)
-        .where(Node.id.in_(select(above.c.id)))
-        .values(tree_seq=seq)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_STAMP, {"node_ids": list(node_ids), "seq": seq})

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import InvalidInput
+from sfs.domain.space_scope import SpaceScope
 from sfs.domain.validation import check_time
 from sfs.i18n import N_
 from sfs.metadata.dav_models import NodeProperty
@@ -63,30 +64,9 @@ class PropertyService:
         self, actor: Actor, *, space_id: uuid.UUID, node_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[StoredProperty]]:
         """The dead properties of these nodes of a space the actor may reach."""
-        found: dict[uuid.UUID, list[StoredProperty]] = {}
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
-            wanted = list(node_ids)
-            if space.is_share:  # nodes outside the shared node: none
-                inside = subtree_node_ids([space.root_node_id])
-                wanted = list(
-                    session.scalars(select(Node.id).where(Node.id.in_(wanted), Node.id.in_(inside)))
-                )
-            for start in range(0, len(wanted), 500):
-                rows = session.execute(
-                    select(NodeProperty)
-                    .join(Node, Node.id == NodeProperty.node_id)
-                    .where(
-                        NodeProperty.node_id.in_(wanted[start : start + 500]),
-                        Node.space_id == space.id,
-                    )
-                    .order_by(NodeProperty.namespace, NodeProperty.name)
-                ).scalars()
-                for row in rows:
-                    found.setdefault(row.node_id, []).append(
-                        StoredProperty(row.namespace, row.name, row.value_xml)
-                    )
-        return found
+            return stored_properties(session, space, node_ids)
 
     def patch(
         self,
@@ -187,3 +167,32 @@ def _check(change: SetProperty | RemoveProperty) -> None:
             ),
             field="property",
         )
+
+
+def stored_properties(
+    session: Session, space: SpaceScope, node_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[StoredProperty]]:
+    """The dead properties of these nodes of `space` (checked by the caller), in a transaction
+    the caller holds (a PROPFIND reads everything in one)."""
+    found: dict[uuid.UUID, list[StoredProperty]] = {}
+    wanted = list(node_ids)
+    if space.is_share:  # nodes outside the shared node: none
+        inside = subtree_node_ids([space.root_node_id])
+        wanted = list(
+            session.scalars(select(Node.id).where(Node.id.in_(wanted), Node.id.in_(inside)))
+        )
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(NodeProperty)
+            .join(Node, Node.id == NodeProperty.node_id)
+            .where(
+                NodeProperty.node_id.in_(wanted[start : start + 500]),
+                Node.space_id == space.id,
+            )
+            .order_by(NodeProperty.namespace, NodeProperty.name)
+        ).scalars()
+        for row in rows:
+            found.setdefault(row.node_id, []).append(
+                StoredProperty(row.namespace, row.name, row.value_xml)
+            )
+    return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from sfs.metadata.file_models import Chunk, Node, Space, Version, VersionChunk
@@ -19,17 +19,48 @@ class Room:
     used: int
 
 
+@dataclass(frozen=True)
+class Quotas:
+    user: int | None  # None: no quota
+    organisation: int | None
+
+    @property
+    def any(self) -> bool:
+        return self.user is not None or self.organisation is not None
+
+
+# Built once (asked at every small write): composing it each time cost more than running it.
+_QUOTAS = select(
+    select(User.quota_bytes).where(User.id == bindparam("user_id")).scalar_subquery(),
+    select(Organization.quota_bytes)
+    .where(Organization.id == bindparam("organization_id"))
+    .scalar_subquery(),
+)
+
+
+def quotas(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> Quotas:
+    """The user's and the organisation's quotas, in one query (asked at every small write, when
+    usually neither is set)."""
+    row = session.execute(_QUOTAS, {"user_id": user_id, "organization_id": organization_id}).one()
+    return Quotas(user=row[0], organisation=row[1])
+
+
 def organisation_room(session: Session, organization_id: uuid.UUID) -> Room | None:
     organisation = session.get(Organization, organization_id)
     assert organisation is not None
     if organisation.quota_bytes is None:
         return None
+    return Room(organisation.quota_bytes, organisation_bytes(session, organization_id))
+
+
+def organisation_bytes(session: Session, organization_id: uuid.UUID) -> int:
+    """What the organisation's chunk store holds."""
     used = session.scalar(
         select(func.coalesce(func.sum(Chunk.length), 0)).where(
             Chunk.organization_id == organization_id
         )
     )
-    return Room(organisation.quota_bytes, int(used or 0))
+    return int(used or 0)
 
 
 def user_room(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID) -> Room | None:

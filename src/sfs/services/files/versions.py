@@ -38,7 +38,13 @@ from sfs.services.files.nodes import (
     resolve,
 )
 from sfs.services.files.retention import prune_versions
-from sfs.services.files.rooms import organisation_room, user_room
+from sfs.services.files.rooms import (
+    organisation_bytes,
+    organisation_room,
+    quotas,
+    user_bytes,
+    user_room,
+)
 from sfs.services.files.spaces import append_journal, lock_for_commit, visible_space, writable_space
 from sfs.services.files.tree import duplicate_version
 
@@ -129,27 +135,31 @@ class FileVersionService:
         exceeded."""
         organization_id = _organisation_of(actor)
         with self._database.transaction() as session:
-            mine = user_room(session, actor.user_id, organization_id)
-            if mine is not None and mine.used + incoming_bytes > mine.quota:
-                raise QuotaExceeded(
-                    N_(
-                        "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
-                        quota=mine.quota,
-                        used=mine.used,
+            # One query for both quotas: usually neither is set, and this runs at every write.
+            limits = quotas(session, actor.user_id, organization_id)
+            if limits.user is not None:
+                used = user_bytes(session, actor.user_id, organization_id)
+                if used + incoming_bytes > limits.user:
+                    raise QuotaExceeded(
+                        N_(
+                            "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
+                            quota=limits.user,
+                            used=used,
+                        )
                     )
-                )
-            ours = organisation_room(session, organization_id)
-            if ours is not None and ours.used + incoming_bytes > ours.quota:
-                raise QuotaExceeded(
-                    N_(
-                        (
-                            "Quota exceeded: the organisation may store %(quota)s bytes and holds "
-                            "%(used)s."
-                        ),
-                        quota=ours.quota,
-                        used=ours.used,
+            if limits.organisation is not None:
+                used = organisation_bytes(session, organization_id)
+                if used + incoming_bytes > limits.organisation:
+                    raise QuotaExceeded(
+                        N_(
+                            (
+                                "Quota exceeded: the organisation may store %(quota)s bytes and "
+                                "holds %(used)s."
+                            ),
+                            quota=limits.organisation,
+                            used=used,
+                        )
                     )
-                )
 
     def room_left(self, actor: Actor) -> int | None:
         """Bytes that may still be stored before a quota is reached; None when none applies."""

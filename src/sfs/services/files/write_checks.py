@@ -1,5 +1,6 @@
 """What a door looks at before it takes a whole file's body (a WebDAV PUT, a chunked upload's
-final MOVE): the file there now, its folder, the locks in the way, in one transaction.
+final MOVE): the file there now, its folder, the locks in the way, whether a quota applies, in
+one transaction.
 
 Asked at every small-file PUT: one round trip instead of one per fact. The door decides the
 order its refusals come in (its If-Match before a lock, say), so the locks come back as the
@@ -20,6 +21,7 @@ from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.files.locks import LockTarget, lock_in_the_way
 from sfs.services.files.nodes import NodeView, live_child, node_view, parse_path, resolve
+from sfs.services.files.rooms import quotas
 from sfs.services.files.spaces import writable_space
 
 
@@ -28,6 +30,9 @@ class WriteState:
     existing: NodeView | None  # what is at the path now (a file, or a folder the door refuses)
     parent: NodeView | None  # the folder it goes into; None when missing (or top of a file)
     locked: Locked | None  # the refusal of a lock whose token was not submitted
+    # Whether a quota (the user's or the organisation's) applies: if none does, the door need
+    # not count what is stored before it takes the body (the commit checks again anyway).
+    quota_applies: bool = True
 
 
 class WriteCheckService:
@@ -59,4 +64,14 @@ class WriteCheckService:
             if existing is None:
                 targets.append(LockTarget(parent_path))
             locked = lock_in_the_way(session, actor, space, targets, tokens, self._clock.now())
-        return WriteState(existing=existing, parent=parent, locked=locked)
+            limits = (
+                quotas(session, actor.user_id, actor.organization_id)
+                if actor.organization_id is not None
+                else None
+            )
+        return WriteState(
+            existing=existing,
+            parent=parent,
+            locked=locked,
+            quota_applies=limits is None or limits.any,
+        )

@@ -66,22 +66,25 @@ def _wanted(root: ET.Element | None) -> Wanted:
 
 def _answer(context: DavContext, with_children: bool, wanted: Wanted) -> bytes:
     context.require_conditions()
-    listing = context.listing(context.where.path, with_children=with_children)
-    nodes = [listing.node, *listing.children]
-    mounted = _team_folders_at_top(context)
     asked = set(wanted.names)
     services, actor, space = context.services, context.actor, context.space_id
-    dead = {}
-    if wanted.mode != "prop" or any(name not in LIVE for name in asked):
-        dead = services.properties.of_nodes(actor, space_id=space, node_ids=[n.id for n in nodes])
+    # The nodes, their dead properties and their locks in one transaction.
+    found = services.dav_listings.listing(
+        actor,
+        space_id=space,
+        path=context.where.path,
+        with_children=with_children,
+        with_properties=wanted.mode != "prop" or any(name not in LIVE for name in asked),
+        with_locks=wanted.mode != "prop" or (DAV, "lockdiscovery") in asked,
+    )
+    listing, dead = found.listing, found.properties
+    nodes = [listing.node, *listing.children]
+    mounted = _team_folders_at_top(context)
     extras = Extras(
         lock_root=lambda path: context.where.href(path, folder=False),
         root_path="/",
+        locks=found.locks,
     )
-    if wanted.mode != "prop" or (DAV, "lockdiscovery") in asked:
-        extras.locks = services.locks.locks_below(
-            actor, space_id=space, paths=[n.path for n in nodes]
-        )
     if asked & NEEDS_SIZES:
         folders = [n.id for n in nodes if n.kind == FOLDER]
         extras.bytes_below = services.listing.bytes_below(actor, space_id=space, folder_ids=folders)

@@ -16,6 +16,7 @@ from sfs.services.files.checksums import Checksum
 from sfs.services.files.content_upload import UploadTarget
 from sfs.services.files.locks import LockTarget
 from sfs.services.files.nodes import FOLDER, NodeView
+from sfs.services.files.write_checks import WriteState
 from sfs.web.dav.conditions import etag_matches
 from sfs.web.dav.context import DavContext, DavError
 from sfs.web.streamed_uploads import receive_into
@@ -32,8 +33,10 @@ async def put(context: DavContext) -> Response:
     mtime = client_mtime(request.headers.get("x-oc-mtime"))
     claimed = request.headers.get("oc-checksum")
     checksum = Checksum.parse(claimed) if claimed else None  # checked once the body is in
-    existing = await context.call(before_put, context)
+    state = await context.call(checked_before_put, context)
+    existing = state.existing
     declared = request.headers.get("content-length")
+    declared_size = int(declared) if declared and declared.isdigit() else None
     target = UploadTarget(
         space_id=context.space_id,
         path=context.where.path,
@@ -49,7 +52,8 @@ async def put(context: DavContext) -> Response:
             services.file_content.start_upload,
             context.actor,
             target,
-            declared_size=int(declared) if declared and declared.isdigit() else None,
+            # Room counted before the body only under a quota (the commit counts again).
+            declared_size=declared_size if state.quota_applies else None,
         )
         node = await receive_into(request, upload)
     etag = f'"{node.etag}"'
@@ -63,6 +67,11 @@ def before_put(context: DavContext) -> NodeView | None:
     """What a write of a whole file to `context.where` must pass first (the If header,
     If-Match, If-None-Match, a parent folder, locks); the file there now, if any. A chunked
     upload's final MOVE passes the same (uploads.py)."""
+    return checked_before_put(context).existing
+
+
+def checked_before_put(context: DavContext) -> WriteState:
+    """`before_put`, answering all the write checks saw (blocking)."""
     where = context.where
     if not where.parts:
         raise DavError(405, "The top folder is a folder: put files inside it.")
@@ -88,7 +97,7 @@ def before_put(context: DavContext) -> NodeView | None:
         raise Conflict(f"{where.parent} is not a folder that exists.")
     if state.locked is not None:
         raise state.locked
-    return existing
+    return state
 
 
 async def mkcol(context: DavContext) -> Response:
@@ -103,7 +112,10 @@ async def mkcol(context: DavContext) -> Response:
 def _mkcol(context: DavContext) -> None:
     context.require_conditions()
     where = context.where
-    if context.stat(where.path) is not None:
+    found = context.services.dav_listings.kind_at(
+        context.actor, space_id=context.space_id, path=where.path
+    )
+    if found is not None:  # rclone asks for the folder before every file it puts
         raise DavError(405, f"{where.path} exists already.")
     _require_parent_folder(context)
     context.require_unlocked(LockTarget(where.path), LockTarget(where.parent))
