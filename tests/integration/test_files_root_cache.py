@@ -124,3 +124,23 @@ def test_a_root_with_team_folders_is_never_remembered(
     assert mount_names(services, acme) == ["Projects"]
     other_instance.team_folders.rename(admin, projects.id, "Plans", client=CLIENT)
     assert mount_names(services, acme) == ["Plans"]  # no time passed
+
+
+def test_a_folder_shared_here_shows_at_once_and_goes_with_its_share(
+    services: Services, acme: Tenant
+) -> None:
+    admin = actor(services, acme.admin)
+    mine = services.spaces.my_files(admin).id
+    services.file_tree.create_folders(admin, space_id=mine, paths=["/Board"], client=CLIENT)
+    assert mount_names(services, acme) == []  # remembered as alone
+    made = services.shares.create(
+        admin,
+        space_id=mine,
+        path="/Board",
+        role="viewer",
+        client=CLIENT,
+        user_email=acme.user.email,
+    )
+    assert mount_names(services, acme) == ["Board"]
+    services.shares.delete(admin, made.id, client=CLIENT)
+    assert mount_names(services, acme) == []
