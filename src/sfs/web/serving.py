@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from sfs.app import Services
 from sfs.observability.logs import logging_config
+from sfs.web.http_parser import FragmentRefusingProtocol
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def serve(app: FastAPI, services: Services) -> None:
         log_config=logging_config(settings.log_format),
         server_header=False,
         timeout_graceful_shutdown=int(settings.drain_seconds),
+        http=FragmentRefusingProtocol,
     )
     server = DrainingServer(config, services)
     # uvicorn sends itself the signal again once it has shut down, to end the way the signal
