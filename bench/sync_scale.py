@@ -57,6 +57,7 @@ def many_files(
     folder = work / "many"
     copy = work / "many-rsync-copy"
     write_tree(folder, count, size, per_folder=PER_FOLDER)
+    (work / "many-empty").mkdir()
     empty = sync_once(work / "many-empty", new_account(server, work, "many-empty"))
     rsync = run_measured(["rsync", "-a", f"{folder}/", f"{copy}/"])
     assert rsync.returncode == 0, rsync.output

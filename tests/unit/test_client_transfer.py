@@ -1,36 +1,44 @@
-"""`sfs.client.transfer` against an in-memory fake of the chunk API (`httpx.MockTransport`)."""
+"""`sfs.client.transfer` against an in-memory fake of the chunk API (`httpx.MockTransport`): the
+calls `sfs sync` makes (chunk batches, manifests, chunk fetches), which `sfs put`/`get` share."""
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import random
 import stat
 import threading
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from sfs.client import credentials
-from sfs.client.api import ApiClient, ApiError
+from sfs.client.api import ApiError
 from sfs.client.credentials import Credentials
+from sfs.client.sync.remote import SyncApi
 from sfs.client.transfer import RemoteChanged, TransferError, download_file, upload_file
+from sfs.protocol.chunk_frames import LENGTH_BYTES, FrameReader
 from sfs.protocol.chunk_ids import chunk_id
-from sfs.protocol.chunking import CHUNK_PARAMS
+from sfs.protocol.chunking import CHUNK_PARAMS, iter_chunks
 
 KEY = bytes(range(32))
 SEED = 1234
 
 
 class FakeServer:
-    """Just enough of the API for transfers: chunks, commits, one file's content."""
+    """Just enough of the API for transfers: chunks, commits, files' manifests."""
 
     def __init__(self) -> None:
         self.chunks: dict[str, bytes] = {}
         self.files: dict[str, tuple[int, bytes]] = {}
-        self.chunk_puts = 0
+        self.chunk_puts = 0  # chunks received in batches
+        self.missing_asked = 0  # chunk ids asked about
+        self.requests: list[str] = []  # the route of every call, in order
+        self.drop_from_fetch: str | None = None  # a chunk id the fetch answer leaves out
         self.fail_download_after: int | None = None
         self.quota_left: int | None = None
         self.lock = threading.Lock()  # chunk PUTs arrive from several threads
@@ -38,7 +46,7 @@ class FakeServer:
     def node(self, path: str) -> dict[str, object]:
         version, content = self.files[path]
         return {
-            "id": "6f1c1f4e-64c4-4d38-9d8e-4f0c2a8f0b11",
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, path)),
             "name": path.rsplit("/", 1)[-1],
             "path": path,
             "kind": "file",
@@ -51,6 +59,7 @@ class FakeServer:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         route = request.url.path.removeprefix("/api/v1")
         path = request.url.params.get("path", "")
+        self.requests.append(route)
         if route == "/chunking":
             return httpx.Response(
                 200,
@@ -68,20 +77,24 @@ class FakeServer:
             return httpx.Response(200, json=self.node(path))
         if route == "/chunks/missing":
             ids = json.loads(request.content)["chunk_ids"]
+            self.missing_asked += len(ids)
             return httpx.Response(200, json={"missing": [i for i in ids if i not in self.chunks]})
-        if route.startswith("/chunks/"):
-            data = request.read()
-            assert chunk_id(KEY, data) == route.removeprefix("/chunks/")
-            with self.lock:
-                if self.quota_left is not None:
-                    if self.quota_left < len(data):
-                        return httpx.Response(
-                            507, json={"code": "quota_exceeded", "message": "Quota exceeded."}
-                        )
-                    self.quota_left -= len(data)
-                self.chunks[chunk_id(KEY, data)] = data
-                self.chunk_puts += 1
-            return httpx.Response(204)
+        if route == "/chunks/batch":
+            reader = FrameReader()
+            received = reader.feed(request.read())
+            reader.finish()
+            with self.lock:  # batches arrive from the sender's thread
+                for claimed, data in received:
+                    assert chunk_id(KEY, data) == claimed
+                    if self.quota_left is not None:
+                        if self.quota_left < len(data):
+                            return httpx.Response(
+                                507, json={"code": "quota_exceeded", "message": "Quota exceeded."}
+                            )
+                        self.quota_left -= len(data)
+                    self.chunks[claimed] = data
+                    self.chunk_puts += 1
+            return httpx.Response(200, json={"stored": len(received)})
         if route == "/spaces/me/commit":
             body = json.loads(request.content)
             current = self.files.get(body["path"])
@@ -90,12 +103,41 @@ class FakeServer:
             content = b"".join(self.chunks[e["chunk_id"]] for e in body["manifest"])
             self.files[body["path"]] = ((current[0] if current else 0) + 1, content)
             return httpx.Response(200, json=self.node(body["path"]))
-        if route == "/spaces/me/content":
-            content = self.files[path][1]
+        if route == "/spaces/me/manifests":
+            return httpx.Response(
+                200,
+                json={"results": [self.manifest(f) for f in json.loads(request.content)["files"]]},
+            )
+        if route == "/chunks/fetch":
+            ids = [i for i in json.loads(request.content)["chunk_ids"] if i != self.drop_from_fetch]
+            body = b"".join(
+                bytes.fromhex(i)
+                + len(self.chunks[i]).to_bytes(LENGTH_BYTES, "big")
+                + self.chunks[i]
+                for i in ids
+            )
             if self.fail_download_after is not None:
-                return httpx.Response(200, stream=BrokenStream(content, self.fail_download_after))
-            return httpx.Response(200, content=content)
+                return httpx.Response(200, stream=BrokenStream(body, self.fail_download_after))
+            return httpx.Response(200, content=body)
         raise AssertionError(f"unexpected {request.method} {request.url}")
+
+    def manifest(self, wanted: dict[str, object]) -> dict[str, object]:
+        path = next(p for p in self.files if self.node(p)["id"] == wanted["node_id"])
+        version, content = self.files[path]
+        if wanted["version"] not in (None, version):
+            return {"node_id": wanted["node_id"], "error": {"code": "not_found", "message": "No."}}
+        chunks = []
+        for data in iter_chunks(io.BytesIO(content), CHUNK_PARAMS, seed=SEED):
+            self.chunks[chunk_id(KEY, data)] = data
+            chunks.append({"chunk_id": chunk_id(KEY, data), "size": len(data)})
+        return {
+            "node_id": wanted["node_id"],
+            "version": version,
+            "size": len(content),
+            "modified_at": "2026-11-25T09:00:00+00:00",
+            "content_digest": "e",
+            "chunks": chunks,
+        }
 
 
 class BrokenStream(httpx.SyncByteStream):
@@ -113,8 +155,8 @@ def server() -> FakeServer:
 
 
 @pytest.fixture
-def api(server: FakeServer) -> ApiClient:
-    return ApiClient("http://sfs.test", token="t", transport=httpx.MockTransport(server))
+def api(server: FakeServer) -> SyncApi:
+    return SyncApi("http://sfs.test", token="t", transport=httpx.MockTransport(server))
 
 
 def random_bytes(size: int, seed: int = 7) -> bytearray:
@@ -122,7 +164,7 @@ def random_bytes(size: int, seed: int = 7) -> bytearray:
 
 
 def test_an_upload_sends_each_missing_chunk_once_and_commits(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     local = tmp_path / "a.bin"
     content = random_bytes(600_000)
@@ -137,7 +179,7 @@ def test_an_upload_sends_each_missing_chunk_once_and_commits(
 
 
 def test_a_changed_file_sends_only_the_chunks_around_the_edit(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     local = tmp_path / "a.bin"
     content = random_bytes(3_000_000)
@@ -153,8 +195,56 @@ def test_a_changed_file_sends_only_the_chunks_around_the_edit(
     assert server.files["/a.bin"][1] == bytes(content)
 
 
+def test_a_put_of_an_unchanged_file_sends_no_chunk_bytes(
+    api: SyncApi, server: FakeServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "a.bin"
+    local.write_bytes(random_bytes(2_000_000))
+    upload_file(api, local, "/a.bin")
+    stored = server.chunk_puts
+
+    again = upload_file(api, local, "/a.bin")
+
+    assert (again.chunks_sent, again.bytes_sent) == (0, 0)
+    assert server.chunk_puts == stored
+    assert again.node.version == 2 and server.files["/a.bin"][1] == local.read_bytes()
+
+
+def test_a_put_cut_short_and_tried_again_sends_only_what_the_server_lacks(
+    api: SyncApi, server: FakeServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "a.bin"
+    content = bytes(random_bytes(3_000_000))
+    local.write_bytes(content)
+    # The first try stored the chunks of the file's first half, then died before its commit.
+    pieces = list(iter_chunks(io.BytesIO(content), CHUNK_PARAMS, seed=SEED))
+    held = pieces[: len(pieces) // 2]
+    server.chunks.update((chunk_id(KEY, data), data) for data in held)
+
+    result = upload_file(api, local, "/a.bin")
+
+    assert result.bytes_sent == len(content) - sum(len(d) for d in held)
+    assert result.chunks_sent == len(pieces) - len(held)
+    assert server.files["/a.bin"] == (1, content)
+
+
+def test_a_put_sends_chunks_in_batches_as_sync_does(
+    api: SyncApi, server: FakeServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "a.bin"
+    local.write_bytes(random_bytes(8_000_000))  # about 300 chunks
+
+    result = upload_file(api, local, "/a.bin")
+
+    batches = server.requests.count("/chunks/batch")
+    assert result.chunks_sent > 100
+    assert 1 <= batches <= 3  # a batch carries up to 6 MiB, not one chunk
+    assert server.requests.count("/chunks/missing") == batches
+    assert server.requests[-1] == "/spaces/me/commit"
+
+
 def test_a_stale_base_version_is_a_conflict(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     local = tmp_path / "a.bin"
     local.write_bytes(b"mine")
@@ -172,7 +262,7 @@ def test_a_stale_base_version_is_a_conflict(
 
 
 def test_a_refused_chunk_stops_the_upload_before_the_commit(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     local = tmp_path / "a.bin"
     local.write_bytes(random_bytes(2_000_000))
@@ -184,7 +274,7 @@ def test_a_refused_chunk_stops_the_upload_before_the_commit(
 
 
 def test_an_empty_file_commits_an_empty_manifest(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     (tmp_path / "empty").write_bytes(b"")
     result = upload_file(api, tmp_path / "empty", "/empty")
@@ -193,7 +283,7 @@ def test_an_empty_file_commits_an_empty_manifest(
 
 
 def test_a_download_lands_whole_with_the_remote_time(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     server.files["/a.bin"] = (1, bytes(random_bytes(200_000)))
     target = tmp_path / "a.bin"
@@ -204,7 +294,7 @@ def test_a_download_lands_whole_with_the_remote_time(
 
 
 def test_an_interrupted_download_leaves_the_old_file_and_no_part(
-    api: ApiClient, server: FakeServer, tmp_path: Path
+    api: SyncApi, server: FakeServer, tmp_path: Path
 ) -> None:
     server.files["/a.bin"] = (1, bytes(random_bytes(200_000)))
     server.fail_download_after = 1000
@@ -219,7 +309,39 @@ def test_an_interrupted_download_leaves_the_old_file_and_no_part(
     assert os.listdir(tmp_path) == ["a.bin"]
 
 
-def test_a_folder_is_not_downloaded(api: ApiClient, server: FakeServer, tmp_path: Path) -> None:
+def test_a_download_fetches_chunks_in_batches(
+    api: SyncApi, server: FakeServer, tmp_path: Path
+) -> None:
+    server.files["/a.bin"] = (1, bytes(random_bytes(12_000_000)))
+    result = download_file(api, "/a.bin", tmp_path / "a.bin")
+    assert (tmp_path / "a.bin").read_bytes() == server.files["/a.bin"][1]
+    assert result.size == 12_000_000
+    assert 3 <= server.requests.count("/chunks/fetch") <= 6  # about 4 MiB a batch
+
+
+def test_a_version_the_file_does_not_have_is_refused_before_any_byte(
+    api: SyncApi, server: FakeServer, tmp_path: Path
+) -> None:
+    server.files["/a.bin"] = (2, b"two")
+    with pytest.raises(TransferError, match="has no version 7"):
+        download_file(api, "/a.bin", tmp_path / "a.bin", version=7)
+    assert os.listdir(tmp_path) == []
+    assert "/chunks/fetch" not in server.requests
+
+
+def test_an_answer_that_lacks_a_chunk_places_nothing(
+    api: SyncApi, server: FakeServer, tmp_path: Path
+) -> None:
+    content = bytes(random_bytes(1_000_000))
+    server.files["/a.bin"] = (1, content)
+    pieces = list(iter_chunks(io.BytesIO(content), CHUNK_PARAMS, seed=SEED))
+    server.drop_from_fetch = chunk_id(KEY, pieces[-1])
+    with pytest.raises(ApiError, match="lacks chunk"):
+        download_file(api, "/a.bin", tmp_path / "a.bin")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_folder_is_not_downloaded(api: SyncApi, server: FakeServer, tmp_path: Path) -> None:
     server.files["/Docs"] = (1, b"")
     original_node = server.node
     server.node = lambda path: {**original_node(path), "kind": "folder"}  # type: ignore[method-assign]

@@ -34,6 +34,7 @@ from sfs.client.credentials import Credentials, CredentialsError
 from sfs.client.local_paths import UnsafePath, local_path
 from sfs.client.printable import printable
 from sfs.client.progress import TerminalProgress
+from sfs.client.sync.remote import SyncApi
 from sfs.client.transfer import RemoteChanged, TransferError, download_file, upload_file
 from sfs.protocol.paths import BadName, join_path, split_path
 from sfs.protocol.sizes import byte_size
@@ -444,14 +445,15 @@ def _load_credentials() -> Credentials | None:
 
 
 @contextmanager
-def logged_in() -> Iterator[ApiClient]:
-    """An API client with the saved token; every failure inside becomes a one-line exit."""
+def logged_in() -> Iterator[SyncApi]:
+    """An API client with the saved token; every failure inside becomes a one-line exit. The
+    sync client's (`SyncApi`): `put` and `get` move files the way `sfs sync` does."""
     saved = _load_credentials()
     if saved is None:
         fail("not logged in: log in with sfs login URL", EXIT_DENIED)
     with (
         api_errors(saved.server_url),
-        ApiClient(saved.server_url, token=saved.token, user_agent=USER_AGENT) as api,
+        SyncApi(saved.server_url, token=saved.token, user_agent=USER_AGENT) as api,
     ):
         yield api
 

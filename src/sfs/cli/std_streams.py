@@ -11,36 +11,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from sfs.client.api import ApiClient, RemoteNode
-from sfs.client.transfer import TransferError
+from sfs.client.api import RemoteNode
+from sfs.client.sync.remote import SyncApi
+from sfs.client.transfer import NoProgress, TransferError, file_version, version_content
 
 STANDARD_STREAM = "-"
 
 
 def write_to_stdout(
-    api: ApiClient, remote: str, *, version: int | None, out: BinaryIO | None = None
+    api: SyncApi, remote: str, *, version: int | None, out: BinaryIO | None = None
 ) -> RemoteNode:
     """Stream a file (or one of its versions) to standard output as it arrives. Nothing is
     written when the file is a folder or the version does not exist; a download cut short ends
-    in TransferError (the bytes already written cannot be taken back: the exit code says so)."""
+    in an error (the bytes already written cannot be taken back: the exit code says so)."""
     target = out or sys.stdout.buffer
-    node = api.stat(remote)
-    if node.is_folder:
-        raise TransferError(f"{node.path} is a folder; give a file")
-    size = node.size
-    if version is not None:
-        chosen = next((v for v in api.versions(remote) if v.number == version), None)
-        if chosen is None:
-            raise TransferError(f"{node.path} has no version {version}")
-        size = chosen.size
+    node, manifest = file_version(api, remote, version)
     written = 0
-    with api.open_content(remote, version=version) as download:
-        for block in download.blocks:
-            target.write(block)
-            written += len(block)
+    for block in version_content(api, manifest, NoProgress()):
+        target.write(block)
+        written += len(block)
     target.flush()
-    if written != size:
-        raise TransferError(f"the download of {node.path} ended after {written} of {size} bytes")
+    if written != manifest.size:
+        raise TransferError(
+            f"the download of {node.path} ended after {written} of {manifest.size} bytes"
+        )
     return node
 
 

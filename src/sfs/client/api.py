@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import platform
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,12 +19,14 @@ from typing import Any, Self
 import httpx
 
 from sfs import __version__
+from sfs.protocol.chunk_frames import HEADER_BYTES, LENGTH_BYTES, FrameReader
 from sfs.protocol.chunking import ChunkParams
 
 API_PREFIX = "/api/v1"
 MY_FILES = "me"
 # The server accepts at most this many ids in one "which are missing?" question.
 MISSING_BATCH = 10_000
+_SEND_BLOCK = 1 << 20  # bytes of a chunk batch handed to the socket at once
 
 UNREACHABLE = "unreachable"
 NOT_AUTHENTICATED = "not_authenticated"
@@ -333,16 +335,45 @@ class ApiClient:
             missing.update(str(item) for item in data["missing"])
         return missing
 
-    def put_chunk(self, chunk_id: str, data: bytes) -> None:
+    def put_chunks(self, chunks: Sequence[tuple[str, bytes]]) -> None:
+        """Store chunks in one request (`/chunks/batch`), framed as the server reads them.
+
+        The body is sent from a generator with its length declared: a body handed over as one
+        `bytes` would stay referenced by the request, which httpx keeps in a reference cycle
+        with its response, until the garbage collector's next full pass (megabytes a batch)."""
+        length = sum(HEADER_BYTES + len(data) for _, data in chunks)
         self._call(
-            "PUT",
-            f"/chunks/{chunk_id}",
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
+            "POST",
+            "/chunks/batch",
+            content=_framed(chunks),
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(length)},
         )
 
-    def get_chunk(self, chunk_id: str) -> bytes:
-        return self._call("GET", f"/chunks/{chunk_id}").content
+    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        """Chunks by id, in one request (`/chunks/fetch`), cut from the answer as it streams in
+        (never held whole: see `put_chunks` for why a whole body would linger)."""
+        request = self._http.build_request(
+            "POST", "/chunks/fetch", json={"chunk_ids": list(chunk_ids)}
+        )
+        reader = FrameReader()
+        found: dict[str, bytes] = {}
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_of(response)
+                for block in response.iter_bytes():
+                    found.update(reader.feed(block))
+            finally:
+                response.close()
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        try:
+            reader.finish()
+        except ValueError as cut_short:
+            raise ApiError(str(cut_short), status=200, code="bad_response") from None
+        return found
 
     def commit(
         self,
@@ -436,6 +467,19 @@ def _login_outcome(data: Any) -> LoginOutcome:
         method=str(challenge.get("method", "")),
         message=str(challenge.get("message") or ""),
     )
+
+
+def _framed(chunks: Sequence[tuple[str, bytes]]) -> Iterator[bytes]:
+    """The batch in blocks of about `_SEND_BLOCK`: a send per 36-byte header would be slow."""
+    block = bytearray()
+    for chunk_id, data in chunks:
+        block += bytes.fromhex(chunk_id) + len(data).to_bytes(LENGTH_BYTES, "big")
+        block += data
+        if len(block) >= _SEND_BLOCK:
+            yield bytes(block)
+            block.clear()
+    if block:
+        yield bytes(block)
 
 
 def _error_of(response: httpx.Response) -> ApiError:

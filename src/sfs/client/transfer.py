@@ -1,12 +1,17 @@
-"""Upload and download of whole files, with progress callbacks.
+"""Upload and download of whole files (`sfs put`, `sfs get`), with progress callbacks, through
+the sync engine's own transfer path.
 
-Upload is a delta: the file is cut and hashed locally exactly as the server would cut it (the
-organisation's chunking parameters and chunk-id key), the server is asked which chunks it lacks,
-only those are sent, and one commit makes the new version from the manifest and the version it
-replaces. Memory stays flat: the file is read twice (hash, then send) rather than held.
+Upload: the file is read once, cut and hashed exactly as the server would cut it (the
+organisation's chunking parameters and chunk-id key); its chunks go through the sync client's
+`ChunkSender` (a "which are missing?" question, then one framed batch of the missing ones, a
+batch in flight while the next is read), and one commit makes the new version from the
+manifest and the version it replaces. Chunks the server holds (an unchanged file, a put cut
+short and tried again) are never sent twice.
 
-Download streams into a temp file beside the destination, fsyncs and renames it into place, so
-the destination holds the old file or the whole new one, never a part.
+Download: the version's manifest, then its chunks in order through the sync client's
+`chunks_in_order` (batches, one fetched ahead), streamed into a temp file beside the
+destination, fsynced and renamed into place, so the destination holds the old file or the whole
+new one, never a part.
 """
 
 from __future__ import annotations
@@ -14,20 +19,23 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
-from sfs.client.api import ApiClient, ApiError, Chunking, ManifestEntry, RemoteNode
+from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
+from sfs.client.sync.fetcher import chunks_in_order
+from sfs.client.sync.remote import FileManifest, SyncApi
+from sfs.client.sync.report import Report
+from sfs.client.sync.sender import ChunkSender
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import iter_chunks
 from sfs.protocol.limits import clamp_timestamp
 
-# Chunk uploads in flight at once.
-UPLOAD_WORKERS = 8
+READ_BLOCK = 1024 * 1024
 
 
 class Progress(Protocol):
@@ -49,6 +57,31 @@ class NoProgress:
 
     def finish(self) -> None:
         pass
+
+
+class _BytesDone:
+    """A sync pass's progress (`PassProgress`) told to a transfer's `Progress`: bytes only."""
+
+    def __init__(self, shown: Progress) -> None:
+        self._shown = shown
+
+    def begin(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, *, files: int = 0, size: int = 0) -> None:
+        if size:
+            self._shown.advance(size)
+
+    def end(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """Where one upload's chunks go (`ChunkSender`'s side)."""
+
+    api: ApiClient
+    progress: _BytesDone
 
 
 class TransferError(Exception):
@@ -75,16 +108,6 @@ class DownloadResult:
     size: int
 
 
-def manifest_of(source: Path, chunking: Chunking, progress: Progress) -> list[ManifestEntry]:
-    """The chunks the server would cut `source` into: ids and sizes, in order."""
-    manifest: list[ManifestEntry] = []
-    with source.open("rb") as stream:
-        for data in iter_chunks(stream, chunking.params, seed=chunking.seed):
-            manifest.append(ManifestEntry(chunk_id(chunking.chunk_id_key, data), len(data)))
-            progress.advance(len(data))
-    return manifest
-
-
 def upload_file(
     api: ApiClient,
     source: Path,
@@ -106,27 +129,28 @@ def upload_file(
     base_version = existing.version if existing is not None else None
     chunking = api.chunking()
 
-    shown.start(f"Hashing {source.name}", before.st_size)
-    manifest = manifest_of(source, chunking, shown)
-    shown.finish()
-    missing = api.missing_chunks(entry.chunk_id for entry in manifest)
-    to_send = {e.chunk_id: e.size for e in manifest if e.chunk_id in missing}
-
-    chunks_sent = bytes_sent = 0
-    if to_send:
-        shown.start(f"Uploading {source.name}", sum(to_send.values()))
+    report = Report()
+    sender = ChunkSender(_Sending(api, _BytesDone(shown)))
+    sender.start_pass()
+    manifest: list[ManifestEntry] = []
+    shown.start(f"Uploading {source.name}", before.st_size)
+    try:
         with source.open("rb") as stream:
-            chunks = iter_chunks(stream, chunking.params, seed=chunking.seed)
-            for sent in _put_chunks(api, chunking, manifest, chunks, to_send, source):
-                chunks_sent += 1
-                bytes_sent += sent
-                shown.advance(sent)
-        shown.finish()
-        if to_send:
-            raise _changed_while_read(source)
+            for piece in iter_chunks(_blocks(stream), chunking.params, seed=chunking.seed):
+                piece_id = chunk_id(chunking.chunk_id_key, piece)
+                manifest.append(ManifestEntry(piece_id, len(piece)))
+                sender.queue(piece_id, piece, report)
+        sender.flush(report)
+        sender.wait()  # the commit needs its chunks stored
+    finally:
+        sender.end_pass()
+    shown.finish()
 
     after = os.stat(source)
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+    size = sum(e.size for e in manifest)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or (
+        size != before.st_size
+    ):
         raise _changed_while_read(source)
     try:
         node = api.commit(
@@ -142,56 +166,34 @@ def upload_file(
         raise
     return UploadResult(
         node=node,
-        size=sum(e.size for e in manifest),
+        size=size,
         chunks=len(manifest),
-        chunks_sent=chunks_sent,
-        bytes_sent=bytes_sent,
+        chunks_sent=report.chunks_sent,
+        bytes_sent=report.bytes_sent,
     )
 
 
-def _put_chunks(
-    api: ApiClient,
-    chunking: Chunking,
-    manifest: list[ManifestEntry],
-    chunks: Iterator[bytes],
-    to_send: dict[str, int],
-    source: Path,
-) -> Iterator[int]:
-    """Send the chunks in `to_send` (removing each), several at a time; yield each one's size.
-
-    Each PUT costs the server a round of storage work, so a few run side by side; at most
-    `2 * UPLOAD_WORKERS` chunks are held in memory at once.
-    """
-    with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS, thread_name_prefix="sfs-put") as pool:
-        pending: set[Future[int]] = set()
-        try:
-            for entry, data in zip(manifest, chunks, strict=False):
-                if entry.chunk_id not in to_send:
-                    continue
-                if chunk_id(chunking.chunk_id_key, data) != entry.chunk_id:
-                    raise _changed_while_read(source)
-                del to_send[entry.chunk_id]
-                pending.add(pool.submit(_put_chunk, api, entry.chunk_id, data))
-                if len(pending) >= 2 * UPLOAD_WORKERS:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (future.result() for future in done)
-                if not to_send:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+def file_version(api: SyncApi, remote: str, version: int | None) -> tuple[RemoteNode, FileManifest]:
+    """A file and the manifest of its current version (or of `version`): TransferError for a
+    folder or a version it does not have."""
+    node = api.stat(remote)
+    if node.is_folder:
+        raise TransferError(f"{node.path} is a folder; give a file")
+    (found,) = api.manifests([(uuid.UUID(node.id), version)])
+    if isinstance(found, ApiError):
+        if version is not None and found.code == "not_found":
+            raise TransferError(f"{node.path} has no version {version}")
+        raise found
+    return node, found
 
 
-def _put_chunk(api: ApiClient, chunk: str, data: bytes) -> int:
-    api.put_chunk(chunk, data)
-    return len(data)
+def version_content(api: SyncApi, manifest: FileManifest, progress: Progress) -> Iterator[bytes]:
+    """A version's bytes in order, as the sync client fetches them."""
+    return chunks_in_order(api, manifest.chunks, Report(), _BytesDone(progress))
 
 
 def download_file(
-    api: ApiClient,
+    api: SyncApi,
     remote: str,
     destination: Path,
     *,
@@ -200,15 +202,7 @@ def download_file(
 ) -> DownloadResult:
     """Write `remote` (or one of its versions) to `destination`, atomically."""
     shown = progress or NoProgress()
-    node = api.stat(remote)
-    if node.is_folder:
-        raise TransferError(f"{node.path} is a folder; give a file")
-    size, modified_at = node.size, node.modified_at
-    if version is not None:
-        chosen = next((v for v in api.versions(remote) if v.number == version), None)
-        if chosen is None:
-            raise TransferError(f"{node.path} has no version {version}")
-        size, modified_at = chosen.size, chosen.modified_at
+    node, manifest = file_version(api, remote, version)
 
     folder = destination.parent
     handle, temp_name = tempfile.mkstemp(
@@ -217,22 +211,20 @@ def download_file(
     try:
         written = 0
         with os.fdopen(handle, "wb") as temp:
-            with api.open_content(remote, version=version) as download:
-                shown.start(f"Downloading {node.name}", size)
-                for block in download.blocks:
-                    temp.write(block)
-                    written += len(block)
-                    shown.advance(len(block))
-                shown.finish()
-            if written != size:
+            shown.start(f"Downloading {node.name}", manifest.size)
+            for block in version_content(api, manifest, shown):
+                temp.write(block)
+                written += len(block)
+            shown.finish()
+            if written != manifest.size:
                 raise TransferError(
-                    f"the download of {node.path} ended after {written} of {size} bytes"
+                    f"the download of {node.path} ended after {written} of {manifest.size} bytes"
                 )
             temp.flush()
             os.fsync(temp.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())
         # Whatever the server holds, the file gets a time every file system here can keep.
-        stamp = clamp_timestamp(modified_at.timestamp())
+        stamp = clamp_timestamp(manifest.modified_at.timestamp())
         os.utime(temp_name, (stamp, stamp))
         os.replace(temp_name, destination)
     except BaseException:
@@ -255,6 +247,11 @@ def _raise_if_changed_meanwhile(api: ApiClient, remote: str, base_version: int |
 
 def _changed_while_read(source: Path) -> TransferError:
     return TransferError(f"{source} changed while it was being uploaded; nothing was committed")
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    while block := stream.read(READ_BLOCK):
+        yield block
 
 
 def _umask() -> int:

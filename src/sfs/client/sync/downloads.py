@@ -19,6 +19,7 @@ from pathlib import Path
 from sfs.client.api import ApiError, ManifestEntry
 from sfs.client.local_paths import UnsafePath, local_path
 from sfs.client.sync.errors import DiskFull, FileChanged, ends_the_pass, reason_of
+from sfs.client.sync.fetcher import FETCH_BATCH, chunks_in_order
 from sfs.client.sync.manifest_deltas import DeltaManifests
 from sfs.client.sync.partials import Partials
 from sfs.client.sync.reconcile import FILE, RemoteEntry
@@ -28,7 +29,6 @@ from sfs.client.sync.scanner import Scan
 from sfs.client.sync.workspace import Workspace, as_base
 from sfs.protocol.chunk_ids import chunk_id
 
-FETCH_BATCH = 256
 SMALL_DOWNLOAD = 1024 * 1024  # files up to this size are fetched in groups
 DOWNLOAD_GROUP = 1000
 DOWNLOAD_GROUP_BYTES = 16 * 1024 * 1024
@@ -219,25 +219,13 @@ class Downloader:
 
     def _assemble(self, manifest: list[ManifestEntry], report: Report) -> Iterator[bytes]:
         """The file's chunks in order: from files already here when they still hold them,
-        else fetched from the server in batches."""
+        else fetched from the server in batches, one ahead (`fetcher`)."""
         chunking = self._ws.chunking
         assert chunking is not None
-        for start in range(0, len(manifest), FETCH_BATCH):
-            group = manifest[start : start + FETCH_BATCH]
-            found: dict[str, bytes] = {}
-            for entry in group:
-                local = self._local_chunk(entry, chunking.chunk_id_key)
-                if local is not None:
-                    found[entry.chunk_id] = local
-                    report.chunks_reused += 1
-            wanted = [e.chunk_id for e in group if e.chunk_id not in found]
-            if wanted:
-                fetched = self._ws.api.fetch_chunks(list(dict.fromkeys(wanted)))
-                report.bytes_received += sum(len(v) for v in fetched.values())
-                found.update(fetched)
-            for entry in group:
-                self._ws.progress.advance(size=entry.size)
-                yield found[entry.chunk_id]
+        key = chunking.chunk_id_key
+        return chunks_in_order(
+            self._ws.api, manifest, report, self._ws.progress, lambda e: self._local_chunk(e, key)
+        )
 
     def _local_chunk(self, entry: ManifestEntry, key: bytes) -> bytes | None:
         for path, offset, size in self._ws.index.chunk_sources(entry.chunk_id):

@@ -15,9 +15,6 @@ from sfs.client.sync.reconcile import RemoteEntry
 from sfs.protocol.devices import SYNCED_SPACE_HEADER
 from sfs.protocol.manifest_delta import ManifestDelta, decode
 
-_ID_BYTES = 32
-_LENGTH_BYTES = 4
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -185,18 +182,6 @@ class SyncApi(ApiClient):
         except ValueError as problem:
             raise _unreadable(problem) from None
 
-    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
-        body = self._call("POST", "/chunks/fetch", json={"chunk_ids": list(chunk_ids)}).content
-        return dict(unframe(body))
-
-    def put_chunks(self, chunks: Sequence[tuple[str, bytes]]) -> None:
-        self._call(
-            "POST",
-            "/chunks/batch",
-            content=frame(chunks),
-            headers={"Content-Type": "application/octet-stream"},
-        )
-
     def commit_batch(self, commits: Sequence[dict[str, Any]]) -> list[CommitOutcome]:
         data = self._object("POST", self._space("/commit-batch"), json={"commits": list(commits)})
         return [_outcome(result) for result in data["results"]]
@@ -226,24 +211,6 @@ class SyncApi(ApiClient):
             timeout=wait + 30,
         )
         return int(data["cursor"])
-
-
-def frame(chunks: Sequence[tuple[str, bytes]]) -> bytes:
-    return b"".join(
-        bytes.fromhex(chunk_id) + len(data).to_bytes(_LENGTH_BYTES, "big") + data
-        for chunk_id, data in chunks
-    )
-
-
-def unframe(body: bytes) -> list[tuple[str, bytes]]:
-    chunks = []
-    position = 0
-    while position < len(body):
-        head = position + _ID_BYTES + _LENGTH_BYTES
-        length = int.from_bytes(body[position + _ID_BYTES : head], "big")
-        chunks.append((body[position : position + _ID_BYTES].hex(), body[head : head + length]))
-        position = head + length
-    return chunks
 
 
 def _unreadable(problem: Exception) -> ApiError:

@@ -45,6 +45,7 @@ class Report:
     bytes_sent_total: int = 0  # everything uploaded: chunks, framing, questions, manifests
     bytes_received: int = 0
     bytes_resumed: int = 0  # of downloads, found already written by an interrupted pass
+    chunks_sent: int = 0
     chunks_reused: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)

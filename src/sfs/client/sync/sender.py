@@ -4,7 +4,8 @@ Small files share batches (few round trips), a big file streams through in batch
 before each batch one question asks which chunks the server lacks, and only those go. The batch
 is sent by a thread of its own while the pass reads and cuts what comes next, one batch in
 flight at most. This is the one place with a thread, kept apart from the uploads' bookkeeping
-(manifests, commits) as Syncthing keeps its sender apart from the model.
+(manifests, commits) as Syncthing keeps its sender apart from the model. `sfs put` sends its
+file through it too (`sfs.client.transfer`): one way for chunks to reach the server.
 """
 
 from __future__ import annotations
@@ -12,22 +13,38 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
+from typing import Protocol, TypeVar
 
 from sfs.client.api import ApiError
-from sfs.client.sync.report import Report
-from sfs.client.sync.workspace import Workspace
+from sfs.client.sync.report import PassProgress, Report
 
 FRAME_OVERHEAD = 36  # id and length before each chunk in a batch
 BATCH_BYTES = 6 * 1024 * 1024  # under the server's 8 MiB per chunk batch
 BATCH_CHUNKS = 2000
 SENT_MEMORY = 20_000  # chunk ids known to be on the server, remembered within a pass
 
+T = TypeVar("T")
+
+
+class ChunkServer(Protocol):
+    def missing_chunks(self, chunk_ids: Iterable[str]) -> set[str]: ...
+    def put_chunks(self, chunks: Sequence[tuple[str, bytes]]) -> None: ...
+
+
+class SendingSide(Protocol):
+    """Where chunks go and who is told: a sync pass's `Workspace`, or one `sfs put`."""
+
+    @property
+    def api(self) -> ChunkServer: ...
+    @property
+    def progress(self) -> PassProgress: ...
+
 
 class ChunkSender:
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace  # its server and progress, read as it goes
+    def __init__(self, side: SendingSide) -> None:
+        self._ws = side  # its server and progress, read as it goes
         # Chunks waiting to be sent in the current pass, and those sent (or known) already.
         self._outbox: list[tuple[str, bytes]] = []
         self._outbox_bytes = 0
@@ -69,9 +86,11 @@ class ChunkSender:
             # Sent by the sender thread while this one reads and cuts what comes next; one batch
             # in flight at most, so memory holds two batches and errors surface a batch later.
             self.wait()
-            self._in_flight = _in_background(lambda: self._ws.api.put_chunks(batch))
+            api = self._ws.api
+            self._in_flight = in_background(lambda: api.put_chunks(batch))
             content = sum(len(data) for _, data in batch)
             report.bytes_sent += content
+            report.chunks_sent += len(batch)
             report.bytes_sent_total += content + FRAME_OVERHEAD * len(batch)
         if len(self._sent) > SENT_MEMORY:  # a cache, not a record: the server knows them now
             self._sent.clear()
@@ -97,20 +116,20 @@ class ChunkSender:
         self._in_flight = None
 
 
-def _in_background(send: Callable[[], None]) -> Future[None]:
-    """Runs `send` on a daemon thread. A ThreadPoolExecutor's workers are joined when the
+def in_background(work: Callable[[], T], name: str = "sfs-send") -> Future[T]:
+    """Runs `work` on a daemon thread. A ThreadPoolExecutor's workers are joined when the
     interpreter exits, so a stopped client would wait up to a request timeout for its batch."""
-    future: Future[None] = Future()
+    future: Future[T] = Future()
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():
             return
         try:
-            send()
-        except BaseException as exc:  # handed to whoever waits for the batch
+            result = work()
+        except BaseException as exc:  # handed to whoever waits for the work
             future.set_exception(exc)
         else:
-            future.set_result(None)
+            future.set_result(result)
 
-    threading.Thread(target=run, name="sfs-send", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future
