@@ -74,15 +74,21 @@ def usable_chunks(
     return usable
 
 
-def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
-    """The index rows of the chunks among these that the actor may use, by id."""
+Location = tuple[str, str, int, int, int]  # chunk id, pack id, offset, length, plain size
+
+
+def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, Location]:
+    """Where each chunk among these that the actor may use lives, by id: plain rows, not ORM
+    objects, since a download asks for thousands at a time."""
     wanted = list(set(chunk_ids))
-    rows: dict[str, Chunk] = {}
+    rows: dict[str, Location] = {}
     for start in range(0, len(wanted), _BATCH):
-        present = {
-            row.chunk_id: row
-            for row in session.scalars(
-                select(Chunk).where(
+        present: dict[str, Location] = {
+            row[0]: (row[0], row[1], row[2], row[3], row[4])
+            for row in session.execute(
+                select(
+                    Chunk.chunk_id, Chunk.pack_id, Chunk.offset, Chunk.length, Chunk.plain_size
+                ).where(
                     Chunk.organization_id == actor.organization_id,
                     among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
                 )

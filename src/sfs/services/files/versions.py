@@ -193,7 +193,7 @@ class FileVersionService:
         _organisation_of(actor)
         with self._database.transaction() as session:
             rows = {
-                chunk_id: _stored(row)
+                chunk_id: ChunkRow(*row)
                 for chunk_id, row in access.usable_rows(session, actor, chunk_ids).items()
             }
         if len(rows) != len(set(chunk_ids)):
@@ -564,14 +564,4 @@ def _prune(session: Session, node: Node, space: SpaceScope, now: datetime) -> No
 def _missing_chunks_error(count: int) -> InvalidInput:
     return InvalidInput(
         N_("%(count)s chunk(s) of this file are not uploaded yet.", count=count), field="manifest"
-    )
-
-
-def _stored(row: Chunk) -> ChunkRow:
-    return ChunkRow(
-        chunk_id=row.chunk_id,
-        pack_id=row.pack_id,
-        offset=row.offset,
-        length=row.length,
-        plain_size=row.plain_size,
     )
