@@ -128,6 +128,7 @@ def big(server: Server, work: Path, mib: int, results: Results, round_no: int) -
     results["big up MiB/s"][server.name].append(mib / wall)
     results["big up server CPU s/GiB"][server.name].append(cpu * 1024 / mib)
     target = work / f"big-down-{server.name}"
+    target.mkdir()  # sfs sync refuses a folder that does not exist
     wall, cpu = measured(server, lambda: _synced(target, account, "downloaded", 1))
     assert file_sha256(target / "big.bin") == file_sha256(folder / "big.bin"), "download differs"
     results["big down MiB/s"][server.name].append(mib / wall)

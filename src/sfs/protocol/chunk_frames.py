@@ -11,37 +11,55 @@ HEADER_BYTES = ID_BYTES + LENGTH_BYTES
 class FrameReader:
     """Chunks cut from a framed stream as its blocks arrive.
 
-    Each block is looked at once; only the bytes of a chunk cut across blocks wait (and are
-    copied) until the rest arrives, so a batch is never gathered whole and sliced again.
+    Each byte is copied once when its chunk lies whole in one block, twice when the chunk is
+    cut across blocks (its pieces, then their join); the rest of a block is never copied again
+    to wait for the next one, so a batch is never gathered whole and sliced again.
     """
 
     def __init__(self) -> None:
-        self._pending = bytearray()
+        self._head = bytearray()  # the start of a header cut across blocks
+        self._chunk_id: str | None = None  # the chunk being read, once its header is whole
+        self._left = 0  # bytes of its content still to come
+        self._pieces: list[bytes] = []  # its content so far
 
     def feed(self, block: bytes) -> list[tuple[str, bytes]]:
         """The chunks this block completes, in order (id in hex, bytes)."""
-        if self._pending:
-            self._pending += block
-            data: bytes | bytearray = self._pending
-        else:
-            data = block
         chunks: list[tuple[str, bytes]] = []
-        position, size = 0, len(data)
-        with memoryview(data) as view:
-            while size - position >= HEADER_BYTES:
-                head = position + HEADER_BYTES
-                end = head + int.from_bytes(view[position + ID_BYTES : head], "big")
-                if end > size:
-                    break
-                chunks.append((view[position : position + ID_BYTES].hex(), bytes(view[head:end])))
-                position = end
-            rest = bytes(view[position:])
-        self._pending = bytearray(rest)
+        position, size = 0, len(block)
+        with memoryview(block) as view:
+            while position < size:
+                if self._chunk_id is None:
+                    if not self._head and size - position >= HEADER_BYTES:
+                        header: bytes | bytearray | memoryview = view[
+                            position : position + HEADER_BYTES
+                        ]
+                        position += HEADER_BYTES
+                    else:
+                        take = min(HEADER_BYTES - len(self._head), size - position)
+                        self._head += view[position : position + take]
+                        position += take
+                        if len(self._head) < HEADER_BYTES:
+                            break
+                        header, self._head = self._head, bytearray()
+                    self._chunk_id = header[:ID_BYTES].hex()
+                    self._left = int.from_bytes(header[ID_BYTES:HEADER_BYTES], "big")
+                take = min(self._left, size - position)
+                if take == self._left and not self._pieces:
+                    content = bytes(view[position : position + take])
+                else:
+                    self._pieces.append(bytes(view[position : position + take]))
+                    if take < self._left:
+                        self._left -= take
+                        break
+                    content, self._pieces = b"".join(self._pieces), []
+                position += take
+                chunks.append((self._chunk_id, content))
+                self._chunk_id, self._left = None, 0
         return chunks
 
     def finish(self) -> None:
         """The stream ended: ValueError if it ended inside a chunk."""
-        if len(self._pending) >= HEADER_BYTES:
+        if self._chunk_id is not None:
             raise ValueError("The chunk batch ends inside a chunk.")
-        if self._pending:
+        if self._head:
             raise ValueError("The chunk batch ends inside a chunk header.")

@@ -26,6 +26,7 @@ from sfs.i18n import N_
 from sfs.metadata.file_models import JournalEntry, Node, Space, Version, VersionChunk
 from sfs.metadata.models import Organization
 from sfs.protocol.paths import join_path, name_key
+from sfs.services.files.bulk_rows import insert_rows
 from sfs.services.files.nodes import (
     FILE,
     NodeView,
@@ -133,7 +134,13 @@ def _write(
     first_seq = int(last) - len(accepted) + 1
     node_rows: list[dict[str, object]] = []
     version_rows: list[dict[str, object]] = []
-    chunk_rows: list[dict[str, object]] = []
+    # A manifest is one row per chunk (~40,000 for 1 GiB): column lists, one statement.
+    chunk_columns: dict[str, list[object]] = {
+        "version_id": [],
+        "position": [],
+        "chunk_id": [],
+        "plain_size": [],
+    }
     journal_rows: list[dict[str, object]] = []
     for offset, item in enumerate(accepted):
         entry = entries[item.index]
@@ -176,16 +183,10 @@ def _write(
                 "sha1": entry.sha1,
             }
         )
-        chunk_rows.extend(
-            {
-                "version_id": version_id,
-                "position": position,
-                "organization_id": space.organization_id,
-                "chunk_id": chunk,
-                "plain_size": chunk_size,
-            }
-            for position, (chunk, chunk_size) in enumerate(entry.manifest)
-        )
+        chunk_columns["version_id"] += [version_id] * len(entry.manifest)
+        chunk_columns["position"] += range(len(entry.manifest))
+        chunk_columns["chunk_id"] += [chunk for chunk, _ in entry.manifest]
+        chunk_columns["plain_size"] += [chunk_size for _, chunk_size in entry.manifest]
         journal_rows.append(
             {
                 "organization_id": space.organization_id,
@@ -216,11 +217,16 @@ def _write(
     for model, rows in (
         (Node, node_rows),
         (Version, version_rows),
-        (VersionChunk, chunk_rows),
         (JournalEntry, journal_rows),
     ):
         if rows:  # Core executemany: the ORM's bulk path costs more per row than the insert
             session.execute(insert(cast(Table, model.__table__)), rows)
+    insert_rows(
+        session,
+        cast(Table, VersionChunk.__table__),
+        {"organization_id": space.organization_id},
+        chunk_columns,
+    )
     stamp_changed(session, {item.parent.id for item in accepted}, int(last))
     replaced = [item.node for item in accepted if item.node is not None]
     if replaced:

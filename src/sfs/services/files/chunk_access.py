@@ -13,29 +13,28 @@ it. A chunk is *usable* by an actor when its row exists and either
   the actor's references yet, and a member uploading content another member already stored
   costs no storage (the bytes are checked, not kept twice).
 
-Every question is at most three queries per 500 ids (the chunk rows, the actor's receipts, the
-references from readable spaces), answered from primary keys and the (organization_id, chunk_id)
-index of `version_chunks`, so a first sync of thousands of files stays a handful of statements
-per batch.
+Every question is at most three queries per 2,000 ids, each list bound as one array (the chunk
+rows, the actor's receipts, the references from readable spaces), answered from primary keys and
+the (organization_id, chunk_id) index of `version_chunks`, so a first sync of thousands of files
+stays a handful of statements per batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import cast
 
-from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
 from sfs.metadata.file_models import Chunk, ChunkReceipt, Node, Version, VersionChunk
-from sfs.metadata.schema import Base
+from sfs.services.files.bulk_rows import among, insert_rows
 from sfs.services.files.spaces import readable_space_ids
 from sfs.services.sharing.share_grants import shared_roots, subtree_node_ids
 
-_BATCH = 500
+_BATCH = 2000
 
 
 def chunk_access(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, bool]:
@@ -48,7 +47,7 @@ def chunk_access(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> di
             session.scalars(
                 select(Chunk.chunk_id).where(
                     Chunk.organization_id == actor.organization_id,
-                    Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+                    among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
                 )
             )
         )
@@ -67,7 +66,7 @@ def usable_chunks(
     for start in range(0, len(wanted), _BATCH):
         query = select(Chunk.chunk_id).where(
             Chunk.organization_id == actor.organization_id,
-            Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+            among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
         )
         if lock and session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(read=True)
@@ -75,17 +74,23 @@ def usable_chunks(
     return usable
 
 
-def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
-    """The index rows of the chunks among these that the actor may use, by id."""
+Location = tuple[str, str, int, int, int]  # chunk id, pack id, offset, length, plain size
+
+
+def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dict[str, Location]:
+    """Where each chunk among these that the actor may use lives, by id: plain rows, not ORM
+    objects, since a download asks for thousands at a time."""
     wanted = list(set(chunk_ids))
-    rows: dict[str, Chunk] = {}
+    rows: dict[str, Location] = {}
     for start in range(0, len(wanted), _BATCH):
-        present = {
-            row.chunk_id: row
-            for row in session.scalars(
-                select(Chunk).where(
+        present: dict[str, Location] = {
+            row[0]: (row[0], row[1], row[2], row[3], row[4])
+            for row in session.execute(
+                select(
+                    Chunk.chunk_id, Chunk.pack_id, Chunk.offset, Chunk.length, Chunk.plain_size
+                ).where(
                     Chunk.organization_id == actor.organization_id,
-                    Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+                    among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
                 )
             )
         }
@@ -109,7 +114,7 @@ def _usable_among(session: Session, actor: Actor, present: set[str]) -> set[str]
             select(ChunkReceipt.chunk_id).where(
                 ChunkReceipt.organization_id == actor.organization_id,
                 ChunkReceipt.user_id == actor.user_id,
-                ChunkReceipt.chunk_id.in_(list(present)),
+                among(session, ChunkReceipt.chunk_id, list(present)),
             )
         )
     )
@@ -126,7 +131,7 @@ def _usable_among(session: Session, actor: Actor, present: set[str]) -> set[str]
         .join(Node, Node.id == Version.node_id)
         .where(
             VersionChunk.organization_id == actor.organization_id,
-            VersionChunk.chunk_id.in_(list(rest)),
+            among(session, VersionChunk.chunk_id, list(rest)),
             readable,
         )
         .distinct()
@@ -141,50 +146,14 @@ def record_receipts(
     wanted = list(dict.fromkeys(chunk_ids))
     if not wanted:
         return
-    statement = _upsert(session)(ChunkReceipt.__table__)
-    statement = statement.on_conflict_do_update(
-        index_elements=["organization_id", "chunk_id", "user_id"],
-        set_={"received_at": statement.excluded.received_at},
+    insert_rows(
+        session,
+        cast(Table, ChunkReceipt.__table__),
+        {"organization_id": actor.organization_id, "user_id": actor.user_id, "received_at": now},
+        {"chunk_id": wanted},
+        conflict=["organization_id", "chunk_id", "user_id"],
+        refresh=["received_at"],
     )
-    session.execute(
-        statement,
-        [
-            {
-                "organization_id": actor.organization_id,
-                "chunk_id": chunk_id,
-                "user_id": actor.user_id,
-                "received_at": now,
-            }
-            for chunk_id in wanted
-        ],
-    )
-
-
-def insert_ignoring_known(
-    session: Session,
-    model: type[Base],
-    key: list[str],
-    rows: list[dict[str, object]],
-    *,
-    refresh: Sequence[str] = (),
-) -> None:
-    """Insert rows in one executemany; a row whose `key` exists already is left alone but for
-    its `refresh` columns, set to the new values (which also row-locks it until the commit)."""
-    if not rows:
-        return
-    statement = _upsert(session)(model.__table__)
-    if refresh:
-        statement = statement.on_conflict_do_update(
-            index_elements=key, set_={column: statement.excluded[column] for column in refresh}
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=key)
-    session.execute(statement, rows)
-
-
-def _upsert(session: Session) -> Callable[..., Any]:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def refresh_chunks(
@@ -198,7 +167,7 @@ def refresh_chunks(
             update(Chunk)
             .where(
                 Chunk.organization_id == actor.organization_id,
-                Chunk.chunk_id.in_(wanted[start : start + _BATCH]),
+                among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
             )
             .values(created_at=now)
             .execution_options(synchronize_session=False)

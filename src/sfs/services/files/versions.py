@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
@@ -29,6 +30,7 @@ from sfs.protocol.paths import join_path
 from sfs.services.files import chunk_access as access
 from sfs.services.files.bulk_commit import BulkEntry, commit_bulk, stale_base_message
 from sfs.services.files.bulk_manifests import FileManifest, manifests_of
+from sfs.services.files.bulk_rows import insert_rows
 from sfs.services.files.nodes import (
     FILE,
     NodeView,
@@ -201,7 +203,7 @@ class FileVersionService:
         _organisation_of(actor)
         with self._database.transaction() as session:
             rows = {
-                chunk_id: _stored(row)
+                chunk_id: ChunkRow(*row)
                 for chunk_id, row in access.usable_rows(session, actor, chunk_ids).items()
             }
         if len(rows) != len(set(chunk_ids)):
@@ -319,15 +321,15 @@ class FileVersionService:
         )
         session.add(version)
         session.flush()
-        session.add_all(
-            VersionChunk(
-                version_id=version.id,
-                position=position,
-                organization_id=node.organization_id,
-                chunk_id=entry.chunk_id,
-                plain_size=entry.size,
-            )
-            for position, entry in enumerate(manifest)
+        insert_rows(
+            session,
+            cast(Table, VersionChunk.__table__),
+            {"version_id": version.id, "organization_id": node.organization_id},
+            {
+                "position": list(range(len(manifest))),
+                "chunk_id": [entry.chunk_id for entry in manifest],
+                "plain_size": [entry.size for entry in manifest],
+            },
         )
         return version
 
@@ -518,22 +520,19 @@ def _index_chunks(
     """Remember where durable chunks live: one statement for the batch, not a unit of work per
     row. A chunk another upload indexed in between keeps its first location (either serves);
     with `refresh`, its `created_at` becomes `now`."""
-    access.insert_ignoring_known(
+    unique = list({c.chunk_id: c for c in stored}.values())
+    insert_rows(
         session,
-        Chunk,
-        ["organization_id", "chunk_id"],
-        [
-            {
-                "organization_id": organization_id,
-                "chunk_id": chunk.chunk_id,
-                "pack_id": chunk.pack_id,
-                "offset": chunk.offset,
-                "length": chunk.length,
-                "plain_size": chunk.plain_size,
-                "created_at": now,
-            }
-            for chunk in {c.chunk_id: c for c in stored}.values()
-        ],
+        cast(Table, Chunk.__table__),
+        {"organization_id": organization_id, "created_at": now},
+        {
+            "chunk_id": [c.chunk_id for c in unique],
+            "pack_id": [c.pack_id for c in unique],
+            "offset": [c.offset for c in unique],
+            "length": [c.length for c in unique],
+            "plain_size": [c.plain_size for c in unique],
+        },
+        conflict=["organization_id", "chunk_id"],
         refresh=["created_at"] if refresh else [],
     )
 
@@ -575,14 +574,4 @@ def _prune(session: Session, node: Node, space: SpaceScope, now: datetime) -> No
 def _missing_chunks_error(count: int) -> InvalidInput:
     return InvalidInput(
         N_("%(count)s chunk(s) of this file are not uploaded yet.", count=count), field="manifest"
-    )
-
-
-def _stored(row: Chunk) -> ChunkRow:
-    return ChunkRow(
-        chunk_id=row.chunk_id,
-        pack_id=row.pack_id,
-        offset=row.offset,
-        length=row.length,
-        plain_size=row.plain_size,
     )
