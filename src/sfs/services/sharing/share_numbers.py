@@ -10,12 +10,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from sfs.domain.actor import Actor
 from sfs.metadata.db import Database
 from sfs.metadata.nextcloud_models import OcsShareNumber
-from sfs.services.files.chunk_access import insert_ignoring_known
+from sfs.services.files.bulk_rows import insert_rows
 
 # The Android app's parser: Integer.parseInt. Past this, numbers would break it.
 MAX_NUMBER = 2**31 - 1
@@ -44,12 +44,17 @@ class ShareNumbers:
             return {}
         organization_id = actor.organization_id
         with self._database.transaction() as session:
+            table = OcsShareNumber.__table__
+            assert isinstance(table, Table)
             for column, ids in (("link_id", links), ("share_id", shares)):
                 # Two requests showing the same new share at once: one number, the other skips.
-                given: list[dict[str, object]] = [
-                    {"organization_id": organization_id, column: i} for i in set(ids)
-                ]
-                insert_ignoring_known(session, OcsShareNumber, [column], given)
+                insert_rows(
+                    session,
+                    table,
+                    {"organization_id": organization_id},
+                    {column: list(set(ids))},
+                    conflict=[column],
+                )
             rows = session.execute(
                 select(
                     OcsShareNumber.number, OcsShareNumber.link_id, OcsShareNumber.share_id
