@@ -18,9 +18,9 @@ from bench.sync_support import MiB, free_port, stop_process, wait_for
 
 
 class CountingRelay:
-    """A TCP relay on 127.0.0.1 in front of the server that counts what clients send through it
-    (every byte of every request: headers, JSON, chunk batches), and where in that count the
-    last request starting with `marker` began."""
+    """A TCP relay on 127.0.0.1 in front of a server that counts what clients send through it
+    (every byte of every request: headers, JSON, chunk batches) and what they receive, and
+    where in the sent count the last request starting with `marker` began."""
 
     def __init__(self, target_port: int, marker: bytes = b"POST /api/v1/chunks/batch ") -> None:
         self._target = target_port
@@ -39,16 +39,22 @@ class CountingRelay:
         self.url = f"http://127.0.0.1:{self.port}"
         self._lock = threading.Lock()
         self._sent = 0
+        self._received = 0
         self._open = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def take(self) -> int:
         """Bytes clients sent since the last call (once their connections have closed); read
         `requests` first for the number of requests among them."""
+        return self.take_both()[0]
+
+    def take_both(self) -> tuple[int, int]:
+        """(bytes clients sent, bytes they received) since the last call, as `take`."""
         wait_for(lambda: self._open == 0, 30, "the relay's connections to close", pause=0.05)
         with self._lock:
-            sent, self._sent, self.marker_at, self.requests = self._sent, 0, -1, 0
-        return sent
+            sent, received = self._sent, self._received
+            self._sent, self._received, self.marker_at, self.requests = 0, 0, -1, 0
+        return sent, received
 
     def open_connections(self) -> int:
         with self._lock:
@@ -94,6 +100,9 @@ class CountingRelay:
                             self._next_send = max(self._next_send, now) + len(data) / rate
                     if rate:
                         time.sleep(max(0.0, self._next_send - now))
+                else:
+                    with self._lock:
+                        self._received += len(data)
                 sink.sendall(data)
         except OSError:
             pass
@@ -149,17 +158,21 @@ class RsyncDaemon:
 
         wait_for(listening, 30, "rsync --daemon to listen")
 
-    def send(self, local: Path, name: str) -> int:
-        """rsync a file onto the module's `name` as a delta; the bytes the client sent."""
+    def send(self, local: Path, name: str, *, port: int | None = None) -> int:
+        """rsync a file onto the module's `name` as a delta; the bytes the client sent.
+        `port`: another way in to the daemon (a relay that counts)."""
+        return self._rsync(str(local), f"{self._module(port)}/{name}")
+
+    def fetch(self, name: str, local: Path, *, port: int | None = None) -> int:
+        """rsync the module's `name` onto a local file as a delta; the bytes the client sent."""
+        return self._rsync(f"{self._module(port)}/{name}", str(local))
+
+    def _module(self, port: int | None) -> str:
+        return f"rsync://127.0.0.1:{port or self.port}/bench"
+
+    def _rsync(self, source: str, target: str) -> int:
         stats = subprocess.run(
-            [
-                "rsync",
-                "--stats",
-                "--no-whole-file",
-                "--ignore-times",
-                str(local),
-                f"rsync://127.0.0.1:{self.port}/bench/{name}",
-            ],
+            ["rsync", "--stats", "--no-whole-file", "--ignore-times", source, target],
             capture_output=True,
             text=True,
             check=True,
