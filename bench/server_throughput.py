@@ -44,6 +44,7 @@ from bench.sync_support import (
     SFS,
     Account,
     MiB,
+    cpu_seconds,
     file_sha256,
     free_port,
     new_account,
@@ -58,14 +59,7 @@ from sfs.config import load_settings
 from sfs.metadata.models import User
 from sfs.services.identity.actors import actor_of
 
-_TICKS = os.sysconf("SC_CLK_TCK")
 SCENARIOS = ("big", "small", "rclone", "listing")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 class Server:
@@ -119,7 +113,7 @@ def measured(server: Server, action: Callable[[], object]) -> tuple[float, float
 
 
 def big(server: Server, work: Path, mib: int, results: Results, round_no: int) -> None:
-    account = new_account(server, work, f"big{round_no}{server.name}")  # type: ignore[arg-type]
+    account = new_account(server, work, f"big{round_no}{server.name}")
     folder = work / f"big-up-{server.name}"
     folder.mkdir()
     write_random(folder / "big.bin", mib * MiB)
@@ -138,7 +132,7 @@ def big(server: Server, work: Path, mib: int, results: Results, round_no: int) -
 
 
 def small(server: Server, work: Path, count: int, results: Results, round_no: int) -> None:
-    account = new_account(server, work, f"small{round_no}{server.name}")  # type: ignore[arg-type]
+    account = new_account(server, work, f"small{round_no}{server.name}")
     folder = work / f"small-{server.name}"
     write_tree(folder, count, 4096, per_folder=1000)
     wall, cpu = measured(server, lambda: _synced(folder, account, "uploaded", count))
@@ -187,7 +181,7 @@ def rclone_copy(source: Path, url: str, user: str = "", password: str = "") -> f
 
 
 def rclone(server: Server, work: Path, count: int, results: Results, round_no: int) -> None:
-    account = new_account(server, work, f"dav{round_no}{server.name}")  # type: ignore[arg-type]
+    account = new_account(server, work, f"dav{round_no}{server.name}")
     secret = app_password(server, account)
     folder = work / "rclone-source"
     if not folder.exists():
@@ -264,7 +258,7 @@ def wrk(url: str, token: str, callers: int, seconds: int) -> tuple[float, float,
 def listing(
     server: Server, work: Path, callers: int, seconds: int, results: Results, round_no: int
 ) -> None:
-    account = new_account(server, work, f"list{round_no}{server.name}")  # type: ignore[arg-type]
+    account = new_account(server, work, f"list{round_no}{server.name}")
     folder = work / f"list-{server.name}"
     folder.mkdir()
     for n in range(20):
@@ -327,7 +321,7 @@ def main() -> None:
             # Alternate which code goes first, so neither always meets a cold or warm disk.
             order = codes if round_no % 2 == 0 else list(reversed(codes))
             for name, source in order:
-                server = Server(name, source, work / f"r{round_no}")  # type: ignore[arg-type]
+                server = Server(name, source, work / f"r{round_no}")
                 try:
                     if "big" in only:
                         big(server, work, options.big_mib, results, round_no)

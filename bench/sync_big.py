@@ -159,14 +159,19 @@ def _deltas(work: Path, server: SfsServer, source: Path, mib: int) -> None:
 
 
 def _insert_middle(path: Path, scratch: Path) -> None:
-    size = path.stat().st_size
+    insert_at(path, scratch, path.stat().st_size // 2)
+
+
+def insert_at(path: Path, scratch: Path, offset: int, data: bytes | None = None) -> None:
+    """`data` (1 MiB of random bytes by default) inserted into the file at `offset`, written
+    through `scratch` and renamed over it."""
     with path.open("rb") as reading, scratch.open("wb") as writing:
-        remaining = size // 2
+        remaining = offset
         while remaining:
             block = reading.read(min(16 * MiB, remaining))
             writing.write(block)
             remaining -= len(block)
-        writing.write(os.urandom(MiB))
+        writing.write(os.urandom(MiB) if data is None else data)
         shutil.copyfileobj(reading, writing, 16 * MiB)
     os.replace(scratch, path)
 

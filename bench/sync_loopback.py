@@ -48,11 +48,7 @@ class CountingRelay:
     def take(self) -> int:
         """Bytes clients sent since the last call (once their connections have closed); read
         `requests` first for the number of requests among them."""
-        wait_for(lambda: self._open == 0, 30, "the relay's connections to close", pause=0.05)
-        with self._lock:
-            sent, self._sent, self.marker_at, self.requests = self._sent, 0, -1, 0
-            self._received = 0
-        return sent
+        return self.take_both()[0]
 
     def take_both(self) -> tuple[int, int, int]:
         """(bytes sent, bytes received, requests) by clients since the last call, once their
@@ -165,22 +161,26 @@ class RsyncDaemon:
 
         wait_for(listening, 30, "rsync --daemon to listen")
 
-    def send(self, local: Path, name: str) -> int:
-        """rsync a file onto the module's `name` as a delta; the bytes the client sent."""
-        return self.send_both(local, name)[0]
+    def send(self, local: Path, name: str, *, port: int | None = None) -> int:
+        """rsync a file onto the module's `name` as a delta; the bytes the client sent.
+        `port`: another way in to the daemon (a relay that counts)."""
+        return self.send_both(local, name, port=port)[0]
 
-    def send_both(self, local: Path, name: str) -> tuple[int, int]:
+    def send_both(self, local: Path, name: str, *, port: int | None = None) -> tuple[int, int]:
         """rsync a file onto the module's `name` as a delta; the bytes the client sent and
         received (the daemon's block checksums), as `--stats` counts them."""
+        return self._rsync(str(local), f"{self._module(port)}/{name}")
+
+    def fetch(self, name: str, local: Path, *, port: int | None = None) -> int:
+        """rsync the module's `name` onto a local file as a delta; the bytes the client sent."""
+        return self._rsync(f"{self._module(port)}/{name}", str(local))[0]
+
+    def _module(self, port: int | None) -> str:
+        return f"rsync://127.0.0.1:{port or self.port}/bench"
+
+    def _rsync(self, source: str, target: str) -> tuple[int, int]:
         stats = subprocess.run(
-            [
-                "rsync",
-                "--stats",
-                "--no-whole-file",
-                "--ignore-times",
-                str(local),
-                f"rsync://127.0.0.1:{self.port}/bench/{name}",
-            ],
+            ["rsync", "--stats", "--no-whole-file", "--ignore-times", source, target],
             capture_output=True,
             text=True,
             check=True,

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -33,6 +33,23 @@ MiB = 1024 * 1024
 SFS = str(Path(sys.executable).with_name("sfs"))
 PASSWORD = "bench-orbit-ladder-93-quietly"  # noqa: S105 (a throwaway account on a local server)
 CLIENT = ClientInfo(address="127.0.0.1", user_agent="bench")
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A running process's peak resident set so far (VmHWM of /proc/PID/status), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/{pid}/status has no VmHWM")
 
 
 def free_port() -> int:
@@ -105,6 +122,13 @@ class SfsServer:
         self._log.close()
 
 
+class ServerAt(Protocol):
+    """What accounts are made on: a server's data folder (for its services) and its address."""
+
+    data_dir: Path
+    base_url: str
+
+
 @dataclass(frozen=True)
 class Account:
     email: str
@@ -113,7 +137,7 @@ class Account:
 
 
 def new_account(
-    server: SfsServer, work: Path, name: str, *, server_url: str | None = None
+    server: ServerAt, work: Path, name: str, *, server_url: str | None = None
 ) -> Account:
     """A fresh organisation and user (an empty My Files), logged in as a device.
 

@@ -7,8 +7,9 @@ Run alone: .venv/bin/python -m bench.syncthing_compare [--files 10000] [--size 4
 Each instance gets its own home (`syncthing generate`), a config.xml with the GUI/REST API on
 127.0.0.1 with an API key, a listen address on 127.0.0.1, and discovery, relays, NAT traversal,
 usage and crash reporting and upgrades all off; each knows the other by address, and the folder
-is shared between them (file watchers off: A is told to scan through the REST API). Both are
-stopped (REST shutdown, then SIGTERM/SIGKILL by process id) whatever happens.
+is shared between them (file watchers off: A is told to scan through the REST API; `Pair`
+with `watch_delay` turns them on, as users run Syncthing). Both are stopped (REST shutdown,
+then SIGTERM/SIGKILL by process id) whatever happens.
 """
 
 from __future__ import annotations
@@ -26,11 +27,20 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httpx
 
-from bench.sync_support import free_port, stop_process, tree_digest, wait_for, write_tree
+from bench.sync_support import (
+    cpu_seconds,
+    free_port,
+    peak_rss_mib,
+    stop_process,
+    tree_digest,
+    wait_for,
+    write_tree,
+)
 
 FOLDER_ID = "bench"
 TIMEOUT = 3600.0
@@ -78,8 +88,9 @@ class Instance:
             timeout=TIMEOUT,
         )
 
-    def configure(self, peer: Instance) -> None:
-        """Everything off that reaches beyond loopback; the peer and the shared folder in."""
+    def configure(self, peer: Instance, watch_delay: float | None = None) -> None:
+        """Everything off that reaches beyond loopback; the peer and the shared folder in.
+        `watch_delay`: the folder's file watcher on, gathering events for that many seconds."""
         path = self.home / "config.xml"
         tree = ET.parse(path)  # noqa: S314 (the file `syncthing generate` just wrote)
         root = tree.getroot()
@@ -120,7 +131,8 @@ class Instance:
             path=str(self.folder),
             type="sendreceive",
             rescanIntervalS="3600",
-            fsWatcherEnabled="false",
+            fsWatcherEnabled="false" if watch_delay is None else "true",
+            fsWatcherDelayS=f"{watch_delay or 10:g}",
         )
         for member in folder.findall("device"):
             folder.remove(member)
@@ -176,6 +188,25 @@ class Instance:
         data: dict[str, Any] = answer.json()
         return data
 
+    def scan(self) -> None:
+        """Scan the folder now (the call returns once the scan is done)."""
+        self.api.post("/rest/db/scan", params={"folder": FOLDER_ID}).raise_for_status()
+
+    def cpu(self) -> float:
+        assert self.process is not None
+        return cpu_seconds(self.process.pid)
+
+    def peak_rss_mib(self) -> float:
+        assert self.process is not None
+        return peak_rss_mib(self.process.pid)
+
+    def bytes_with(self, peer: Instance) -> int:
+        """Bytes sent and received on the connection to `peer` so far (Syncthing's own count:
+        protocol messages, compressed where it compresses, inside TLS)."""
+        connections = self.api.get("/rest/system/connections").json()["connections"]
+        connection = connections[peer.device_id]
+        return int(connection["inBytesTotal"]) + int(connection["outBytesTotal"])
+
     def stop(self) -> None:
         if self.process is not None:
             if self.process.poll() is None:
@@ -196,23 +227,73 @@ def _child(parent: ET.Element, tag: str) -> ET.Element:
     return element
 
 
+class Pair:
+    """Instances A and B sharing one folder, started, connected and idle inside `with`, stopped
+    on the way out. `watch_delay`: file watchers on (seconds of events gathered per scan)."""
+
+    def __init__(self, work: Path, watch_delay: float | None = None, tag: str = "") -> None:
+        self.a = Instance(work / f"st-home-a{tag}", work / f"st-a{tag}", "bench-a")
+        self.b = Instance(work / f"st-home-b{tag}", work / f"st-b{tag}", "bench-b")
+        self.a.configure(self.b, watch_delay)
+        self.b.configure(self.a, watch_delay)
+        self._scan_errors: list[BaseException] = []
+
+    def __enter__(self) -> Pair:
+        try:
+            a, b = self.a, self.b
+            a.start()
+            b.start()
+            a.wait_until_ready()
+            b.wait_until_ready()
+            wait_for(lambda: a.connected_to(b) and b.connected_to(a), 120, "A and B to connect")
+            self.wait_idle()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.b.stop()
+        self.a.stop()
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        def idle() -> bool:
+            there, here = self.a.status(), self.b.status()
+            return there["state"] == "idle" and here["state"] == "idle" and here["needFiles"] == 0
+
+        wait_for(idle, timeout, "both folders to be idle")
+
+    def scan_a(self) -> threading.Thread:
+        """A scans in a thread of its own (the REST call returns after the scan); failures
+        are raised by `check`."""
+
+        def scan() -> None:
+            try:
+                self.a.scan()
+            except BaseException as problem:  # reported by the main thread
+                self._scan_errors.append(problem)
+
+        scanner = threading.Thread(target=scan, daemon=True)
+        scanner.start()
+        return scanner
+
+    def check(self) -> None:
+        if self._scan_errors:
+            raise self._scan_errors[0]
+
+
 def first_sync(work: Path, source: Path) -> Timing:
     """Syncthing A → B of the tree at `source` (copied in, never changed): seconds."""
-    a = Instance(work / "st-home-a", work / "st-a", "bench-a")
-    b = Instance(work / "st-home-b", work / "st-b", "bench-b")
-    a.configure(b)
-    b.configure(a)
-    try:
-        a.start()
-        b.start()
-        a.wait_until_ready()
-        b.wait_until_ready()
-        wait_for(lambda: a.connected_to(b) and b.connected_to(a), 120, "A and B to connect")
-        wait_for(
-            lambda: a.status()["state"] == "idle" and b.status()["state"] == "idle",
-            120,
-            "both folders to be idle",
-        )
+    with Pair(work) as pair:
+        a, b = pair.a, pair.b
         # Copied beside A's folder on the same disk, then moved in: in place in an instant.
         staging = work / "st-staging"
         shutil.copytree(source, staging, ignore=shutil.ignore_patterns(".sfs"))
@@ -220,21 +301,11 @@ def first_sync(work: Path, source: Path) -> Timing:
         for item in sorted(staging.iterdir()):
             os.rename(item, a.folder / item.name)
         start = time.perf_counter()
-        scan_error: list[BaseException] = []
-
-        def scan() -> None:
-            try:
-                a.api.post("/rest/db/scan", params={"folder": FOLDER_ID}).raise_for_status()
-            except BaseException as problem:  # reported by the main thread
-                scan_error.append(problem)
-
-        scanner = threading.Thread(target=scan, daemon=True)
-        scanner.start()
+        scanner = pair.scan_a()
         scanned: float | None = None
         deadline = start + TIMEOUT
         while time.perf_counter() < deadline:
-            if scan_error:
-                raise scan_error[0]
+            pair.check()
             if scanned is None:
                 there = a.status()
                 if there["state"] == "idle" and there["localFiles"] >= count:
@@ -251,9 +322,6 @@ def first_sync(work: Path, source: Path) -> Timing:
         if got != (count, digest):
             raise RuntimeError(f"syncthing B holds {got[0]} files, not the {count} sent")
         return Timing(scan=scanned if scanned is not None else total, total=total)
-    finally:
-        b.stop()
-        a.stop()
 
 
 def main() -> None:
