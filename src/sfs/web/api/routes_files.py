@@ -14,6 +14,7 @@ from urllib.parse import quote
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
 
 from sfs.domain.errors import InvalidInput, SfsError
 from sfs.protocol.limits import MAX_VERSION
@@ -56,11 +57,29 @@ def list_spaces(actor: ActorDep, services: ServicesDep) -> list[SpaceOut]:
 @router.get("/spaces/{space}/children", response_model=list[NodeOut], responses=SPACE_READ)
 def list_folder(
     space: SpaceRef, actor: ActorDep, services: ServicesDep, path: PathQuery = "/"
-) -> list[NodeOut]:
+) -> Response:
     space_id = services.spaces.resolve_reference(actor, space)
-    return [
-        NodeOut.of(n) for n in services.file_tree.list_folder(actor, space_id=space_id, path=path)
+    children = services.listing.children(actor, space_id=space_id, path=path)
+    # Serialised here, once, from models built without validation: the service built them, and
+    # FastAPI would otherwise validate each again against response_model before dumping it.
+    nodes = [
+        NodeOut.model_construct(
+            id=v.id,
+            name=v.name,
+            path=v.path,
+            kind=v.kind,
+            size=v.size,
+            modified_at=v.modified_at,
+            version=v.version,
+            etag=v.content_digest,
+            deleted_at=v.deleted_at,
+        )
+        for v in children
     ]
+    return Response(_NODE_LIST.dump_json(nodes), media_type="application/json")
+
+
+_NODE_LIST = TypeAdapter(list[NodeOut])
 
 
 @router.get("/spaces/{space}/node", response_model=NodeOut, responses=SPACE_READ)
