@@ -94,6 +94,10 @@ def _worker(settings: Settings, index: int) -> None:
     # Ctrl-C in a terminal signals the whole process group; only the supervisor should get it,
     # so that every worker is asked to drain exactly once.
     os.setpgrp()
+    # Not the supervisor's handlers: until the server has its own, SIGTERM just ends a worker
+    # that serves nothing yet.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     services = build_services(settings)
     app = create_app(services, background_jobs=settings.background_jobs and index == 0)
     listener = _socket_for(settings.host, settings.port, reuse_port=True)
