@@ -3,7 +3,8 @@ rounds of the same run (the machine is shared: ratios between the two say more t
 
 Run: .venv/bin/python -m bench.server_throughput [--baseline SRC] [--rounds 2]
          [--only big,small,rclone,listing] [--big-mib 1024] [--small-files 10000]
-         [--rclone-files 1000] [--wsgidav PATH] [--callers 16] [--seconds 10] [--dir DIR]
+         [--rclone-files 1000] [--wsgidav PATH] [--callers 16] [--seconds 10]
+         [--workers 1] [--redis URL] [--dir DIR]
 
 `--baseline SRC` is the `src` folder of another checkout (e.g. `git archive main | tar -x -C
 /tmp/base`); each round then starts one `sfs serve` per code (SQLite, local blobs), fresh
@@ -19,7 +20,9 @@ wrk) are the same for both. Scenarios:
   throw-away virtualenv) on the same disk, in the same round;
 - listing: `GET /spaces/me/children?path=/` of a folder of 20 files with a device token,
   --callers concurrent connections for --seconds (wrk, Debian package `wrk`): requests/s,
-  p50 and p99 latency, next to one caller alone.
+  p50 and p99 latency, next to one caller alone. With --workers N > 1 it runs on a server of
+  its own started with SFS_WORKERS=N, throttles and change notification in --redis (code that
+  knows no SFS_WORKERS serves in one process); CPU is summed over the server's processes.
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ SCENARIOS = ("big", "small", "rclone", "listing")
 class Server:
     """`sfs serve` running the code under `source` (a `src` folder) on 127.0.0.1."""
 
-    def __init__(self, name: str, source: Path, work: Path) -> None:
+    def __init__(
+        self, name: str, source: Path, work: Path, environment: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.data_dir = work / f"data-{name}"
         self.port = free_port()
@@ -79,6 +84,7 @@ class Server:
             "SFS_DATA_DIR": str(self.data_dir),
             "SFS_PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
+            **(environment or {}),
         }
         self.process = subprocess.Popen(
             [SFS, "serve"], env=environment, stdout=self._log, stderr=subprocess.STDOUT
@@ -304,6 +310,8 @@ def main() -> None:
     parser.add_argument("--wsgidav", help="a wsgidav executable, to run beside rclone")
     parser.add_argument("--callers", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="SFS_WORKERS for the listing")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="with --workers")
     parser.add_argument("--dir", type=Path, default=None)
     options = parser.parse_args()
     only = set(options.only.split(","))
@@ -315,7 +323,10 @@ def main() -> None:
     names = [name for name, _ in codes] + (["WsgiDAV"] if options.wsgidav else [])
     work = Path(tempfile.mkdtemp(prefix="sfs-throughput-", dir=options.dir))
     results: Results = defaultdict(lambda: defaultdict(list))
-    print(f"server_throughput: {options.rounds} rounds of {sorted(only)}, in {work}")
+    print(
+        f"server_throughput: {options.rounds} rounds of {sorted(only)}, in {work}"
+        + (f"; listing with {options.workers} workers" if options.workers > 1 else "")
+    )
     try:
         for round_no in range(options.rounds):
             # Alternate which code goes first, so neither always meets a cold or warm disk.
@@ -329,7 +340,20 @@ def main() -> None:
                         small(server, work, options.small_files, results, round_no)
                     if "rclone" in only:
                         rclone(server, work, options.rclone_files, results, round_no)
-                    if "listing" in only:
+                    if "listing" in only and options.workers > 1:
+                        workers = {
+                            "SFS_WORKERS": str(options.workers),
+                            "SFS_RATE_LIMIT_STORAGE": options.redis,
+                            "SFS_CHANGE_NOTIFICATION": options.redis,
+                        }
+                        lister = Server(name, source, work / f"r{round_no}-list", workers)
+                        try:
+                            listing(
+                                lister, work, options.callers, options.seconds, results, round_no
+                            )
+                        finally:
+                            lister.stop()
+                    elif "listing" in only:
                         listing(server, work, options.callers, options.seconds, results, round_no)
                 finally:
                     server.stop()

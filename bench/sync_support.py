@@ -39,9 +39,15 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (fields 14 and 15 of /proc/PID/stat)."""
+    """User + system CPU time of a process and its living children so far (fields 14 and 15
+    of /proc/PID/stat): `sfs serve --workers N` serves from child processes."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    own = (int(fields[11]) + int(fields[12])) / _TICKS
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        children = []
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     change_recheck_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="a long poll re-reads the journal this often"
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="server processes on the one port (more than 1: throttles and change "
+        "notification must be shared, in Redis or PostgreSQL)",
+    )
     drain_seconds: float = Field(
         default=30.0, ge=0, le=3600, description="on SIGTERM, running requests get this long"
     )
@@ -212,7 +219,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SFS_CHANGE_NOTIFICATION=postgresql needs a PostgreSQL SFS_DATABASE_URL"
             )
+        self._check_workers()
         return self
+
+    def _check_workers(self) -> None:
+        """Several workers are several instances: what one counts or announces, the others
+        must see (else each would allow its own share of login attempts and uploads, and a
+        long poll would not hear of a change committed next door)."""
+        if self.workers == 1:
+            return
+        if self.rate_limit_storage.startswith("memory://"):
+            raise ValueError(
+                "SFS_WORKERS > 1 needs SFS_RATE_LIMIT_STORAGE=redis://… (throttles and upload "
+                "slots counted once for all workers)"
+            )
+        if self.change_notification == "process":
+            raise ValueError(
+                "SFS_WORKERS > 1 needs SFS_CHANGE_NOTIFICATION=redis://… or postgresql (a "
+                "change committed in one worker wakes the long polls of the others)"
+            )
 
     @property
     def served_over_https(self) -> bool:

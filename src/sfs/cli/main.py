@@ -22,13 +22,21 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="Listen address (default from SFS_HOST, else 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (default from SFS_PORT, else 8080).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=int,
+    help="Server processes on the port (default from SFS_WORKERS, else 1); more than one "
+    "needs Redis for throttles and Redis or PostgreSQL for change notification.",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Start the service; on first start, create the first accounts and print how to log in."""
     from sfs.app import build_services, prepare_first_start
     from sfs.web.server import create_app
     from sfs.web.serving import serve as serve_http
+    from sfs.web.workers import serve_workers
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    given = {"host": host, "port": port, "workers": workers}
+    overrides = {k: v for k, v in given.items() if v is not None}
     settings = settings_or_exit(**overrides)
     with domain_errors():
         services = build_services(settings)
@@ -51,6 +59,11 @@ def serve(host: str | None, port: int | None) -> None:
             click.echo(f"    Password: {entry.password}")
         click.echo("")
     sys.stdout.flush()
+    if settings.workers > 1:
+        # Each worker opens its own pools and threads; this process only supervises them.
+        services.notifier.background.close()
+        services.database.dispose()
+        sys.exit(serve_workers(settings))
     serve_http(create_app(services, background_jobs=settings.background_jobs), services)
     services.notifier.background.close()  # mail queued by the last requests still goes out
 

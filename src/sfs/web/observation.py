@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
+from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +41,7 @@ class TrustedProxies:
         self._networks = [ipaddress.ip_network(p, strict=False) for p in parts if p != "*"]
 
     def __contains__(self, address: str | None) -> bool:
-        if address is None:
+        if address is None or not (self._any or self._networks):
             return False
         if self._any:
             return True
@@ -56,6 +57,8 @@ class RequestObservation:
         self.app = app
         self._metrics = metrics
         self._trusted = TrustedProxies(trusted_proxies)
+        # The labelled series, looked up once each (as bounded as the labels themselves).
+        self._series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,10 +95,15 @@ class RequestObservation:
             route = route_label(scope)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             metrics = self._metrics
-            metrics.requests.labels(method=method, route=route, status=str(status)).inc()
-            metrics.request_seconds.labels(method=method, route=route).observe(
-                time.perf_counter() - started
-            )
+            series = self._series.get((method, route, str(status)))
+            if series is None:
+                series = (
+                    metrics.requests.labels(method=method, route=route, status=str(status)),
+                    metrics.request_seconds.labels(method=method, route=route),
+                )
+                self._series[(method, route, str(status))] = series
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
             if received:
                 metrics.received_bytes.labels(route=route).inc(received)
             if sent:

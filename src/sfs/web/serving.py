@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from types import FrameType
 
 import uvicorn
@@ -37,7 +38,9 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(app: FastAPI, services: Services) -> None:
+def serve(app: FastAPI, services: Services, sockets: list[socket.socket] | None = None) -> None:
+    """Serve until a signal has drained the server; on `sockets` if given (a worker's), else
+    on SFS_HOST:SFS_PORT."""
     settings = services.settings
     config = uvicorn.Config(
         app,
@@ -55,5 +58,5 @@ def serve(app: FastAPI, services: Services) -> None:
     # Handlers that do nothing make that re-raise harmless, and the drain ends with 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda _sig, _frame: None)
-    server.run()
+    server.run(sockets=sockets)
     _log.info("Stopped")
