@@ -339,7 +339,7 @@ def syncthing_round(round_: Round, work: Path, watch_delay: float, results: Resu
         os.link(round_.big, staging / "big.bin")
         cpu = a.cpu(), b.cpu()
         start = time.perf_counter()
-        move_in(staging, a.folder)
+        os.rename(staging / "big.bin", a.folder / "big.bin")  # the file itself, not its folder
         scanner = pair.scan_a()
         done = wait_for_file(b.folder / "big.bin", mib * MiB, "Syncthing B to hold the file")
         pair.check()
