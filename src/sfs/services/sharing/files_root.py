@@ -12,10 +12,9 @@ a name and the choice is the same at every request. A shared single file stays u
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from sfs.ports import Clock
 from sfs.protocol.paths import join_path, name_key
 from sfs.services.files.nodes import FOLDER, parse_path
 from sfs.services.files.spaces import SpaceService, SpaceView, personal_space
+from sfs.services.recently_checked import RecentlyChecked
 from sfs.services.sharing.access import roles_by_space
 from sfs.services.sharing.share_grants import shares_reaching
 
@@ -37,7 +37,6 @@ SHARED_SUFFIX = "shared"
 # from the trash elsewhere shows within the cache's time).
 _MEMBERSHIPS = ("space_members", "group_members", "node_shares")
 _CHANGED = "memberships_changed"
-_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -97,16 +96,22 @@ class FilesRootService:
     ) -> None:
         self._database = database
         self._spaces = spaces
-        self._alone = _AloneRoots(database, clock, ttl)
+        # Roots with no mounts, by (user, organisation).
+        self._alone: RecentlyChecked[tuple[uuid.UUID, uuid.UUID | None], FilesRoot] = (
+            RecentlyChecked(
+                database, clock, ttl=ttl, watched=_MEMBERSHIPS, marker=_CHANGED, inserts=True
+            )
+        )
 
     def root(self, actor: Actor) -> FilesRoot:
-        remembered = self._alone.get(actor)
+        key = (actor.user_id, actor.organization_id)
+        remembered = self._alone.get(key)
         if remembered is not None:
             return remembered
         generation = self._alone.generation
         found = self._looked_up(actor)
         if not found.mounts:
-            self._alone.remember(actor, found, generation)
+            self._alone.remember(key, found, generation)
         return found
 
     def _looked_up(self, actor: Actor) -> FilesRoot:
@@ -206,49 +211,3 @@ def _candidates(name: str, suffix: str, mounts: int) -> list[str]:
     return [name] + [
         f"{name} ({suffix}{'' if number == 1 else f' {number}'})" for number in range(1, mounts + 2)
     ]
-
-
-class _AloneRoots:
-    """Roots with no team folder, by user, for at most `ttl`; thread-safe. Forgotten at once
-    when a unit of work commits a change to memberships (direct or through a group)."""
-
-    def __init__(self, database: Database, clock: Clock, ttl: timedelta) -> None:
-        self._clock = clock
-        self._ttl = ttl
-        self._entries: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[datetime, FilesRoot]] = {}
-        self._generation = 0
-        self._lock = threading.Lock()
-        database.note_changes_to(_MEMBERSHIPS, _CHANGED, inserts=True)
-        database.on_commit(lambda info: self.forget_all() if info.get(_CHANGED) else None)
-
-    @property
-    def generation(self) -> int:
-        """Read before a look-up: a membership committed while it ran keeps its result out."""
-        return self._generation
-
-    def get(self, actor: Actor) -> FilesRoot | None:
-        if not self._ttl:
-            return None
-        found = self._entries.get((actor.user_id, actor.organization_id))
-        if found is None:
-            return None
-        looked_up_at, root = found
-        if not looked_up_at <= self._clock.now() < looked_up_at + self._ttl:
-            return None
-        return root
-
-    def remember(self, actor: Actor, root: FilesRoot, generation: int) -> None:
-        if not self._ttl:
-            return
-        now = self._clock.now()
-        with self._lock:
-            if generation != self._generation:
-                return
-            if len(self._entries) >= _MAX_ENTRIES:
-                self._entries.clear()  # a crude bound: the next requests look up again
-            self._entries[(actor.user_id, actor.organization_id)] = (now, root)
-
-    def forget_all(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
