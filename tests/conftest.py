@@ -106,8 +106,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(data_dir=tmp_path / "data", database_url=database_url)
 
 
-@pytest.fixture
-def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+def _instance(settings: Settings, clock: FakeClock) -> Iterator[Services]:
     database = Database.from_url(settings.database_url)
     built = build_services(
         settings,
@@ -121,6 +120,17 @@ def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
     yield built
     built.notifier.background.close()
     database.dispose()
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    yield from _instance(settings, clock)
+
+
+@pytest.fixture
+def other_instance(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    """A second server on the same database: it shares nothing in memory with `services`."""
+    yield from _instance(settings, clock)
 
 
 @pytest.fixture

@@ -10,43 +10,19 @@ request; given by another instance of the server, within the remembering time
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import insert
 
-from sfs.app import Services, build_services
-from sfs.auth.throttle import RateLimiters
-from sfs.config import Settings
-from sfs.crypto.passwords import PasswordHasher
-from sfs.mail.outbox import OutboxMailer
-from sfs.metadata.db import Database
+from sfs.app import Services
 from sfs.metadata.team_models import SpaceMember
-from tests.support import FAST_HASH, FakeClock
+from tests.support import FakeClock
 from tests.world import CLIENT, Tenant, actor, make_tenant
 
 
 @pytest.fixture
 def acme(services: Services) -> Tenant:
     return make_tenant(services, "Acme")
-
-
-@pytest.fixture
-def other_instance(settings: Settings, clock: FakeClock) -> Iterator[Services]:
-    """A second server on the same database: it shares nothing in memory with `services`."""
-    database = Database.from_url(settings.database_url)
-    built = build_services(
-        settings,
-        database=database,
-        clock=clock,
-        mailer=OutboxMailer(settings.outbox_dir),
-        hasher=PasswordHasher(FAST_HASH),
-        limiters=RateLimiters.from_storage_uri("memory://"),
-        master_key=bytes(range(32)),
-    )
-    yield built
-    built.notifier.background.close()
-    database.dispose()
 
 
 def mount_names(services: Services, tenant: Tenant) -> list[str]:

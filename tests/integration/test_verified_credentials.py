@@ -7,44 +7,19 @@ within the remembering time (`credential_cache_seconds`, 5 s) at most.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import update
 
-from sfs.app import Services, build_services
-from sfs.auth.throttle import RateLimiters
-from sfs.config import Settings
-from sfs.crypto.passwords import PasswordHasher
+from sfs.app import Services
 from sfs.domain.errors import AuthenticationFailed, DeviceWiped, NotAuthenticated
-from sfs.mail.outbox import OutboxMailer
-from sfs.metadata.db import Database
 from sfs.metadata.models import DeviceToken
-from tests.support import FAST_HASH, FakeClock
+from tests.support import FakeClock
 from tests.world import CLIENT, Tenant, actor, make_tenant
 
 
 @pytest.fixture
 def acme(services: Services) -> Tenant:
     return make_tenant(services, "Acme")
-
-
-@pytest.fixture
-def other_instance(settings: Settings, clock: FakeClock) -> Iterator[Services]:
-    """A second server on the same database: it shares nothing in memory with `services`."""
-    database = Database.from_url(settings.database_url)
-    built = build_services(
-        settings,
-        database=database,
-        clock=clock,
-        mailer=OutboxMailer(settings.outbox_dir),
-        hasher=PasswordHasher(FAST_HASH),
-        limiters=RateLimiters.from_storage_uri("memory://"),
-        master_key=bytes(range(32)),
-    )
-    yield built
-    built.notifier.background.close()
-    database.dispose()
 
 
 def webdav_login(services: Services, email: str, secret: str) -> object:
