@@ -23,7 +23,7 @@ from sfs.web.api import listing_shortcut
 from tests.door_world import API, Headers, World, build_world
 from tests.signed_in import make_provider_admin
 from tests.support import FakeClock
-from tests.world import CLIENT, actor
+from tests.world import CLIENT, actor, make_tenant
 
 ROUTE = f"{API}/spaces/{{space}}/children"
 
@@ -213,3 +213,21 @@ def test_a_space_id_is_never_taken_for_another_caller_s(client: TestClient, worl
         assert "mine.txt" in names and "mine.txt" not in admins
         elsewhere = client.get(f"{API}/spaces/{uuid.uuid4()}/children", headers=world.alice)
         assert elsewhere.status_code == 404
+
+
+def test_a_first_listing_of_my_files_creates_them_and_later_ones_only_read(
+    client: TestClient, services: Services
+) -> None:
+    """The shortcut lists on the event loop only what only reads: not the first "me", which
+    creates My Files (a write, which may wait for the database's lock)."""
+    acme = make_tenant(services, "Acme")
+    user = actor(services, acme.user)
+    token = services.device_tokens.issue(user, device_name="laptop", client=CLIENT)
+    headers = {"Authorization": f"Bearer {token.secret}"}
+    for _ in range(2):  # the token remembered, so the shortcut answers the listing
+        assert client.get(f"{API}/me", headers=headers).status_code == 200
+    assert not services.spaces.resolves_without_writing(user, "me")
+    listed = client.get(f"{API}/spaces/me/children", headers=headers)
+    assert (listed.status_code, listed.json()) == (200, [])
+    assert services.spaces.resolves_without_writing(user, "me")
+    assert services.spaces.resolves_without_writing(user, str(uuid.uuid4()))
