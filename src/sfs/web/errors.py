@@ -97,6 +97,16 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
     return body
 
 
+def domain_error_answer(error: SfsError) -> JSONResponse:
+    """The API's answer to a domain error."""
+    field = error.field if isinstance(error, InvalidInput) else None
+    return JSONResponse(
+        error_body(error.code, error.message, field),
+        status_code=status_for(error),
+        headers=headers_for(error),
+    )
+
+
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
@@ -118,12 +128,7 @@ def install_api_error_handlers(app: FastAPI) -> None:
 
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SfsError)
-        field = exc.field if isinstance(exc, InvalidInput) else None
-        return JSONResponse(
-            error_body(exc.code, exc.message, field),
-            status_code=status_for(exc),
-            headers=headers_for(exc),
-        )
+        return domain_error_answer(exc)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

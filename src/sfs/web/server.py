@@ -18,6 +18,7 @@ from sfs.domain.errors import SfsError
 from sfs.i18n import N_
 from sfs.web import operations
 from sfs.web.api.app import api_mount, create_api
+from sfs.web.api.listing_shortcut import FolderListingShortcut
 from sfs.web.dav.app import DavDoor
 from sfs.web.dav.xml import MAX_XML_BYTES
 from sfs.web.errors import headers_for, status_for
@@ -152,6 +153,8 @@ def create_app(services: Services, *, background_jobs: bool = False) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, page_error)
     app.add_exception_handler(SfsError, page_error)
     settings = services.settings
+    # Innermost: the middleware below (outside it) wraps its answers as the router's.
+    app.add_middleware(FolderListingShortcut, services=services)
     # WebDAV answers its own paths; the guard and the security headers wrap it too.
     app.add_middleware(DavDoor, services=services)
     app.add_middleware(

@@ -7,6 +7,7 @@ SFS_DRAIN_SECONDS to finish, background work stops, and the process exits 0.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import socket
@@ -58,5 +59,10 @@ def serve(app: FastAPI, services: Services, sockets: list[socket.socket] | None 
     # Handlers that do nothing make that re-raise harmless, and the drain ends with 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda _sig, _frame: None)
+    # What is built by now (modules, the app, the services) lives as long as the process: kept
+    # out of the collector's full passes, which otherwise walk all of it (~200,000 objects,
+    # 0.1-0.4 s with every request of the process waiting) each time enough new objects have
+    # survived; under load that was once every 20,000 or so listings, and their p99.
+    gc.freeze()
     server.run(sockets=sockets)
     _log.info("Stopped")

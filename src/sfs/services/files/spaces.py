@@ -62,6 +62,11 @@ class SpaceService:
         self._my_files_ids[actor.user_id] = space_id
         return space_id
 
+    def resolves_without_writing(self, actor: Actor, reference: str) -> bool:
+        """Whether `resolve_reference` only reads: "me" creates the actor's My Files on first
+        use, unless its id is remembered."""
+        return reference != "me" or actor.user_id in self._my_files_ids
+
     def my_files(self, actor: Actor) -> SpaceView:
         """The actor's personal space, created on first use."""
         if actor.organization_id is None:

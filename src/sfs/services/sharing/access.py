@@ -9,8 +9,9 @@ at the shared node. Anything else, other organisations' spaces included, is not 
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
@@ -46,7 +47,20 @@ def readable_space_ids(actor: Actor) -> Select[uuid.UUID]:
     )
 
 
-def role_in(session: Session, actor: Actor, space: Space) -> SpaceRole | None:
+class SpaceFacts(Protocol):
+    """What a role is decided from: a `Space`, or a row of its columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organization_id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def owner_user_id(self) -> uuid.UUID | None: ...
+
+
+def role_in(session: Session, actor: Actor, space: SpaceFacts) -> SpaceRole | None:
     """The actor's role on the space, None when they may not reach it."""
     if space.organization_id != actor.organization_id:
         return None
@@ -75,9 +89,24 @@ def roles_by_space(session: Session, actor: Actor) -> dict[uuid.UUID, SpaceRole]
     return best
 
 
+# Columns, not an ORM object: every request of every door asks this, and loading and tracking
+# a `Space` was most of what a small read cost (a prebuilt statement is not built anew either).
+_SPACES = Space.__table__
+_SPACE_BY_ID = select(
+    _SPACES.c.id,
+    _SPACES.c.organization_id,
+    _SPACES.c.kind,
+    _SPACES.c.name,
+    _SPACES.c.owner_user_id,
+    _SPACES.c.root_node_id,
+    _SPACES.c.journal_seq,
+    _SPACES.c.journal_floor,
+).where(_SPACES.c.id == bindparam("space_id"))
+
+
 def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> SpaceScope:
     """The space, or the share, of this id as the actor may reach it; NotFound otherwise."""
-    space = session.get(Space, space_id)
+    space = session.execute(_SPACE_BY_ID, {"space_id": space_id}).one_or_none()
     if space is None:
         scope = share_scope(session, actor, space_id)
         if scope is None:
@@ -89,7 +118,18 @@ def reachable_space(session: Session, actor: Actor, space_id: uuid.UUID) -> Spac
     return whole_space(space, role)
 
 
-def whole_space(space: Space, role: SpaceRole = SpaceRole.OWNER) -> SpaceScope:
+class _WholeSpace(SpaceFacts, Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def root_node_id(self) -> uuid.UUID: ...
+    @property
+    def journal_seq(self) -> int: ...
+    @property
+    def journal_floor(self) -> int: ...
+
+
+def whole_space(space: _WholeSpace, role: SpaceRole = SpaceRole.OWNER) -> SpaceScope:
     return SpaceScope(
         id=space.id,
         organization_id=space.organization_id,

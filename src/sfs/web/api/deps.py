@@ -15,6 +15,7 @@ from urllib.parse import unquote
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from sfs.app import Services
 from sfs.domain.actor import Actor, ClientInfo
@@ -40,6 +41,22 @@ def _client_of(request: Request) -> ClientInfo:
     )
 
 
+def presented_by(request: Request) -> tuple[ClientInfo, str]:
+    """Who presents a credential: the client, and the space it says it keeps in sync."""
+    return _client_of(request), unquote(request.headers.get(SYNCED_SPACE_HEADER, "")[:400])
+
+
+def remembered_caller(request: Request, services: Services) -> tuple[Actor, uuid.UUID] | None:
+    """The caller as `get_authenticated` found them moments ago, read as `_bearer` reads the
+    Authorization header; None when that takes a query (or fails): for a door that answers
+    without FastAPI's dependencies (web/api/listing_shortcut.py) and leaves the rest to them."""
+    scheme, secret = get_authorization_scheme_param(request.headers.get("authorization"))
+    if not secret or scheme.lower() != "bearer":
+        return None
+    client, space = presented_by(request)
+    return services.device_tokens.remembered(secret, client=client, space=space)
+
+
 async def get_authenticated(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
@@ -47,8 +64,7 @@ async def get_authenticated(
 ) -> tuple[Actor, uuid.UUID]:
     if credentials is None:
         raise NotAuthenticated("Send a device token: Authorization: Bearer <token>.")
-    secret, client = credentials.credentials, _client_of(request)
-    space = unquote(request.headers.get(SYNCED_SPACE_HEADER, "")[:400])
+    secret, (client, space) = credentials.credentials, presented_by(request)
     remembered = services.device_tokens.remembered(secret, client=client, space=space)
     if remembered is not None:
         return remembered

@@ -25,7 +25,8 @@ register_url_convertor("chunk_id", _ChunkIdConvertor())
 ChunkId = Annotated[
     str, Path(pattern=CHUNK_ID_PATTERN, description="keyed BLAKE3 of the plaintext, hex")
 ]
+SPACE_REF_PATTERN = f"^(me|{UUID_PATTERN})$"
+
 SpaceRef = Annotated[
-    str,
-    Path(pattern=f"^(me|{UUID_PATTERN})$", description="a space id, or `me` for My Files"),
+    str, Path(pattern=SPACE_REF_PATTERN, description="a space id, or `me` for My Files")
 ]

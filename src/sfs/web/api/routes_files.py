@@ -18,6 +18,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
+from sfs.app import Services
+from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, SfsError
 from sfs.protocol.limits import MAX_VERSION
 from sfs.services.files.content_upload import ContentUpload, UploadTarget
@@ -61,14 +63,19 @@ def list_spaces(actor: ActorDep, services: ServicesDep) -> list[SpaceOut]:
 def list_folder(
     space: SpaceRef, actor: ActorDep, services: ServicesDep, path: PathQuery = "/"
 ) -> Response:
+    # Also answered before FastAPI, without its dependencies, when the caller's token was
+    # checked moments ago (web/api/listing_shortcut.py): the same function, the same bytes.
+    return Response(children_json(services, actor, space, path), media_type="application/json")
+
+
+def children_json(services: Services, actor: Actor, space: str, path: str) -> bytes:
+    """A folder's children as the listing sends them (raises the service's errors)."""
     space_id = services.spaces.resolve_reference(actor, space)
     children = services.listing.children(actor, space_id=space_id, path=path)
     # Serialised here, once, from plain dicts: FastAPI would validate models of what the
     # service built against response_model again before dumping them (a listing's JSON is the
     # same, field for field: NodeJson mirrors NodeOut, and a test compares the two).
-    return Response(
-        NODE_LIST.dump_json([node_json(v) for v in children]), media_type="application/json"
-    )
+    return NODE_LIST.dump_json([node_json(v) for v in children])
 
 
 class NodeJson(TypedDict):
