@@ -113,3 +113,29 @@ def test_a_malformed_commit_body_is_a_clear_4xx(client: TestClient, services: Se
     assert short.json()["code"] == "invalid_input"
     assert short.json()["field"].startswith("manifest.0")
     assert node_status(client, auth, "/a") == 404
+
+
+def test_a_chunk_batch_may_be_as_big_as_chunking_says_and_no_bigger(
+    client: TestClient, services: Services
+) -> None:
+    auth = login(client, services)
+    key = chunk_key(client, auth)
+    ceiling = client.get("/api/v1/chunking", headers=auth).json()["batch_max_bytes"]
+    assert ceiling > 8 * MIB  # bigger than an older server took: fewer packs and transactions
+    pieces = [os.urandom(65536) for _ in range(ceiling // 65536 - 1)]
+    chunks = [(chunk_id(key, piece), piece) for piece in pieces]
+    body = batch_body(chunks)
+    assert 8 * MIB < len(body) <= ceiling
+    stored = client.post("/api/v1/chunks/batch", content=body, headers=auth)
+    assert stored.status_code == 200, stored.text
+    assert stored.json() == {"stored": len(chunks)}
+
+    more = [(chunk_id(key, piece), piece) for piece in (os.urandom(65536) for _ in range(3))]
+    too_big = batch_body(chunks + more)
+    assert len(too_big) > ceiling
+    refused = client.post("/api/v1/chunks/batch", content=too_big, headers=auth)
+    assert refused.status_code == 413
+    missing = client.post(
+        "/api/v1/chunks/missing", json={"chunk_ids": [i for i, _ in more]}, headers=auth
+    )
+    assert missing.json()["missing"] == [i for i, _ in more]  # nothing of it kept

@@ -41,6 +41,8 @@ class FakeServer:
         self.drop_from_fetch: str | None = None  # a chunk id the fetch answer leaves out
         self.fail_download_after: int | None = None
         self.quota_left: int | None = None
+        self.batch_max_bytes: int | None = None  # what /chunking says (nothing: an older server)
+        self.batch_sizes: list[int] = []  # the body of every chunk batch, in bytes
         self.lock = threading.Lock()  # chunk PUTs arrive from several threads
 
     def node(self, path: str) -> dict[str, object]:
@@ -69,7 +71,12 @@ class FakeServer:
                     "max_size": CHUNK_PARAMS.max_size,
                     "chunk_id_key": base64.b64encode(KEY).decode(),
                     "seed": SEED,
-                },
+                }
+                | (
+                    {}
+                    if self.batch_max_bytes is None
+                    else {"batch_max_bytes": self.batch_max_bytes}
+                ),
             )
         if route == "/spaces/me/node":
             if path not in self.files:
@@ -81,6 +88,7 @@ class FakeServer:
             return httpx.Response(200, json={"missing": [i for i in ids if i not in self.chunks]})
         if route == "/chunks/batch":
             reader = FrameReader()
+            self.batch_sizes.append(len(request.read()))
             received = reader.feed(request.read())
             reader.finish()
             with self.lock:  # batches arrive from the sender's thread
@@ -241,6 +249,27 @@ def test_a_put_sends_chunks_in_batches_as_sync_does(
     assert 1 <= batches <= 3  # a batch carries up to 6 MiB, not one chunk
     assert server.requests.count("/chunks/missing") == batches
     assert server.requests[-1] == "/spaces/me/commit"
+
+
+@pytest.mark.parametrize("server_max", [None, 24 * 1024 * 1024])
+def test_chunk_batches_are_as_big_as_the_server_says_it_takes(
+    api: SyncApi, server: FakeServer, tmp_path: Path, server_max: int | None
+) -> None:
+    server.batch_max_bytes = server_max
+    local = tmp_path / "a.bin"
+    content = random_bytes(40_000_000)
+    local.write_bytes(content)
+
+    upload_file(api, local, "/a.bin")
+
+    # A server that does not say takes 8 MiB (those before `batch_max_bytes`): 6 MiB batches.
+    old = 8 * 1024 * 1024
+    largest = max(server.batch_sizes)
+    if server_max is None:
+        assert old - 3 * 1024 * 1024 < largest <= old
+    else:  # fewer, bigger batches: each costs the server a pack and a transaction
+        assert old < largest <= server_max
+    assert server.files["/a.bin"] == (1, content)
 
 
 def test_a_stale_base_version_is_a_conflict(

@@ -19,7 +19,12 @@ from typing import Any, Self
 import httpx
 
 from sfs import __version__
-from sfs.protocol.chunk_frames import HEADER_BYTES, LENGTH_BYTES, FrameReader
+from sfs.protocol.chunk_frames import (
+    HEADER_BYTES,
+    LENGTH_BYTES,
+    OLD_BATCH_MAX_BYTES,
+    FrameReader,
+)
 from sfs.protocol.chunking import ChunkParams
 
 API_PREFIX = "/api/v1"
@@ -120,6 +125,7 @@ class Chunking:
     params: ChunkParams
     chunk_id_key: bytes
     seed: int
+    batch_max_bytes: int = OLD_BATCH_MAX_BYTES  # the largest chunk batch the server takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +329,7 @@ class ApiClient:
             ),
             chunk_id_key=base64.b64decode(data["chunk_id_key"]),
             seed=int(data["seed"]),
+            batch_max_bytes=int(data.get("batch_max_bytes", OLD_BATCH_MAX_BYTES)),
         )
 
     def missing_chunks(self, chunk_ids: Iterable[str]) -> set[str]:

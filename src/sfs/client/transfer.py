@@ -131,7 +131,7 @@ def upload_file(
 
     report = Report()
     sender = ChunkSender(_Sending(api, _BytesDone(shown)))
-    sender.start_pass()
+    sender.start_pass(chunking)
     manifest: list[ManifestEntry] = []
     shown.start(f"Uploading {source.name}", before.st_size)
     try:

@@ -16,6 +16,7 @@ from sfs.app import Services
 from sfs.config import Settings
 from sfs.domain.errors import SfsError
 from sfs.i18n import N_
+from sfs.protocol.chunk_frames import BATCH_MAX_BYTES
 from sfs.web import operations
 from sfs.web.api.app import api_mount, create_api
 from sfs.web.api.listing_shortcut import FolderListingShortcut
@@ -76,6 +77,7 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int | None]]:
             re.compile(r"^POST /api/v1/spaces/[^/]+/commit-batch$"),
             settings.commit_body_max_bytes,
         ),
+        (re.compile(r"^POST /api/v1/chunks/batch$"), BATCH_MAX_BYTES),
         (re.compile(r"^[A-Z]+ /api/v1/chunks/"), 8 * 1024 * 1024),
         # 1,000 paths (a client's batch, the schema's maxItems) of up to 4,096 bytes each.
         (re.compile(r"^POST /api/v1/spaces/[^/]+/folders/batch$"), 8 * 1024 * 1024),

@@ -107,9 +107,9 @@ class SyncEngine(Workspace):
     def _pass(self) -> Report:
         self._check_binding()
         report = Report()
-        self._uploader.start_pass()
-        self._downloads = []
         self.chunking = self.chunking or self.api.chunking()
+        self._uploader.start_pass(self.chunking)
+        self._downloads = []
         folder = scan(self.root, Ignorer(self.root), self.fs)
         self._downloader.start_pass(folder.leftovers)
         report.warnings.extend(folder.warnings)

@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Protocol, TypeVar
 
-from sfs.client.api import ApiError
+from sfs.client.api import ApiError, Chunking
 from sfs.client.sync.report import PassProgress, Report
+from sfs.protocol.chunk_frames import OLD_BATCH_MAX_BYTES
 
 FRAME_OVERHEAD = 36  # id and length before each chunk in a batch
-BATCH_BYTES = 6 * 1024 * 1024  # under the server's 8 MiB per chunk batch
+BATCH_BYTES = 16 * 1024 * 1024  # chunks per batch, when the server takes that much
+BATCH_MARGIN = 2 * 1024 * 1024  # a batch ends past BATCH_BYTES: its last chunk, the frames
 BATCH_CHUNKS = 2000
 SENT_MEMORY = 20_000  # chunk ids known to be on the server, remembered within a pass
 
@@ -50,12 +52,14 @@ class ChunkSender:
         self._outbox_bytes = 0
         self._sent: set[str] = set()
         self._in_flight: Future[None] | None = None
+        self._batch_bytes = batch_bytes(OLD_BATCH_MAX_BYTES)
 
     def close(self) -> None:
         self.end_pass()
 
-    def start_pass(self) -> None:
+    def start_pass(self, chunking: Chunking) -> None:
         self._outbox, self._outbox_bytes, self._sent = [], 0, set()
+        self._batch_bytes = batch_bytes(chunking.batch_max_bytes)
 
     def known(self, chunk_ids: list[str]) -> None:
         """Chunks known to be on the server already (a replaced version's): never asked about."""
@@ -68,7 +72,7 @@ class ChunkSender:
             return
         self._outbox.append((piece_id, piece))
         self._outbox_bytes += len(piece)
-        if self._outbox_bytes >= BATCH_BYTES or len(self._outbox) >= BATCH_CHUNKS:
+        if self._outbox_bytes >= self._batch_bytes or len(self._outbox) >= BATCH_CHUNKS:
             self.flush(report)
 
     def flush(self, report: Report) -> None:
@@ -114,6 +118,12 @@ class ChunkSender:
         """The client is stopping (Ctrl-C): the batch in flight is not waited for. Its chunks
         belong to no commit yet, so the server keeps them for the next pass or collects them."""
         self._in_flight = None
+
+
+def batch_bytes(server_max: int) -> int:
+    """How many bytes of chunks to send per batch to a server that takes `server_max`: fewer,
+    bigger batches cost it less (an old server takes 8 MiB: 6 MiB batches)."""
+    return max(min(BATCH_BYTES, server_max - BATCH_MARGIN), 1024 * 1024)
 
 
 def in_background(work: Callable[[], T], name: str = "sfs-send") -> Future[T]:

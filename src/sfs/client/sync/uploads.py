@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sfs.client.api import ApiError, ManifestEntry
+from sfs.client.api import ApiError, Chunking, ManifestEntry
 from sfs.client.sync.errors import FileChanged, ends_the_pass, reason_of
 from sfs.client.sync.reconcile import FILE, LocalEntry
 from sfs.client.sync.report import Report
@@ -69,8 +69,8 @@ class Uploader:
     def close(self) -> None:
         self._sender.close()
 
-    def start_pass(self) -> None:
-        self._sender.start_pass()
+    def start_pass(self, chunking: Chunking) -> None:
+        self._sender.start_pass(chunking)
         self._waiting = []
 
     def end_pass(self) -> None:

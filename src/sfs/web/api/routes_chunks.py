@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 from sfs.app import Services
 from sfs.domain.actor import Actor
 from sfs.domain.errors import InvalidInput, SfsError
-from sfs.protocol.chunk_frames import LENGTH_BYTES, FrameReader
+from sfs.protocol.chunk_frames import BATCH_MAX_BYTES, LENGTH_BYTES, FrameReader
 from sfs.protocol.limits import MAX_SEQUENCE
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import BaseRun, CommitRequest, ManifestEntry
@@ -72,6 +72,7 @@ def chunking(actor: ActorDep, services: ServicesDep) -> ChunkingOut:
         max_size=params.max_size,
         chunk_id_key=base64.b64encode(keys.chunk_id_key).decode(),
         seed=keys.chunking_seed,
+        batch_max_bytes=BATCH_MAX_BYTES,
     )
 
 
@@ -134,7 +135,7 @@ def commit(
 async def put_chunks(
     request: Request, actor: ActorDep, services: ServicesDep, client: ClientDep
 ) -> ChunkBatchOut:
-    """Store many small chunks in one request (up to 8 MiB).
+    """Store many small chunks in one request (up to `batch_max_bytes` of `/chunking`).
 
     The body is the chunks back to back, each as its 32-byte id, its length as a 4-byte
     big-endian number, then its bytes. Every chunk must hash to its id, or nothing is stored.

@@ -173,6 +173,7 @@ class ChunkingOut(BaseModel):
     max_size: int
     chunk_id_key: str = Field(description="base64; ids are keyed BLAKE3 of the plaintext")
     seed: int = Field(description="the organisation's FastCDC seed")
+    batch_max_bytes: int = Field(description="the largest body `POST /chunks/batch` takes")
 
 
 class CommitBatchBody(BaseModel):
