@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -137,31 +137,18 @@ class FileVersionService:
         exceeded."""
         organization_id = _organisation_of(actor)
         with self._database.transaction() as session:
-            # One query for both quotas: usually neither is set, and this runs at every write.
-            limits = quotas(session, actor.user_id, organization_id)
-            if limits.user is not None:
-                used = user_bytes(session, actor.user_id, organization_id)
-                if used + incoming_bytes > limits.user:
-                    raise QuotaExceeded(
-                        N_(
-                            "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
-                            quota=limits.user,
-                            used=used,
-                        )
-                    )
-            if limits.organisation is not None:
-                used = organisation_bytes(session, organization_id)
-                if used + incoming_bytes > limits.organisation:
-                    raise QuotaExceeded(
-                        N_(
-                            (
-                                "Quota exceeded: the organisation may store %(quota)s bytes and "
-                                "holds %(used)s."
-                            ),
-                            quota=limits.organisation,
-                            used=used,
-                        )
-                    )
+            _check_room(session, actor, organization_id, incoming_bytes)
+
+    def chunks_to_store(self, actor: Actor, sealed_sizes: Mapping[str, int]) -> dict[str, bool]:
+        """`chunk_access` of these chunks (id: sealed size), then `check_room` for those the
+        organisation does not hold, in one transaction: what an upload asks before it stores a
+        batch of chunks (once per small file)."""
+        organization_id = _organisation_of(actor)
+        with self._database.transaction() as session:
+            held = access.chunk_access(session, actor, list(sealed_sizes))
+            fresh = sum(size for chunk_id, size in sealed_sizes.items() if chunk_id not in held)
+            _check_room(session, actor, organization_id, fresh)
+        return held
 
     def room_left(self, actor: Actor) -> int | None:
         """Bytes that may still be stored before a quota is reached; None when none applies."""
@@ -535,6 +522,36 @@ def _index_chunks(
         conflict=["organization_id", "chunk_id"],
         refresh=["created_at"] if refresh else [],
     )
+
+
+def _check_room(
+    session: Session, actor: Actor, organization_id: uuid.UUID, incoming_bytes: int
+) -> None:
+    # One query for both quotas: usually neither is set, and this runs at every write.
+    limits = quotas(session, actor.user_id, organization_id)
+    if limits.user is not None:
+        used = user_bytes(session, actor.user_id, organization_id)
+        if used + incoming_bytes > limits.user:
+            raise QuotaExceeded(
+                N_(
+                    "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
+                    quota=limits.user,
+                    used=used,
+                )
+            )
+    if limits.organisation is not None:
+        used = organisation_bytes(session, organization_id)
+        if used + incoming_bytes > limits.organisation:
+            raise QuotaExceeded(
+                N_(
+                    (
+                        "Quota exceeded: the organisation may store %(quota)s bytes and "
+                        "holds %(used)s."
+                    ),
+                    quota=limits.organisation,
+                    used=used,
+                )
+            )
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:
