@@ -63,15 +63,15 @@ def resolve(session: Session, space: SpaceScope, parts: list[str]) -> Node:
         return root
     # Downward from the root's id, which the scope holds: loading the root row itself would be
     # one more query on every PUT, PROPFIND and MKCOL below the top folder.
-    parent_id = space.root_node_id
+    node: Node | None = None
     for depth, part in enumerate(parts):
-        child = live_child(session, parent_id, part)
-        if child is None:
+        node = live_child(session, node.id if node else space.root_node_id, part)
+        if node is None:
             raise NotFound(
                 N_("%(join_path)s does not exist.", join_path=join_path(parts[: depth + 1]))
             )
-        parent_id = child.id
-    return child
+    assert node is not None
+    return node
 
 
 def resolve_view(session: Session, space: SpaceScope, parts: list[str]) -> NodeView:

@@ -31,6 +31,7 @@ from sfs.services.files import chunk_access as access
 from sfs.services.files.bulk_commit import BulkEntry, commit_bulk, stale_base_message
 from sfs.services.files.bulk_manifests import FileManifest, manifests_of
 from sfs.services.files.bulk_rows import insert_rows
+from sfs.services.files.commit_batching import CommitBatcher
 from sfs.services.files.nodes import (
     FILE,
     NodeView,
@@ -112,6 +113,12 @@ class FileVersionService:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._database = database
         self._clock = clock
+        self._batcher: CommitBatcher[CommitRequest, ChunkRow] = CommitBatcher(
+            lambda actor, space_id, client, requests, fresh: self.commit_many(
+                actor, space_id=space_id, requests=requests, client=client, fresh_chunks=fresh
+            ),
+            lambda request: request.path,
+        )
 
     # -- chunks --------------------------------------------------------------------------------
 
@@ -214,11 +221,12 @@ class FileVersionService:
         fresh_chunks: Sequence[ChunkRow] = (),
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored;
-        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too."""
+        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too. The
+        transaction may hold other commits of the same actor, space and client that arrived
+        at the same time (`commit_batching`); each succeeds or fails on its own."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name, sha1)
-        (outcome,) = self.commit_many(
-            actor, space_id=space_id, requests=[request], client=client, fresh_chunks=fresh_chunks
-        )
+        # Made together with others arriving at once for the same caller and space.
+        outcome = self._batcher.commit(actor, space_id, client, request, fresh_chunks)
         if isinstance(outcome, SfsError):
             raise outcome
         return outcome
