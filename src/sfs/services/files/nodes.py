@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -285,18 +286,18 @@ def live_children(
 
 
 def _stamp_statement() -> Update:
+    # On the table, not the mapped class: an ORM UPDATE works out its cache key anew at every
+    # run (about half its cost); nothing in a session needs these nodes' tree_seq synchronised.
+    nodes = cast(Table, Node.__table__)
     above = (
-        select(Node.id, Node.parent_id)
-        .where(Node.id.in_(bindparam("node_ids", expanding=True)))
+        select(nodes.c.id, nodes.c.parent_id)
+        .where(nodes.c.id.in_(bindparam("node_ids", expanding=True)))
         .cte("above", recursive=True)
     )
-    above = above.union(select(Node.id, Node.parent_id).join(above, Node.id == above.c.parent_id))
-    return (
-        update(Node)
-        .where(Node.id.in_(select(above.c.id)))
-        .values(tree_seq=bindparam("seq"))
-        .execution_options(synchronize_session=False)
+    above = above.union(
+        select(nodes.c.id, nodes.c.parent_id).join(above, nodes.c.id == above.c.parent_id)
     )
+    return update(nodes).where(nodes.c.id.in_(select(above.c.id))).values(tree_seq=bindparam("seq"))
 
 
 # Built once: putting the recursive CTE together cost a small write more than running it.
