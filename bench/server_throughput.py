@@ -3,7 +3,8 @@ rounds of the same run (the machine is shared: ratios between the two say more t
 
 Run: .venv/bin/python -m bench.server_throughput [--baseline SRC] [--rounds 2]
          [--only big,small,rclone,listing] [--big-mib 1024] [--small-files 10000]
-         [--rclone-files 1000] [--wsgidav PATH] [--callers 16] [--seconds 10]
+         [--rclone-files 1000] [--rclone PATH] [--rclone-pacer-min-sleep DURATION]
+         [--wsgidav PATH] [--callers 16] [--seconds 10]
          [--workers 1] [--redis URL] [--dir DIR]
 
 `--baseline SRC` is the `src` folder of another checkout (e.g. `git archive main | tar -x -C
@@ -15,9 +16,13 @@ wrk) are the same for both. Scenarios:
   (checked byte for byte): MiB/s, and the server's CPU seconds (user + system, from
   /proc/PID/stat) per GiB;
 - small: --small-files files of 4 KiB up by one `sfs sync --once` pass: files/s and server CPU;
-- rclone: `rclone copy` of --rclone-files x 4 KiB over WebDAV (`--transfers 8`): files/s,
-  next to WsgiDAV's filesystem provider (--wsgidav: its `wsgidav` executable, e.g. from a
-  throw-away virtualenv) on the same disk, in the same round;
+- rclone: `rclone copy` of --rclone-files x 4 KiB over WebDAV (`--transfers 8`): files/s and
+  the server's CPU per file, next to WsgiDAV's filesystem provider (--wsgidav: its `wsgidav`
+  executable, e.g. from a throw-away virtualenv) on the same disk, in the same round (before
+  the sfs servers in odd rounds, after them in even ones). --rclone picks the rclone binary
+  (default: the one on PATH) and --rclone-pacer-min-sleep its `--webdav-pacer-min-sleep`
+  (rclone 1.61 and later; its default of 10 ms between calls caps a copy at about 33 files/s
+  whatever the server), both the same for every server; the report names the rclone version;
 - listing: `GET /spaces/me/children?path=/` of a folder of 20 files with a device token,
   --callers concurrent connections for --seconds (wrk, Debian package `wrk`): requests/s,
   p50 and p99 latency, next to one caller alone. With --workers N > 1 it runs on a server of
@@ -163,7 +168,23 @@ def app_password(server: Server, account: Account) -> str:
         services.database.dispose()
 
 
-def rclone_copy(source: Path, url: str, user: str = "", password: str = "") -> float:
+class Rclone:
+    """One rclone binary and the flags every copy of the run gets, whichever server it meets."""
+
+    def __init__(self, binary: str, pacer_min_sleep: str | None) -> None:
+        self.binary = binary
+        self.flags = ["--webdav-pacer-min-sleep", pacer_min_sleep] if pacer_min_sleep else []
+        self.version = subprocess.run(
+            [binary, "version"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()[0]
+
+    def describe(self) -> str:
+        return " ".join([self.version, *self.flags])
+
+
+def rclone_copy(
+    client: Rclone, source: Path, url: str, user: str = "", password: str = ""
+) -> float:
     environment = {
         **os.environ,
         "RCLONE_CONFIG_BENCH_TYPE": "webdav",
@@ -172,13 +193,13 @@ def rclone_copy(source: Path, url: str, user: str = "", password: str = "") -> f
     }
     if user:
         obscured = subprocess.run(
-            ["rclone", "obscure", password], capture_output=True, text=True, check=True
+            [client.binary, "obscure", password], capture_output=True, text=True, check=True
         ).stdout.strip()
         environment["RCLONE_CONFIG_BENCH_USER"] = user
         environment["RCLONE_CONFIG_BENCH_PASS"] = obscured
     start = time.perf_counter()
     subprocess.run(
-        ["rclone", "copy", "--transfers", "8", str(source), "bench:small"],
+        [client.binary, "copy", "--transfers", "8", *client.flags, str(source), "bench:small"],
         env=environment,
         check=True,
         capture_output=True,
@@ -186,16 +207,24 @@ def rclone_copy(source: Path, url: str, user: str = "", password: str = "") -> f
     return time.perf_counter() - start
 
 
-def rclone(server: Server, work: Path, count: int, results: Results, round_no: int) -> None:
-    account = new_account(server, work, f"dav{round_no}{server.name}")
-    secret = app_password(server, account)
+def rclone_source(work: Path, count: int) -> Path:
+    """The --rclone-files files every copy of the run sends, written once."""
     folder = work / "rclone-source"
     if not folder.exists():
         folder.mkdir()
         for n in range(count):
             (folder / f"f{n:04d}.bin").write_bytes(os.urandom(4096))
+    return folder
+
+
+def rclone(
+    client: Rclone, server: Server, work: Path, count: int, results: Results, round_no: int
+) -> None:
+    account = new_account(server, work, f"dav{round_no}{server.name}")
+    secret = app_password(server, account)
+    folder = rclone_source(work, count)
     cpu = server.cpu()
-    seconds = rclone_copy(folder, f"{server.base_url}/dav/", account.email, secret)
+    seconds = rclone_copy(client, folder, f"{server.base_url}/dav/", account.email, secret)
     results["rclone files/s"][server.name].append(count / seconds)
     results["rclone server CPU ms/file"][server.name].append((server.cpu() - cpu) * 1000 / count)
 
@@ -203,7 +232,7 @@ def rclone(server: Server, work: Path, count: int, results: Results, round_no: i
 _WSGIDAV_FLAGS = ("--auth=anonymous", "--no-config", "-q")
 
 
-def rclone_wsgidav(wsgidav: str, work: Path, count: int, results: Results) -> None:
+def rclone_wsgidav(client: Rclone, wsgidav: str, work: Path, count: int, results: Results) -> None:
     root = work / "wsgidav-root"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
@@ -224,8 +253,13 @@ def rclone_wsgidav(wsgidav: str, work: Path, count: int, results: Results) -> No
                     return False
 
             wait_for(answers, 30, "WsgiDAV to answer")
-            seconds = rclone_copy(work / "rclone-source", f"http://127.0.0.1:{port}/")
+            folder = rclone_source(work, count)
+            cpu = cpu_seconds(process.pid)
+            seconds = rclone_copy(client, folder, f"http://127.0.0.1:{port}/")
             results["rclone files/s"]["WsgiDAV"].append(count / seconds)
+            results["rclone server CPU ms/file"]["WsgiDAV"].append(
+                (cpu_seconds(process.pid) - cpu) * 1000 / count
+            )
         finally:
             stop_process(process)
 
@@ -307,6 +341,11 @@ def main() -> None:
     parser.add_argument("--big-mib", type=int, default=1024)
     parser.add_argument("--small-files", type=int, default=10_000)
     parser.add_argument("--rclone-files", type=int, default=1000)
+    parser.add_argument("--rclone", default="rclone", help="the rclone binary to copy with")
+    parser.add_argument(
+        "--rclone-pacer-min-sleep",
+        help="rclone's --webdav-pacer-min-sleep (e.g. 0 or 1ms; rclone 1.61 and later)",
+    )
     parser.add_argument("--wsgidav", help="a wsgidav executable, to run beside rclone")
     parser.add_argument("--callers", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
@@ -323,14 +362,18 @@ def main() -> None:
     names = [name for name, _ in codes] + (["WsgiDAV"] if options.wsgidav else [])
     work = Path(tempfile.mkdtemp(prefix="sfs-throughput-", dir=options.dir))
     results: Results = defaultdict(lambda: defaultdict(list))
+    client = Rclone(options.rclone, options.rclone_pacer_min_sleep) if "rclone" in only else None
     print(
         f"server_throughput: {options.rounds} rounds of {sorted(only)}, in {work}"
         + (f"; listing with {options.workers} workers" if options.workers > 1 else "")
+        + (f"; {client.describe()}" if client else "")
     )
     try:
         for round_no in range(options.rounds):
             # Alternate which code goes first, so neither always meets a cold or warm disk.
             order = codes if round_no % 2 == 0 else list(reversed(codes))
+            if client and options.wsgidav and round_no % 2 == 1:
+                rclone_wsgidav(client, options.wsgidav, work, options.rclone_files, results)
             for name, source in order:
                 server = Server(name, source, work / f"r{round_no}")
                 try:
@@ -338,8 +381,8 @@ def main() -> None:
                         big(server, work, options.big_mib, results, round_no)
                     if "small" in only:
                         small(server, work, options.small_files, results, round_no)
-                    if "rclone" in only:
-                        rclone(server, work, options.rclone_files, results, round_no)
+                    if client:
+                        rclone(client, server, work, options.rclone_files, results, round_no)
                     if "listing" in only and options.workers > 1:
                         workers = {
                             "SFS_WORKERS": str(options.workers),
@@ -357,10 +400,12 @@ def main() -> None:
                         listing(server, work, options.callers, options.seconds, results, round_no)
                 finally:
                     server.stop()
-            if "rclone" in only and options.wsgidav:
-                rclone_wsgidav(options.wsgidav, work, options.rclone_files, results)
+            if client and options.wsgidav and round_no % 2 == 0:
+                rclone_wsgidav(client, options.wsgidav, work, options.rclone_files, results)
             print(f"round {round_no + 1} done")
         report(results, names)
+        if client:
+            print(f"rclone: {client.describe()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

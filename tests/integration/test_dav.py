@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -10,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sfs.app import Services
+from sfs.domain.actor import Actor
 from tests.dav import OC, D, DavUser, dav_user, entries, propfind
-from tests.world import actor, make_tenant
+from tests.world import CLIENT, actor, make_tenant
 
 
 @pytest.fixture
@@ -126,6 +128,23 @@ def test_folder_etags_change_with_anything_below_and_both_parents_of_a_move(
     after_move = etags()
     assert {k for k in after_move if after_move[k] != after_put[k]} == {"/", "a", "b", "deep"}
     assert etags() == after_move  # stable while nothing changes
+
+
+def test_a_mkcol_that_loses_the_race_for_its_folder_is_told_it_exists(
+    client: TestClient, services: Services, alice: DavUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rclone sends a MKCOL of the folder from each of its transfers at once: the ones that
+    find it made in between get 405 (it exists), as a later MKCOL would, not 409."""
+    looked = services.dav_listings.kind_at
+
+    def made_by_another_request_first(who: Actor, *, space_id: uuid.UUID, path: str) -> str | None:
+        monkeypatch.setattr(services.dav_listings, "kind_at", looked)
+        services.file_tree.create_folder(who, space_id=space_id, path=path, client=CLIENT)
+        return None  # what this request saw before the other one committed
+
+    monkeypatch.setattr(services.dav_listings, "kind_at", made_by_another_request_first)
+    assert client.request("MKCOL", "/dav/race", headers=alice.headers).status_code == 405
+    assert client.request("MKCOL", "/dav/none/x", headers=alice.headers).status_code == 409
 
 
 def test_mkcol_delete_copy_and_move_follow_rfc_4918(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
@@ -124,12 +124,7 @@ def _write(
     results: list[NodeView | SfsError | None],
     now: datetime,
 ) -> None:
-    last = session.execute(
-        update(Space)
-        .where(Space.id == space.id)
-        .values(journal_seq=Space.journal_seq + len(accepted))
-        .returning(Space.journal_seq)
-    ).scalar_one()
+    last = session.execute(_ADVANCE, {"advanced_space": space.id, "by": len(accepted)}).scalar_one()
     session.info.setdefault(TOUCHED_SPACES, set()).add(space.id)
     first_seq = int(last) - len(accepted) + 1
     node_rows: list[dict[str, object]] = []
@@ -235,6 +230,17 @@ def _write(
         session.flush()
         for node in replaced:
             prune_versions(session, node, organisation, now)
+
+
+# The journal numbers handed out, on the table and built once (an ORM UPDATE works its cache
+# key out anew at every run); the session's Space object, if any, is not read again.
+_SPACES = cast(Table, Space.__table__)
+_ADVANCE = (
+    update(_SPACES)
+    .where(_SPACES.c.id == bindparam("advanced_space"))
+    .values(journal_seq=_SPACES.c.journal_seq + bindparam("by"))
+    .returning(_SPACES.c.journal_seq)
+)
 
 
 def _current_numbers(session: Session, version_ids: list[uuid.UUID | None]) -> dict[uuid.UUID, int]:

@@ -113,9 +113,10 @@ class ChunkIntake:
         chunks, self._pending = self._pending, []
         if not chunks:
             return
-        held = self._versions.chunk_access(self._actor, [c.chunk_id for c in chunks])
+        # A chunk repeated in the file is stored once (the pack writer skips it), counted once.
+        sizes = {c.chunk_id: len(c.sealed) for c in chunks}
+        held = self._versions.chunks_to_store(self._actor, sizes)
         fresh = [c for c in chunks if c.chunk_id not in held]
-        self._versions.check_room(self._actor, sum(len(c.sealed) for c in fresh))
         for chunk in fresh:
             self._record(self._writer.add(chunk.chunk_id, chunk.sealed))
         # Held, but not the actor's yet: the server cut these from the actor's own bytes, so

@@ -12,10 +12,9 @@ from sfs.domain.actor import Actor
 from sfs.domain.errors import NotFound
 from sfs.metadata.db import Database
 from sfs.ports import Clock
-from sfs.protocol.paths import join_path
 from sfs.services.files.listing import Listing
 from sfs.services.files.locks import LockView, locks_covering
-from sfs.services.files.nodes import FOLDER, child_views, node_view, parse_path, resolve
+from sfs.services.files.nodes import FOLDER, child_views, parse_path, resolve, resolve_view
 from sfs.services.files.properties import StoredProperty, stored_properties
 from sfs.services.files.spaces import visible_space
 
@@ -48,11 +47,10 @@ class DavListingService:
         with self._database.transaction() as session:
             space = visible_space(session, actor, space_id)
             parts = parse_path(path)
-            node = resolve(session, space, parts)
-            view = node_view(session, node, join_path(parts))
+            view = resolve_view(session, space, parts)
             children = (
-                child_views(session, node.id, parts, folders_first=False)
-                if node.kind == FOLDER and with_children
+                child_views(session, view.id, parts, folders_first=False)
+                if view.kind == FOLDER and with_children
                 else []
             )
             nodes = [view, *children]

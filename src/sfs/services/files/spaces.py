@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,7 +190,17 @@ def lock_for_commit(session: Session, space: SpaceScope) -> None:
     """Take the space's write lock before looking at chunks, so the garbage collector cannot
     delete a chunk between this check and the commit (on SQLite this starts the write
     transaction; on PostgreSQL it locks the space row, which also orders journal numbers)."""
-    session.execute(update(Space).where(Space.id == space.id).values(journal_seq=Space.journal_seq))
+    session.execute(_LOCK, {"locked_space": space.id})
+
+
+# On the table and built once (an ORM UPDATE works its cache key out anew at every run): it
+# changes no value, so no object in the session needs synchronising.
+_SPACES = cast(Table, Space.__table__)
+_LOCK = (
+    update(_SPACES)
+    .where(_SPACES.c.id == bindparam("locked_space"))
+    .values(journal_seq=_SPACES.c.journal_seq)
+)
 
 
 def append_journal(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -31,6 +31,7 @@ from sfs.services.files import chunk_access as access
 from sfs.services.files.bulk_commit import BulkEntry, commit_bulk, stale_base_message
 from sfs.services.files.bulk_manifests import FileManifest, manifests_of
 from sfs.services.files.bulk_rows import insert_rows
+from sfs.services.files.commit_batching import CommitBatcher
 from sfs.services.files.nodes import (
     FILE,
     NodeView,
@@ -112,6 +113,12 @@ class FileVersionService:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._database = database
         self._clock = clock
+        self._batcher: CommitBatcher[CommitRequest, ChunkRow] = CommitBatcher(
+            lambda actor, space_id, client, requests, fresh: self.commit_many(
+                actor, space_id=space_id, requests=requests, client=client, fresh_chunks=fresh
+            ),
+            lambda request: request.path,
+        )
 
     # -- chunks --------------------------------------------------------------------------------
 
@@ -137,31 +144,18 @@ class FileVersionService:
         exceeded."""
         organization_id = _organisation_of(actor)
         with self._database.transaction() as session:
-            # One query for both quotas: usually neither is set, and this runs at every write.
-            limits = quotas(session, actor.user_id, organization_id)
-            if limits.user is not None:
-                used = user_bytes(session, actor.user_id, organization_id)
-                if used + incoming_bytes > limits.user:
-                    raise QuotaExceeded(
-                        N_(
-                            "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
-                            quota=limits.user,
-                            used=used,
-                        )
-                    )
-            if limits.organisation is not None:
-                used = organisation_bytes(session, organization_id)
-                if used + incoming_bytes > limits.organisation:
-                    raise QuotaExceeded(
-                        N_(
-                            (
-                                "Quota exceeded: the organisation may store %(quota)s bytes and "
-                                "holds %(used)s."
-                            ),
-                            quota=limits.organisation,
-                            used=used,
-                        )
-                    )
+            _check_room(session, actor, organization_id, incoming_bytes)
+
+    def chunks_to_store(self, actor: Actor, sealed_sizes: Mapping[str, int]) -> dict[str, bool]:
+        """`chunk_access` of these chunks (id: sealed size), then `check_room` for those the
+        organisation does not hold, in one transaction: what an upload asks before it stores a
+        batch of chunks (once per small file)."""
+        organization_id = _organisation_of(actor)
+        with self._database.transaction() as session:
+            held = access.chunk_access(session, actor, list(sealed_sizes))
+            fresh = sum(size for chunk_id, size in sealed_sizes.items() if chunk_id not in held)
+            _check_room(session, actor, organization_id, fresh)
+        return held
 
     def room_left(self, actor: Actor) -> int | None:
         """Bytes that may still be stored before a quota is reached; None when none applies."""
@@ -227,11 +221,12 @@ class FileVersionService:
         fresh_chunks: Sequence[ChunkRow] = (),
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored;
-        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too."""
+        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too. The
+        transaction may hold other commits of the same actor, space and client that arrived
+        at the same time (`commit_batching`); each succeeds or fails on its own."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name, sha1)
-        (outcome,) = self.commit_many(
-            actor, space_id=space_id, requests=[request], client=client, fresh_chunks=fresh_chunks
-        )
+        # Made together with others arriving at once for the same caller and space.
+        outcome = self._batcher.commit(actor, space_id, client, request, fresh_chunks)
         if isinstance(outcome, SfsError):
             raise outcome
         return outcome
@@ -535,6 +530,36 @@ def _index_chunks(
         conflict=["organization_id", "chunk_id"],
         refresh=["created_at"] if refresh else [],
     )
+
+
+def _check_room(
+    session: Session, actor: Actor, organization_id: uuid.UUID, incoming_bytes: int
+) -> None:
+    # One query for both quotas: usually neither is set, and this runs at every write.
+    limits = quotas(session, actor.user_id, organization_id)
+    if limits.user is not None:
+        used = user_bytes(session, actor.user_id, organization_id)
+        if used + incoming_bytes > limits.user:
+            raise QuotaExceeded(
+                N_(
+                    "Quota exceeded: you may store %(quota)s bytes and hold %(used)s.",
+                    quota=limits.user,
+                    used=used,
+                )
+            )
+    if limits.organisation is not None:
+        used = organisation_bytes(session, organization_id)
+        if used + incoming_bytes > limits.organisation:
+            raise QuotaExceeded(
+                N_(
+                    (
+                        "Quota exceeded: the organisation may store %(quota)s bytes and "
+                        "holds %(used)s."
+                    ),
+                    quota=limits.organisation,
+                    used=used,
+                )
+            )
 
 
 def _organisation_of(actor: Actor) -> uuid.UUID:

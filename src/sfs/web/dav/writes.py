@@ -112,15 +112,25 @@ async def mkcol(context: DavContext) -> Response:
 def _mkcol(context: DavContext) -> None:
     context.require_conditions()
     where = context.where
-    found = context.services.dav_listings.kind_at(
-        context.actor, space_id=context.space_id, path=where.path
-    )
-    if found is not None:  # rclone asks for the folder before every file it puts
+    if _kind_at(context) is not None:  # rclone asks for the folder before every file it puts
         raise DavError(405, f"{where.path} exists already.")
     _require_parent_folder(context)
     context.require_unlocked(LockTarget(where.path), LockTarget(where.parent))
-    context.services.file_tree.create_folder(
-        context.actor, space_id=context.space_id, path=where.path, client=context.client
+    try:
+        context.services.file_tree.create_folder(
+            context.actor, space_id=context.space_id, path=where.path, client=context.client
+        )
+    except Conflict:
+        # Another request made it in between (rclone sends a MKCOL of the folder from each of
+        # its transfers at once): it exists, answered as above, not as a missing parent.
+        if _kind_at(context) is None:
+            raise
+        raise DavError(405, f"{where.path} exists already.") from None
+
+
+def _kind_at(context: DavContext) -> str | None:
+    return context.services.dav_listings.kind_at(
+        context.actor, space_id=context.space_id, path=context.where.path
     )
 
 
