@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -332,16 +333,18 @@ class SfsParty:
         b.mkdir()
         pid = self.server.process.pid
         with profiled(pid, self._profile_path(round_, "once")):
-            cpu = cpu_seconds(pid)
+            cpu, clients = cpu_seconds(pid), children_cpu_seconds()
             up = sync_once(a, account)
             down = sync_once(b, account)
             used = cpu_seconds(pid) - cpu
+            clients = children_cpu_seconds() - clients
         count = round_.small_files
         assert up.summary["uploaded"] == count and up.summary["failed"] == 0, up.summary
         assert down.summary["downloaded"] == count, down.summary
         assert tree_digest(b / "small") == round_.tree_digest, f"{self.name}: B's tree differs"
         results["small one-shot files/s"][self.name].append(count / (up.elapsed + down.elapsed))
         results["small one-shot server CPU s"][self.name].append(used)
+        results["small one-shot clients CPU s (A+B)"][self.name].append(clients)
         shutil.rmtree(a)
         shutil.rmtree(b)
 
@@ -352,6 +355,12 @@ class SfsParty:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have ended (each `sync_once`)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def single_edits(a: Path, b: Path, count: int) -> list[float]:
@@ -562,6 +571,7 @@ def table(results: Results, codes: list[str], mib: int, files: int) -> str:
     row("clients' CPU (A+B), continuous, s", "small continuous clients CPU s (A+B)", "", "")
     row("  of which A", "small continuous client A CPU s", "", "")
     row("  of which B", "small continuous client B CPU s", "", "")
+    row("clients' CPU (A+B), one-shot, s", "small one-shot clients CPU s (A+B)", "", "")
     row("passes run for the files, continuous: A", "small continuous passes A", "", "")
     row("passes run for the files, continuous: B", "small continuous passes B", "", "")
     row("one file written in A until whole in B, median s", "single edit A → B s, median", "", "")
