@@ -3,6 +3,7 @@ every transfer checked by hash, with ratios between figures of the same round.
 
 Run: .venv/bin/python -m bench.peer_table [--big-mib 1024] [--small-files 10000] [--rounds 1]
          [--baseline SRC] [--json peer_table.json] [--profile DIR] [--watch-delay 1] [--dir DIR]
+         [--only small] [--edits 10]
 
 `--baseline SRC` is the `src` folder of another checkout of sfs (`git archive REV | tar -x -C
 /tmp/before`): each round then runs every sfs scenario on the baseline code and on this code in
@@ -22,10 +23,16 @@ turn (server AND clients run that code), the order alternating between rounds. P
 - small: --small-files files of 4 KiB moved into A's folder while both sfs clients run (`sfs sync
   DIR`: file watcher and long poll, as users run them), until B holds all (SHA-256 over the tree);
   next to Syncthing with both instances running and file watchers on (--watch-delay), and to
-  one-shot passes (`sfs sync --once` in A, then in B); server CPU seconds of each.
+  one-shot passes (`sfs sync --once` in A, then in B); server CPU seconds of each. Then, with
+  both clients still running, --edits single files of 10 kB written in A, one at a time, each
+  timed until B holds it (the latency of one edit), and the passes each client ran.
+
+`--only small` runs the small-files scenarios alone (sfs and Syncthing), a quicker loop for
+work on the continuous mode; `--only big` the others.
 
 `--profile DIR` records `sfs serve` with py-spy (collapsed stacks, `--format raw`) during the
-small-files scenarios, continuous and one-shot: DIR/<code>-r<round>-{continuous,once}.txt.
+small-files scenarios, continuous and one-shot: DIR/<code>-r<round>-{continuous,once}.txt, and
+both clients in the continuous one (-continuous-client-{a,b}.txt, their logs beside them).
 Every process started here is stopped on the way out, also on a failure or SIGTERM.
 """
 
@@ -34,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -78,20 +86,23 @@ Results = dict[str, dict[str, list[float]]]  # figure -> column -> one value per
 class Round:
     """One round's inputs, shared by every party: the big file, the edit, the small tree."""
 
-    def __init__(self, work: Path, number: int, big_mib: int, small_files: int) -> None:
+    def __init__(
+        self, work: Path, number: int, big_mib: int, small_files: int, only: set[str]
+    ) -> None:
         self.work, self.number = work, number
         self.big = work / "original.bin"
-        write_random(self.big, big_mib * MiB)
         self.big_mib = big_mib
-        self.big_sha = file_sha256(self.big)
         self.insert = os.urandom(MiB)
         self.offset = big_mib * MiB // 2 + 12_345  # unaligned
-        edited = work / "edited-probe.bin"
-        shutil.copyfile(self.big, edited)
-        self.edit(edited)
-        self.edited_sha = file_sha256(edited)
-        self.edited_size = edited.stat().st_size
-        edited.unlink()
+        if "big" in only:
+            write_random(self.big, big_mib * MiB)
+            self.big_sha = file_sha256(self.big)
+            edited = work / "edited-probe.bin"
+            shutil.copyfile(self.big, edited)
+            self.edit(edited)
+            self.edited_sha = file_sha256(edited)
+            self.edited_size = edited.stat().st_size
+            edited.unlink()
         self.tree = work / "tree"
         write_tree(self.tree, small_files, 4096, per_folder=PER_FOLDER)
         self.tree_digest = tree_digest(self.tree)
@@ -249,7 +260,7 @@ class SfsParty:
         shutil.rmtree(a)
         shutil.rmtree(b)
 
-    def small_continuous(self, round_: Round, results: Results) -> None:
+    def small_continuous(self, round_: Round, results: Results, edits: int) -> None:
         account = self.account("cont")
         a, b = self.work / "cont-a", self.work / "cont-b"
         a.mkdir()
@@ -277,7 +288,13 @@ class SfsParty:
             )
             time.sleep(1)  # both back in their long polls
             out = self._profile_path(round_, "continuous")
-            with profiled(self.server.process.pid, out):
+            client_a = self._profile_path(round_, "continuous-client-a")
+            client_b = self._profile_path(round_, "continuous-client-b")
+            with (
+                profiled(self.server.process.pid, out),
+                profiled(clients[0].pid, client_a),
+                profiled(clients[1].pid, client_b),
+            ):
                 pids = [self.server.process.pid, *(client.pid for client in clients)]
                 cpu = [cpu_seconds(pid) for pid in pids]
                 start = time.perf_counter()
@@ -286,13 +303,26 @@ class SfsParty:
                     b / "small", round_.tree_digest, f"{self.name}: B to hold the tree"
                 )
                 used = [cpu_seconds(pid) - was for pid, was in zip(pids, cpu, strict=True)]
+            passes = [log.read_text().count('"event": "pass"') for log in logs]
+            latencies = single_edits(a, b, edits)
         finally:
             for client in clients:
                 stop_process(client, grace=10)
+            for log in logs if self.profile else ():  # each pass's counts, beside the profiles
+                copied = self._profile_path(round_, f"continuous-{log.stem}")
+                if copied is not None and log.exists():
+                    shutil.copyfile(log, copied.with_suffix(".log"))
         count = round_.small_files
         results["small continuous files/s"][self.name].append(count / (done - start))
         results["small continuous server CPU s"][self.name].append(used[0])
         results["small continuous clients CPU s (A+B)"][self.name].append(used[1] + used[2])
+        results["small continuous client A CPU s"][self.name].append(used[1])
+        results["small continuous client B CPU s"][self.name].append(used[2])
+        results["small continuous passes A"][self.name].append(passes[0])
+        results["small continuous passes B"][self.name].append(passes[1])
+        if latencies:
+            results["single edit A → B s, median"][self.name].append(statistics.median(latencies))
+            results["single edit A → B s, worst"][self.name].append(max(latencies))
         shutil.rmtree(a)
         shutil.rmtree(b)
 
@@ -303,16 +333,18 @@ class SfsParty:
         b.mkdir()
         pid = self.server.process.pid
         with profiled(pid, self._profile_path(round_, "once")):
-            cpu = cpu_seconds(pid)
+            cpu, clients = cpu_seconds(pid), children_cpu_seconds()
             up = sync_once(a, account)
             down = sync_once(b, account)
             used = cpu_seconds(pid) - cpu
+            clients = children_cpu_seconds() - clients
         count = round_.small_files
         assert up.summary["uploaded"] == count and up.summary["failed"] == 0, up.summary
         assert down.summary["downloaded"] == count, down.summary
         assert tree_digest(b / "small") == round_.tree_digest, f"{self.name}: B's tree differs"
         results["small one-shot files/s"][self.name].append(count / (up.elapsed + down.elapsed))
         results["small one-shot server CPU s"][self.name].append(used)
+        results["small one-shot clients CPU s (A+B)"][self.name].append(clients)
         shutil.rmtree(a)
         shutil.rmtree(b)
 
@@ -325,53 +357,93 @@ class SfsParty:
         self.server.stop()
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have ended (each `sync_once`)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def single_edits(a: Path, b: Path, count: int) -> list[float]:
+    """Seconds for each of `count` new 10 kB files written in A (one at a time, both clients
+    running) to be whole in B."""
+    latencies = []
+    for n in range(count):
+        name, data = f"edit-{n}.bin", os.urandom(10_000)
+        start = time.perf_counter()
+        (a / name).write_bytes(data)
+
+        def arrived(target: Path = b / name, data: bytes = data) -> bool:
+            try:
+                return target.read_bytes() == data
+            except FileNotFoundError:
+                return False
+
+        wait_for(arrived, 120, f"edit {n} to reach B", pause=0.005)
+        latencies.append(time.perf_counter() - start)
+        time.sleep(0.5)  # both back in their waits
+    return latencies
+
+
 def _made(folder: Path) -> Path:
     folder.mkdir()
     return folder
 
 
-def syncthing_round(round_: Round, work: Path, watch_delay: float, results: Results) -> None:
-    mib, column = round_.big_mib, "Syncthing"
+def syncthing_round(
+    round_: Round, work: Path, watch_delay: float, results: Results, only: set[str]
+) -> None:
     with syncthing_compare.Pair(work, watch_delay=watch_delay) as pair:
-        a, b = pair.a, pair.b
-        staging = work / "st-big"
-        staging.mkdir()
-        os.link(round_.big, staging / "big.bin")
-        cpu = a.cpu(), b.cpu()
-        start = time.perf_counter()
-        os.rename(staging / "big.bin", a.folder / "big.bin")  # the file itself, not its folder
-        scanner = pair.scan_a()
-        done = wait_for_file(b.folder / "big.bin", mib * MiB, "Syncthing B to hold the file")
-        pair.check()
-        scanner.join(timeout=60)
-        used = a.cpu() - cpu[0], b.cpu() - cpu[1]
-        assert file_sha256(b.folder / "big.bin") == round_.big_sha, "Syncthing B's file differs"
-        results["big up MiB/s"][column].append(mib / (done - start))
-        results["big down MiB/s"][column].append(mib / (done - start))
-        results["Syncthing CPU s per GiB, A"][column].append(used[0] * 1024 / mib)
-        results["Syncthing CPU s per GiB, B"][column].append(used[1] * 1024 / mib)
-        results["Syncthing peak RSS MiB, A"][column].append(a.peak_rss_mib())
-        results["Syncthing peak RSS MiB, B"][column].append(b.peak_rss_mib())
-        pair.wait_idle()
-        # The edit: Syncthing's own byte count of the A-B connection, both directions.
-        wire = a.bytes_with(b)
-        round_.edit(a.folder / "big.bin")
-        scanner = pair.scan_a()
-        wait_for_file(b.folder / "big.bin", round_.edited_size, "Syncthing B to get the edit")
-        scanner.join(timeout=60)
-        pair.check()
-        pair.wait_idle()
-        time.sleep(2)  # B's index update back to A
-        results["delta A→server→B bytes"][column].append(a.bytes_with(b) - wire)
-        assert file_sha256(b.folder / "big.bin") == round_.edited_sha, "Syncthing B's edit differs"
-        # The small tree with both running and watching, no scan asked for.
-        staging = round_.stage_tree(a.folder)
-        start = time.perf_counter()
-        move_in(staging, a.folder)
-        done = wait_for_tree(b.folder / "small", round_.tree_digest, "Syncthing B to hold the tree")
-        results["small continuous files/s"][column].append(round_.small_files / (done - start))
+        if "big" in only:
+            syncthing_big(round_, work, pair, results)
+        if "small" in only:
+            # The small tree with both running and watching, no scan asked for.
+            staging = round_.stage_tree(pair.a.folder)
+            start = time.perf_counter()
+            move_in(staging, pair.a.folder)
+            done = wait_for_tree(
+                pair.b.folder / "small", round_.tree_digest, "Syncthing B to hold the tree"
+            )
+            files_per_second = round_.small_files / (done - start)
+            results["small continuous files/s"]["Syncthing"].append(files_per_second)
     for folder in ("st-a", "st-b", "st-home-a", "st-home-b"):
         shutil.rmtree(work / folder, ignore_errors=True)
+
+
+def syncthing_big(
+    round_: Round, work: Path, pair: syncthing_compare.Pair, results: Results
+) -> None:
+    mib, column = round_.big_mib, "Syncthing"
+    a, b = pair.a, pair.b
+    staging = work / "st-big"
+    staging.mkdir()
+    os.link(round_.big, staging / "big.bin")
+    cpu = a.cpu(), b.cpu()
+    start = time.perf_counter()
+    os.rename(staging / "big.bin", a.folder / "big.bin")  # the file itself, not its folder
+    scanner = pair.scan_a()
+    done = wait_for_file(b.folder / "big.bin", mib * MiB, "Syncthing B to hold the file")
+    pair.check()
+    scanner.join(timeout=60)
+    used = a.cpu() - cpu[0], b.cpu() - cpu[1]
+    assert file_sha256(b.folder / "big.bin") == round_.big_sha, "Syncthing B's file differs"
+    results["big up MiB/s"][column].append(mib / (done - start))
+    results["big down MiB/s"][column].append(mib / (done - start))
+    results["Syncthing CPU s per GiB, A"][column].append(used[0] * 1024 / mib)
+    results["Syncthing CPU s per GiB, B"][column].append(used[1] * 1024 / mib)
+    results["Syncthing peak RSS MiB, A"][column].append(a.peak_rss_mib())
+    results["Syncthing peak RSS MiB, B"][column].append(b.peak_rss_mib())
+    pair.wait_idle()
+    # The edit: Syncthing's own byte count of the A-B connection, both directions.
+    wire = a.bytes_with(b)
+    round_.edit(a.folder / "big.bin")
+    scanner = pair.scan_a()
+    wait_for_file(b.folder / "big.bin", round_.edited_size, "Syncthing B to get the edit")
+    scanner.join(timeout=60)
+    pair.check()
+    pair.wait_idle()
+    time.sleep(2)  # B's index update back to A
+    results["delta A→server→B bytes"][column].append(a.bytes_with(b) - wire)
+    assert file_sha256(b.folder / "big.bin") == round_.edited_sha, "Syncthing B's edit differs"
 
 
 def rsync_round(round_: Round, work: Path, results: Results) -> None:
@@ -497,6 +569,13 @@ def table(results: Results, codes: list[str], mib: int, files: int) -> str:
     )
     row(f"server CPU for the {files:,} files, one-shot, s", "small one-shot server CPU s", "", "")
     row("clients' CPU (A+B), continuous, s", "small continuous clients CPU s (A+B)", "", "")
+    row("  of which A", "small continuous client A CPU s", "", "")
+    row("  of which B", "small continuous client B CPU s", "", "")
+    row("clients' CPU (A+B), one-shot, s", "small one-shot clients CPU s (A+B)", "", "")
+    row("passes run for the files, continuous: A", "small continuous passes A", "", "")
+    row("passes run for the files, continuous: B", "small continuous passes B", "", "")
+    row("one file written in A until whole in B, median s", "single edit A → B s, median", "", "")
+    row("one file written in A until whole in B, worst s", "single edit A → B s, worst", "", "")
     rss = m("client peak RSS downloading MiB", after)
     row(
         f"client peak RSS downloading {gib}, MiB",
@@ -517,7 +596,10 @@ def table(results: Results, codes: list[str], mib: int, files: int) -> str:
     ]
     for label, figure, peers, versus in rows:
         values = [m(figure, code) for code in codes]
-        digits = 0 if "bytes" in figure or "files/s" in figure else 1
+        if all(value is None for value in values) and not peers:
+            continue  # a scenario left out (--only)
+        digits = 0 if "bytes" in figure or "files/s" in figure or "passes" in figure else 1
+        digits = 2 if "single edit" in figure else digits
         cells = [num(value, digits=digits) for value in values]
         if len(codes) > 1:
             cells.append(ratio(values[-1], values[0]))
@@ -538,7 +620,10 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy profiles of the small scenarios")
     parser.add_argument("--no-syncthing", action="store_true")
     parser.add_argument("--dir", type=Path, default=None, help="parent of the work folder")
+    parser.add_argument("--only", choices=["big", "small"], help="one half of the scenarios")
+    parser.add_argument("--edits", type=int, default=10, help="single edits timed A → B")
     options = parser.parse_args()
+    options.only = {options.only} if options.only else {"big", "small"}
     if not options.no_syncthing and syncthing_compare.binary() is None:
         raise SystemExit("syncthing is not installed (or pass --no-syncthing)")
     if options.profile:
@@ -560,7 +645,7 @@ def main() -> None:
         for number in range(options.rounds):
             round_work = work / f"r{number}"
             round_work.mkdir()
-            round_ = Round(round_work, number, options.big_mib, options.small_files)
+            round_ = Round(round_work, number, options.big_mib, options.small_files, options.only)
             order = codes if number % 2 == 0 else list(reversed(codes))
             steps: list[tuple[str, Callable[[], None]]] = [
                 (f"sfs {name}", partial(sfs_round, name, source, round_, options, results))
@@ -569,10 +654,14 @@ def main() -> None:
             if not options.no_syncthing:
                 watch = options.watch_delay
                 steps.append(
-                    ("Syncthing", partial(syncthing_round, round_, round_work, watch, results))
+                    (
+                        "Syncthing",
+                        partial(syncthing_round, round_, round_work, watch, results, options.only),
+                    )
                 )
-            steps.append(("rsync", partial(rsync_round, round_, round_work, results)))
-            steps.append(("cp", partial(cp_round, round_, round_work, results)))
+            if "big" in options.only:
+                steps.append(("rsync", partial(rsync_round, round_, round_work, results)))
+                steps.append(("cp", partial(cp_round, round_, round_work, results)))
             for label, step in steps:
                 load = " ".join(f"{figure:.1f}" for figure in os.getloadavg())
                 print(f"round {number + 1}: {label} (load {load})", flush=True)
@@ -608,9 +697,11 @@ def sfs_round(
 ) -> None:
     party = SfsParty(name, source, round_.work, options.profile)
     try:
-        party.big_and_delta(round_, results)
-        party.small_continuous(round_, results)
-        party.small_once(round_, results)
+        if "big" in options.only:
+            party.big_and_delta(round_, results)
+        if "small" in options.only:
+            party.small_continuous(round_, results, options.edits)
+            party.small_once(round_, results)
     finally:
         party.stop()
     shutil.rmtree(party.work, ignore_errors=True)

@@ -195,8 +195,12 @@ def _run(
     try:
         while True:
             try:
-                _pass(engine, problems, as_json=as_json, quiet=quiet)
-                cursor[0] = engine.cursor
+                wakeup.pass_begins()
+                try:
+                    _pass(engine, problems, as_json=as_json, quiet=quiet)
+                finally:
+                    cursor[0] = engine.feed_head  # the server watcher asks for news after it
+                    wakeup.pass_ended()
                 failures = 0
                 wakeup.wait(FULL_SCAN_SECONDS)
                 time.sleep(0.05)  # let a burst of file events settle into one pass

@@ -79,6 +79,7 @@ class SyncEngine(Workspace):
         self._again = False  # a folder moved whole: its content is reconciled by a second pass
         self._relist = False  # that second pass reads the server's full listing
         self._server_went_back = False  # the feed refused the cursor: a restored server
+        self._feed_head: int | None = None  # where the last pass read the server's state up to
 
     def close(self) -> None:
         self._uploader.close()
@@ -87,6 +88,13 @@ class SyncEngine(Workspace):
     @property
     def cursor(self) -> int:
         return int(self.index.setting("cursor") or 0)
+
+    @property
+    def feed_head(self) -> int:
+        """The cursor the last pass read the server's state up to, also when that pass did not
+        record it (a path failed: the next full scan retries it): what a watcher of the feed
+        waits for news after. Before any pass, the recorded cursor."""
+        return self.cursor if self._feed_head is None else self._feed_head
 
     # -- one pass -------------------------------------------------------------------------------
 
@@ -254,12 +262,14 @@ class SyncEngine(Workspace):
                     page = self.api.changes(cursor)
                     tree.apply_page(page.changes)
                     cursor, more = page.cursor, page.more
+                self._feed_head = cursor
                 return cursor, tree
             except ApiError as problem:
                 if problem.status != 409:  # 409: a cursor a restored server never handed out
                     raise
                 self._server_went_back = True
         snapshot = self.api.snapshot()
+        self._feed_head = snapshot.cursor
         return snapshot.cursor, dict(snapshot.entries)
 
     def _narrow(
