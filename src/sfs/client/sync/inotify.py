@@ -5,9 +5,9 @@ inotify event into Python objects and passes them through three threads. While a
 downloads 10,000 small files with its watcher running, it hears its own writes: about six events
 a file (the partial download created, written, closed, its time set, renamed into place), and its
 main thread waited behind those threads for the interpreter lock at every system call. Here one
-thread reads the events in buffers of many, skips the client's own (its partial downloads, its
-state folder, which is not even watched) with a few byte comparisons each, and wakes the loop
-once per buffer.
+thread reads the events gathered over 20 ms at once, skips the client's own (its partial
+downloads; its state folder is not even watched) with a few byte comparisons each, and wakes the
+loop once for all the others.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ CHANGES = (
 _WATCH_MASK = CHANGES | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK
 _EVENT = struct.Struct("iIII")  # wd, mask, cookie, length of the name that follows
 _BUFFER = 64 * 1024
+_GATHER_SECONDS = 0.02
 _OWN_MOVES_KEPT = 4096  # cookies of our partials renamed away, kept until their other half
 _STATE = os.fsencode(STATE_FOLDER)
 _TEMP = os.fsencode(TEMP_PREFIX)
@@ -57,8 +58,8 @@ _TEMP = os.fsencode(TEMP_PREFIX)
 
 class FolderWatch:
     """Calls `on_change` (from a thread of its own) after changes in `root` and below, at most
-    once per buffer of events read; never for the client's own partial downloads being written
-    and renamed into place, nor for anything in the root's state folder."""
+    once per 20 ms; never for the client's own partial downloads being written and renamed
+    into place, nor for anything in the root's state folder."""
 
     def __init__(self, root: Path, on_change: Callable[[], object]) -> None:
         self._root = os.fsencode(root)
@@ -114,11 +115,19 @@ class FolderWatch:
             ready, _, _ = select.select([self._fd, self._stop_r], [], [])
             if self._stop_r in ready:
                 return
-            try:
-                events = os.read(self._fd, _BUFFER)
-            except BlockingIOError:
-                continue
-            if self._changed(events):
+            # Let the events of a burst gather (the loop lets a burst settle anyway): a buffer
+            # of hundreds read at once, not a wake-up of this thread, taking the interpreter
+            # lock from the downloads, for each event.
+            if select.select([self._stop_r], [], [], _GATHER_SECONDS)[0]:
+                return
+            changed = False
+            while True:
+                try:
+                    events = os.read(self._fd, _BUFFER)
+                except BlockingIOError:
+                    break
+                changed = self._changed(events) or changed
+            if changed:
                 self._on_change()
 
     def _changed(self, events: bytes) -> bool:
