@@ -3,10 +3,12 @@ server (a long poll), or the periodic full scan that catches whatever both misse
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -97,7 +99,22 @@ class _FolderEvents(FileSystemEventHandler):
         self._wakeup.set()
 
 
-def watch_folder(root: Path, wakeup: Wakeup) -> BaseObserver:
+class FolderWatcher(Protocol):
+    def stop(self) -> None: ...
+
+
+def watch_folder(root: Path, wakeup: Wakeup) -> FolderWatcher:
+    """Wake the loop on changes in the folder: inotify read straight on Linux (the client's own
+    downloads make about six events a file, too many for watchdog's threads, see `inotify`),
+    watchdog elsewhere."""
+    if sys.platform.startswith("linux"):
+        from sfs.client.sync.inotify import watch_linux_folder
+
+        return watch_linux_folder(root, wakeup.set)
+    return _watch_with_watchdog(root, wakeup)
+
+
+def _watch_with_watchdog(root: Path, wakeup: Wakeup) -> BaseObserver:
     observer = Observer()
     observer.schedule(_FolderEvents(root, wakeup), str(root), recursive=True, event_filter=CHANGES)
     observer.daemon = True
