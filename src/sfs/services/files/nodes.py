@@ -87,19 +87,7 @@ def resolve_view(session: Session, space: SpaceScope, parts: list[str]) -> NodeV
     if found is None:
         raise NotFound(N_("%(join_path)s does not exist.", join_path=join_path(parts)))
     node, number, digest, sha1 = found
-    return NodeView(
-        id=node.id,
-        name=node.name,
-        path=join_path(parts),
-        kind=node.kind,
-        size=node.size,
-        modified_at=node.modified_at,
-        version=number,
-        content_digest=digest,
-        deleted_at=node.deleted_at,
-        tree_seq=node.tree_seq or 0,
-        sha1=sha1,
-    )
+    return _view_of(node, join_path(parts), number, digest, sha1)
 
 
 def resolve_folder(session: Session, space: SpaceScope, parts: list[str]) -> Node:
@@ -142,6 +130,15 @@ def new_node(
 
 def node_view(session: Session, node: Node, path: str) -> NodeView:
     version = session.get(Version, node.current_version_id) if node.current_version_id else None
+    if version is None:
+        return _view_of(node, path, None, None, None)
+    return _view_of(node, path, version.number, version.content_digest, version.sha1)
+
+
+def _view_of(
+    node: Node, path: str, number: int | None, digest: str | None, sha1: str | None
+) -> NodeView:
+    """A node and its current version's number, digest and SHA-1, as every door sees it."""
     return NodeView(
         id=node.id,
         name=node.name,
@@ -149,11 +146,11 @@ def node_view(session: Session, node: Node, path: str) -> NodeView:
         kind=node.kind,
         size=node.size,
         modified_at=node.modified_at,
-        version=version.number if version else None,
-        content_digest=version.content_digest if version else None,
+        version=number,
+        content_digest=digest,
         deleted_at=node.deleted_at,
         tree_seq=node.tree_seq or 0,
-        sha1=version.sha1 if version else None,
+        sha1=sha1,
     )
 
 
@@ -170,18 +167,7 @@ def child_views(
         .order_by(*order)
     ).all()
     return [
-        NodeView(
-            id=child.id,
-            name=child.name,
-            path=join_path([*parent_parts, child.name]),
-            kind=child.kind,
-            size=child.size,
-            modified_at=child.modified_at,
-            version=number,
-            content_digest=digest,
-            tree_seq=child.tree_seq or 0,
-            sha1=sha1,
-        )
+        _view_of(child, join_path([*parent_parts, child.name]), number, digest, sha1)
         for child, number, digest, sha1 in rows
     ]
 
