@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +37,20 @@ def environment(
     }
     (config / "credentials.json").write_text(json.dumps(credentials))
     os.chmod(config / "credentials.json", 0o600)
-    return {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config)}
+    # PYTHONFAULTHANDLER: a client that hangs is sent SIGABRT and prints every thread's stack.
+    return {**os.environ, "SFS_CLIENT_CONFIG_DIR": str(config), "PYTHONFAULTHANDLER": "1"}
+
+
+def stop_with_ctrl_c(client: subprocess.Popen[bytes], stderr: Path, wait: float = 30.0) -> int:
+    """SIGINT, as Ctrl-C; a client still running `wait` seconds later fails the test with every
+    thread's stack (SIGABRT, with the faulthandler `environment` turns on) in its message."""
+    client.send_signal(signal.SIGINT)
+    try:
+        return client.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        client.send_signal(signal.SIGABRT)
+        client.wait()
+        raise AssertionError(f"still running after Ctrl-C:\n{stderr.read_text()[-8000:]}") from None
 
 
 def kill_when(process: subprocess.Popen[str], condition: Callable[[], bool]) -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from sfs.client.sync.workspace import content_digest
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import CHUNK_PARAMS, iter_chunks
 from tests.e2e.test_quick_start import SFS, RunningServer, free_port
-from tests.e2e.test_sync_crash import environment, sync_once
+from tests.e2e.test_sync_crash import environment, stop_with_ctrl_c, sync_once
 
 MIB = 1024 * 1024
 BIG = 64 * MIB
@@ -220,8 +219,7 @@ def test_server_killed_mid_batch_a_running_client_waits_and_finishes_on_its_own(
                 assert time.monotonic() < deadline, "the client did not finish after the restart"
                 time.sleep(0.2)
 
-            client.send_signal(signal.SIGINT)
-            assert client.wait(timeout=30) == 0, errors.read_text()[-2000:]
+            assert stop_with_ctrl_c(client, errors) == 0, errors.read_text()[-2000:]
         finally:
             if client.poll() is None:
                 client.kill()

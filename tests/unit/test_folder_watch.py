@@ -91,3 +91,26 @@ def test_a_user_rename_of_a_partial_is_not_taken_for_a_download(
     assert wakes.next()
     os.rename(root / "plain", root / f"{TEMP_PREFIX}hidden")  # gone from what is synced
     assert wakes.next()
+
+
+def test_stopping_does_not_wait_for_a_wake_up_that_hangs(tmp_path: Path) -> None:
+    """Ctrl-C can leave the sync loop's lock taken (raised between its acquisition and the
+    `with`), and the watcher's wake-up then waits for it for ever: the client must still stop."""
+    from sfs.client.sync.inotify import watch_linux_folder
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging_wake_up() -> None:
+        entered.set()
+        release.wait()
+
+    watch = watch_linux_folder(tmp_path, hanging_wake_up)
+    try:
+        (tmp_path / "a.txt").write_bytes(b"a")
+        assert entered.wait(WAIT)
+        stopper = threading.Thread(target=watch.stop, daemon=True)
+        stopper.start()
+        stopper.join(WAIT * 3)  # a bound on a hang, not a measure of speed
+        assert not stopper.is_alive(), "stop() waited for the hanging wake-up"
+    finally:
+        release.set()

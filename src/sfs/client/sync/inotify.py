@@ -51,6 +51,7 @@ _WATCH_MASK = CHANGES | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK
 _EVENT = struct.Struct("iIII")  # wd, mask, cookie, length of the name that follows
 _BUFFER = 64 * 1024
 _GATHER_SECONDS = 0.02
+_STOP_WAIT_SECONDS = 2.0
 _OWN_MOVES_KEPT = 4096  # cookies of our partials renamed away, kept until their other half
 _STATE = os.fsencode(STATE_FOLDER)
 _TEMP = os.fsencode(TEMP_PREFIX)
@@ -79,9 +80,15 @@ class FolderWatch:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ends the thread; never waits for it more than a moment. The client stops on Ctrl-C,
+        which can land anywhere in the main thread, even between a lock's acquisition and the
+        `with` that would release it: a thread left waiting for that lock in `on_change` must
+        not hold the client up. Its descriptors then stay open until the process ends."""
         os.write(self._stop_w, b"!")
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(_STOP_WAIT_SECONDS)
+        if self._thread.is_alive():
+            return
         for fd in (self._fd, self._stop_r, self._stop_w):
             os.close(fd)
 
