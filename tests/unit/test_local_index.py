@@ -7,6 +7,8 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
+
 from sfs.client.sync.index import LocalIndex
 from sfs.client.sync.reconcile import BaseEntry
 
@@ -54,3 +56,17 @@ def test_an_index_of_the_first_format_is_upgraded_in_place(tmp_path: Path) -> No
     assert index.chunk_sources("c2") == [("/a.bin", 10, 20)]
     index.close()
     assert LocalIndex(tmp_path / "index.db").chunks_of("/a.bin") == [("c1", 10), ("c2", 20)]
+
+
+def test_a_put_that_fails_part_way_leaves_the_old_entry_and_chunks(tmp_path: Path) -> None:
+    index = LocalIndex(tmp_path / "index.db")
+    index.put("/a.bin", entry(30), [("c1", 10), ("c2", 20)])
+    broken: list[tuple[str, int]] = [("c3", 10), ("c4", None)]  # type: ignore[list-item]
+    with pytest.raises(TypeError):  # a size that is no number: the put stops half-way
+        index.put("/a.bin", entry(20), broken)
+    assert index.entry("/a.bin") == entry(30)
+    assert index.chunks_of("/a.bin") == [("c1", 10), ("c2", 20)]
+    with index.batch():  # a put inside a batch is part of it
+        index.put("/b.bin", entry(5), [("c5", 5)])
+    assert index.chunks_of("/b.bin") == [("c5", 5)]
+    index.close()

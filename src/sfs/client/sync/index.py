@@ -71,7 +71,11 @@ class LocalIndex:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Many writes in one transaction (one fsync, not one per file)."""
+        """Many writes in one transaction (one fsync, not one per file). Inside another batch,
+        part of that one."""
+        if self._db.in_transaction:
+            yield
+            return
         self._db.execute("BEGIN")
         try:
             yield
@@ -126,6 +130,12 @@ class LocalIndex:
         return [(str(path), int(offset), int(size)) for path, offset, size in rows]
 
     def put(self, path: str, entry: BaseEntry, chunks: list[tuple[str, int]] | None = None) -> None:
+        # One transaction: the entry never without its chunks, and a big file's thousands of
+        # chunk rows in one commit rather than one each (0.55 s of CPU per 22,000 rows).
+        with self.batch():
+            self._put(path, entry, chunks or [])
+
+    def _put(self, path: str, entry: BaseEntry, chunks: list[tuple[str, int]]) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -139,7 +149,7 @@ class LocalIndex:
                 str(entry.node_id) if entry.node_id else None,
             ),
         )
-        self._put_chunks(path, chunks or [])
+        self._put_chunks(path, chunks)
         self._db.execute("DELETE FROM failures WHERE path = ?", (path,))
 
     def _put_chunks(self, path: str, chunks: list[tuple[str, int]]) -> None:
