@@ -10,10 +10,11 @@ Run: .venv/bin/python -m bench.peer_table [--big-mib 1024] [--small-files 10000]
 turn (server AND clients run that code), the order alternating between rounds. Per round:
 
 - big: a random --big-mib file up from A's folder by `sfs sync --once`, then down into B's empty
-  folder (SHA-256 checked): MiB/s, the server's CPU seconds per GiB (/proc of `sfs serve`), the
-  downloading client's peak RSS; next to `cp FILE COPY && sync` and to Syncthing A → B of the same
-  file (from the file being moved into A's folder and a scan asked for, until B holds it whole),
-  with each Syncthing instance's CPU seconds and peak RSS (VmHWM);
+  folder (SHA-256 checked): MiB/s, the server's CPU seconds per GiB (/proc of `sfs serve`), each
+  client's CPU seconds per GiB (its rusage), the downloading client's peak RSS; next to `cp FILE
+  COPY && sync` and to Syncthing A → B of the same file (from the file being moved into A's
+  folder and a scan asked for, until B holds it whole), with each Syncthing instance's CPU
+  seconds and peak RSS (VmHWM);
 - delta: 1 MiB inserted at an unaligned offset (the middle + 12,345) in that file, the whole
   A → server → B path: `sfs sync --once` in A, then in B, each through a counting relay in front
   of the server, both directions counted; next to rsync `--no-whole-file` through a counting relay
@@ -213,19 +214,23 @@ class SfsParty:
         b.mkdir()
         os.link(round_.big, a / "big.bin")
         pid = self.server.process.pid
-        before = cpu_seconds(pid)
+        before, client_before = cpu_seconds(pid), children_cpu_seconds()
         up = sync_once(a, account)
         assert up.summary["uploaded"] == 1 and up.summary["failed"] == 0, up.summary
         up_cpu = cpu_seconds(pid) - before
-        before = cpu_seconds(pid)
+        up_client_cpu = children_cpu_seconds() - client_before
+        before, client_before = cpu_seconds(pid), children_cpu_seconds()
         down = sync_once(b, account)
         down_cpu = cpu_seconds(pid) - before
+        down_client_cpu = children_cpu_seconds() - client_before
         assert down.summary["downloaded"] == 1, down.summary
         assert file_sha256(b / "big.bin") == round_.big_sha, f"{name}: B's download differs"
         results["big up MiB/s"][name].append(mib / up.elapsed)
         results["big down MiB/s"][name].append(mib / down.elapsed)
         results["server CPU s per GiB up"][name].append(up_cpu * 1024 / mib)
         results["server CPU s per GiB down"][name].append(down_cpu * 1024 / mib)
+        results["client CPU s per GiB up"][name].append(up_client_cpu * 1024 / mib)
+        results["client CPU s per GiB down"][name].append(down_client_cpu * 1024 / mib)
         results["client peak RSS downloading MiB"][name].append(down.peak_rss_mib)
         results["client peak RSS uploading MiB"][name].append(up.peak_rss_mib)
         shutil.rmtree(a)
@@ -534,6 +539,8 @@ def table(results: Results, codes: list[str], mib: int, files: int) -> str:
         f"{ratio(cpu, st_a)} (vs A)",
     )
     row("server CPU per GiB downloaded, s", "server CPU s per GiB down", "", "")
+    row("uploading client's CPU per GiB, s", "client CPU s per GiB up", "", "")
+    row("downloading client's CPU per GiB, s", "client CPU s per GiB down", "", "")
     sfs_delta = m("delta A→server→B bytes", after)
     two, one = m("delta A→server→B bytes", "rsync"), m("delta A↔server bytes", "rsync")
     row(
