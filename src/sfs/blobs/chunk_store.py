@@ -81,14 +81,16 @@ class ChunkStore:
             raise _mismatch()
         return prepared
 
-    def verify_chunk(self, keys: OrganisationKeys, plaintext: bytes, *, expected_id: str) -> None:
+    def verify_chunk(
+        self, keys: OrganisationKeys, plaintext: bytes | memoryview, *, expected_id: str
+    ) -> None:
         """Check a chunk a sync client sent without sealing it (the store holds it already):
         the same refusals as `prepare_chunk`."""
         self._check_size(plaintext)
         if keyed_chunk_id(keys.chunk_id_key, plaintext) != expected_id:
             raise _mismatch()
 
-    def _check_size(self, plaintext: bytes) -> None:
+    def _check_size(self, plaintext: bytes | memoryview) -> None:
         if len(plaintext) > self.params.max_size:
             raise InvalidInput(
                 f"A chunk may be at most {self.params.max_size} bytes.", field="chunk"
