@@ -252,3 +252,17 @@ def test_chunks_sealed_into_the_pack_read_back_like_added_ones(
     rebuilt = {s.chunk_id: s for p in store.pack_ids() for s in store.pack_index(KEYS, p)}
     assert rebuilt == index
     assert all(len(blob) <= max(pack_size, 5000) + 128 for blob in backend.blobs.values())
+
+
+def test_a_batch_at_hand_goes_into_one_pack_even_past_the_target_size() -> None:
+    sizes = [3000, 4000, 4000, 4000, 1200]  # sealed with their entries: over a 16 KiB target
+    data = [random.Random(size + i).randbytes(size) for i, size in enumerate(sizes)]
+    for batch, packs in (([], 2), (sizes, 1)):
+        backend = MemoryBackend()
+        store = small_store(backend, pack_size=16 * 1024)
+        with store.writer(KEYS, batch=batch) as writer:
+            for chunk in data:
+                writer.seal(keyed_id(KEYS.chunk_id_key, chunk), chunk)
+            writer.flush()
+        assert len(backend.blobs) == packs
+    assert sum(sizes) < 16 * 1024 < sum(sizes) + len(sizes) * 72

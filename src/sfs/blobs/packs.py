@@ -85,6 +85,11 @@ def pack_blob_name(pack_id: str) -> str:
     return PACK_PREFIX + pack_id
 
 
+def pack_size_for(plain_sizes: Iterable[int]) -> int:
+    """The target size at which these chunks fill one pack (as `PackWriter` counts it)."""
+    return sum(size + SEAL_OVERHEAD + _ENTRY.size for size in plain_sizes)
+
+
 def _trailer_associated(pack_id: str) -> bytes:
     return b"sfs/pack-trailer/v1/" + pack_id.encode("ascii")
 

@@ -110,7 +110,7 @@ class FileContentService:
             if held.get(chunk_id) is not True:
                 self._store.verify_chunk(keys, data, expected_id=chunk_id)
         self._versions.check_room(actor, sum(len(data) + SEAL_OVERHEAD for _, data in fresh))
-        with self._store.writer(keys) as writer:
+        with self._store.writer(keys, batch=[len(data) for _, data in fresh]) as writer:
             for chunk_id, data in fresh:  # sealed straight into the pack, no copy in between
                 self._record(actor, writer.seal(chunk_id, data))
             self._record(actor, writer.flush())
