@@ -260,9 +260,10 @@ def read_chunks(
             data = backend.get(pack_blob_name(first.pack_id), first.offset, end - first.offset)
         except BlobNotFound:
             raise MissingChunk(run[0][0]) from None
+        span = memoryview(data)  # each chunk opened in place, not sliced out as a copy first
         for chunk_id, location in run:
             start = location.offset - first.offset
-            sealed = data[start : start + location.length]
+            sealed = span[start : start + location.length]
             if len(sealed) != location.length:
                 raise CorruptChunk(chunk_id, reason="its pack is truncated")
             yield open_chunk(keys, chunk_id, sealed)

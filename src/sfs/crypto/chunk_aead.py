@@ -54,7 +54,7 @@ class ChunkSealer:
         self._aead.encrypt_into(nonce, plaintext, _associated(chunk_id), out[NONCE_BYTES:])
 
 
-def open_chunk(keys: OrganisationKeys, chunk_id: str, sealed: bytes) -> bytes:
+def open_chunk(keys: OrganisationKeys, chunk_id: str, sealed: bytes | memoryview) -> bytes:
     """Decrypt and verify one chunk; `CorruptChunk` rather than any byte that is not the chunk."""
     if len(sealed) < SEAL_OVERHEAD:
         raise CorruptChunk(chunk_id, reason="it is truncated")
