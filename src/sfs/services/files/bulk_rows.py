@@ -43,14 +43,15 @@ def insert_rows(
     *,
     conflict: Sequence[str] = (),
     refresh: Sequence[str] = (),
-) -> None:
+) -> int:
     """Insert one row per position of the `columns` lists (all of one length), each with the
     `shared` values too. With `conflict` (a unique key), a row whose key exists is left alone,
     or with `refresh`, has those columns set to the new values (locking it until the commit).
-    Rows must be unique on `conflict`: PostgreSQL refuses to update one row twice."""
+    Rows must be unique on `conflict`: PostgreSQL refuses to update one row twice. Returns how
+    many rows were inserted or updated (not those left alone)."""
     count = len(next(iter(columns.values()))) if columns else 0
     if not count:
-        return
+        return 0
     if any(len(values) != count for values in columns.values()):
         raise ValueError("every column needs one value per row")
     dialect = session.get_bind().dialect
@@ -72,8 +73,8 @@ def insert_rows(
         fixed = tuple(_converted(table, dialect, {n: [v] for n, v in shared.items()}))
         rows = [(*(v[0] for v in fixed), *row) for row in zip(*varying, strict=True)]
         marks = ", ".join("?" for _ in names)
-        session.connection().exec_driver_sql(f"{into}VALUES ({marks}){ending}", rows)
-        return
+        written = session.connection().exec_driver_sql(f"{into}VALUES ({marks}){ending}", rows)
+        return int(written.rowcount)
     params: dict[str, Value] = {}
     binds = []
     selected: list[str] = []
@@ -89,7 +90,8 @@ def insert_rows(
     aliases = ", ".join(f"c{index}" for index in range(len(columns)))
     source = f"unnest({', '.join(arrays)}) AS u({aliases})"
     sql = f"{into}SELECT {', '.join(selected)} FROM {source}{ending}"  # noqa: S608
-    session.execute(text(sql).bindparams(*binds), params)
+    inserted = session.execute(text(sql).bindparams(*binds), params)
+    return int(inserted.rowcount)  # type: ignore[attr-defined]
 
 
 def among(

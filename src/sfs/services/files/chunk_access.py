@@ -23,12 +23,11 @@ upload, the first query answers alone.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
@@ -47,7 +46,7 @@ def chunk_access(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> di
     access: dict[str, bool] = {}
     for start in range(0, len(wanted), _BATCH):
         present = session.execute(
-            select(Chunk.chunk_id, Chunk.uploaded_by).where(
+            select(Chunk.chunk_id, _uploaded_by(actor)).where(
                 Chunk.organization_id == actor.organization_id,
                 among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
             )
@@ -65,7 +64,7 @@ def usable_chunks(
     wanted = list(set(chunk_ids))
     usable: set[str] = set()
     for start in range(0, len(wanted), _BATCH):
-        query = select(Chunk.chunk_id, Chunk.uploaded_by).where(
+        query = select(Chunk.chunk_id, _uploaded_by(actor)).where(
             Chunk.organization_id == actor.organization_id,
             among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
         )
@@ -91,7 +90,7 @@ def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dic
                 Chunk.offset,
                 Chunk.length,
                 Chunk.plain_size,
-                Chunk.uploaded_by,
+                _uploaded_by(actor),
             ).where(
                 Chunk.organization_id == actor.organization_id,
                 among(session, Chunk.chunk_id, wanted[start : start + _BATCH]),
@@ -105,11 +104,15 @@ def usable_rows(session: Session, actor: Actor, chunk_ids: Sequence[str]) -> dic
     return rows
 
 
-def _usable_among(
-    session: Session, actor: Actor, present: Sequence[tuple[str, uuid.UUID | None]]
-) -> set[str]:
-    """Which of these (at most one batch of) held chunks, each with its uploader, the actor may
-    use.
+def _uploaded_by(actor: Actor) -> ColumnElement[bool]:
+    """Whether a chunk row names the actor as its uploader, answered by the database (not an
+    uploader's id converted for each of thousands of rows to be compared here)."""
+    return func.coalesce(Chunk.uploaded_by == actor.user_id, False)
+
+
+def _usable_among(session: Session, actor: Actor, present: Sequence[tuple[str, bool]]) -> set[str]:
+    """Which of these (at most one batch of) held chunks, each with whether the actor uploaded
+    it, the actor may use.
 
     Two plain queries rather than one with correlated EXISTS: PostgreSQL's generic plan for a
     prepared statement (psycopg prepares a query after a few runs) made that one ten times
@@ -117,7 +120,7 @@ def _usable_among(
     first: for an upload's commit they answer for every chunk, and the join over versions is
     not run at all.
     """
-    own = {chunk_id for chunk_id, uploader in present if uploader == actor.user_id}
+    own = {chunk_id for chunk_id, uploaded in present if uploaded}
     rest = {chunk_id for chunk_id, _ in present} - own
     if not rest:
         return own

@@ -177,10 +177,12 @@ class FileVersionService:
         upload indexed in between (whose row, and uploader, stay)."""
         organization_id = _organisation_of(actor)
         now = self._clock.now()
+        ids = list(dict.fromkeys(c.chunk_id for c in stored))
         with self._database.transaction() as session:
-            _index_chunks(session, organization_id, stored, now, uploaded_by=actor.user_id)
-            others = access.uploaded_by_others(session, actor, [c.chunk_id for c in stored])
-            access.record_receipts(session, actor, others, now=now)
+            added = _index_chunks(session, organization_id, stored, now, uploaded_by=actor.user_id)
+            if added < len(ids):  # rows of another upload among them: receipts for those
+                others = access.uploaded_by_others(session, actor, ids)
+                access.record_receipts(session, actor, others, now=now)
 
     def record_receipts(self, actor: Actor, chunk_ids: Sequence[str]) -> None:
         """The actor sent these chunks, which the organisation held already (their bytes were
@@ -514,14 +516,15 @@ def _index_chunks(
     *,
     refresh: bool = False,
     uploaded_by: uuid.UUID | None = None,
-) -> None:
+) -> int:
     """Remember where durable chunks live: one statement for the batch, not a unit of work per
     row. A chunk another upload indexed in between keeps its first location (either serves);
     with `refresh`, its `created_at` becomes `now`. `uploaded_by`: the user whose upload sent
-    these bytes, their receipt on the rows this adds."""
+    these bytes, their receipt on the rows this adds. Returns how many rows it added (or
+    refreshed)."""
     unique = list({c.chunk_id: c for c in stored}.values())
     uploader = {} if uploaded_by is None else {"uploaded_by": uploaded_by, "uploaded_at": now}
-    insert_rows(
+    return insert_rows(
         session,
         cast(Table, Chunk.__table__),
         {"organization_id": organization_id, "created_at": now, **uploader},
