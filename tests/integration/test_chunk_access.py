@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sfs.app import Services
 from sfs.domain.actor import Actor, operator
 from sfs.domain.errors import InvalidInput, NotFound
-from sfs.metadata.file_models import Chunk, JournalEntry
+from sfs.metadata.file_models import Chunk, ChunkReceipt, JournalEntry
 from sfs.protocol.chunk_ids import chunk_id
-from sfs.services.files.versions import ManifestEntry
+from sfs.services.files.versions import ChunkRow, ManifestEntry
 from tests.support import GOOD_PASSWORD
 from tests.world import CLIENT, actor, make_tenant
 
@@ -222,3 +222,43 @@ def test_fetching_chunks_checks_every_id_first_then_reads_as_it_goes(
     assert reads == []  # nothing read (or held in memory) before the answer is consumed
     assert next(answer) == (ids[0], pieces[0]) and len(reads) == 1
     assert list(answer) == [(ids[1], pieces[1]), (ids[2], pieces[2])]
+
+
+def test_a_first_upload_names_its_uploader_on_the_chunk_row_and_writes_no_receipt(
+    services: Services, members: Members
+) -> None:
+    """One row per chunk an upload stores, not two: the row is the uploader's receipt, and it
+    is theirs alone (a colleague with the id still has to send the bytes)."""
+    data = os.urandom(9_000)
+    known = id_of(services, members.a, data)
+    assert services.file_content.put_chunks(members.a, [(known, data)]) == 1
+    with services.database.transaction() as session:
+        row = session.scalars(select(Chunk)).one()
+        assert (row.uploaded_by, row.uploaded_at) == (members.a.user_id, row.created_at)
+        assert session.scalar(select(func.count()).select_from(ChunkReceipt)) == 0
+    assert services.file_versions.missing_chunks(members.a, [known]) == []
+    assert services.file_versions.missing_chunks(members.b, [known]) == [known]
+    assert refusal(commit, services, members.b, "/theirs.bin", data)[0] is InvalidInput
+    commit(services, members.a, "/mine.bin", data)
+    assert download(services, members.a, "/mine.bin") == data
+
+
+def test_an_upload_that_raced_another_for_the_same_chunk_gets_a_receipt(
+    services: Services, members: Members
+) -> None:
+    """B checked before A's row existed and stored the chunk too: B's row is not kept (A's
+    location and uploader stay), so B's right to it is a receipt."""
+    data = os.urandom(9_000)
+    known = id_of(services, members.a, data)
+    services.file_content.put_chunks(members.a, [(known, data)])
+    with services.database.transaction() as session:
+        location = session.scalars(select(Chunk)).one()
+        row = ChunkRow(known, "0" * 32, 0, location.length, location.plain_size)
+    services.file_versions.record_chunks(members.b, [row])  # as B's racing upload would
+    with services.database.transaction() as session:
+        kept = session.scalars(select(Chunk)).one()
+        assert (kept.pack_id, kept.uploaded_by) == (location.pack_id, members.a.user_id)
+        receipts = session.scalars(select(ChunkReceipt)).all()
+        assert [(r.chunk_id, r.user_id) for r in receipts] == [(known, members.b.user_id)]
+    commit(services, members.b, "/theirs.bin", data)
+    assert download(services, members.b, "/theirs.bin") == data

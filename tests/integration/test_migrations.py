@@ -138,3 +138,45 @@ def test_the_journal_floor_comes_to_spaces_that_exist(services: Services) -> Non
     assert (1, 0) in [tuple(row) for row in rows]
     page = services.changes.since(who, space_id=space.id, cursor=1)
     assert page.changes == [] and page.cursor == 1
+
+
+def test_0025_keeps_the_receipts_of_chunks_stored_before_and_gives_uploaders_back_as_receipts(
+    services: Services,
+) -> None:
+    """0025 on a database in use: a chunk sent before keeps its receipt, which still lets its
+    sender commit it; a downgrade turns the uploaders named on chunk rows back into receipts."""
+    import os
+
+    from sfs.protocol.chunk_ids import chunk_id
+    from sfs.services.files.versions import ManifestEntry
+
+    tenant = make_tenant(services, "Acme")
+    who = actor(services, tenant.user)
+    assert who.organization_id is not None
+    key = services.keyring.keys_for(who.organization_id).chunk_id_key
+    data = os.urandom(5_000)
+    known = chunk_id(key, data)
+    services.file_content.put_chunks(who, [(known, data)])  # named on its row, no receipt
+    engine = services.database.engine
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0025-1")  # to the revision before 0025
+    assert "uploaded_by" not in {c["name"] for c in inspect(engine).get_columns("chunks")}
+    with engine.connect() as connection:
+        receipts = connection.execute(text("SELECT chunk_id FROM chunk_receipts")).scalars()
+        assert list(receipts) == [known]
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        uploaders = connection.execute(text("SELECT uploaded_by FROM chunks")).scalars()
+        assert list(uploaders) == [None]  # stored before: its receipt stands for it
+    assert services.file_versions.missing_chunks(who, [known]) == []
+    services.file_versions.commit(
+        who,
+        space_id=services.spaces.my_files(who).id,
+        path="/kept.bin",
+        manifest=[ManifestEntry(known, len(data))],
+        modified_at=services.clock.now(),
+        base_version=None,
+        client=CLIENT,
+    )

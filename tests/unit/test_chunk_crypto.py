@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from sfs.crypto.chunk_aead import SEAL_OVERHEAD, open_chunk, seal_chunk
+from sfs.crypto.chunk_aead import SEAL_OVERHEAD, ChunkSealer, open_chunk, seal_chunk
 from sfs.crypto.keys import KeyUnwrapError, OrganisationKeys, rewrap
 from sfs.domain.errors import CorruptChunk
 from sfs.ports import SystemRandomness
@@ -43,6 +43,24 @@ def test_a_sealed_chunk_opens_to_its_plaintext() -> None:
     for content in (b"", b"x", b"hello world" * 1000):
         cid = chunk_id(keys.chunk_id_key, content)
         assert open_chunk(keys, cid, seal_chunk(keys, cid, content)) == content
+
+
+def test_a_chunk_sealed_into_a_buffer_opens_like_one_sealed_alone() -> None:
+    keys = new_keys()
+    sealer = ChunkSealer(keys)
+    content = b"hello world" * 1000
+    cid = chunk_id(keys.chunk_id_key, content)
+    buffer = bytearray(3 + len(content) + SEAL_OVERHEAD + 5)
+    sealer.seal_into(cid, content, memoryview(buffer)[3:-5])
+    sealed = bytes(buffer[3:-5])
+    assert open_chunk(keys, cid, sealed) == content
+    assert buffer[:3] == bytes(3) and buffer[-5:] == bytes(5)  # nothing written outside
+    assert content not in sealed
+    again = bytearray(len(sealed))
+    sealer.seal_into(cid, content, memoryview(again))
+    assert again != sealed  # a fresh nonce every time
+    with pytest.raises(ValueError, match="overhead"):
+        sealer.seal_into(cid, content, memoryview(bytearray(len(sealed) - 1)))
 
 
 def test_every_flipped_byte_of_a_sealed_chunk_is_detected() -> None:

@@ -45,3 +45,23 @@ def test_a_batch_cut_short_is_refused_and_the_whole_chunks_before_the_cut_are_ke
     assert got == [(bytes(32).hex(), b"whole")]
     with pytest.raises(ValueError, match=message):
         reader.finish()
+
+
+@given(chunks=CHUNKS, cuts=st.lists(st.integers(min_value=0, max_value=20_000)))
+def test_views_give_the_same_chunks_and_a_chunk_whole_in_its_block_is_not_copied(
+    chunks: list[tuple[bytes, bytes]], cuts: list[int]
+) -> None:
+    body = framed(chunks)
+    edges = sorted({0, len(body), *(c % (len(body) + 1) for c in cuts)})
+    reader = FrameReader()
+    got: list[tuple[str, bytes]] = []
+    for start, end in pairwise(edges):
+        block = body[start:end]
+        for chunk_id, content in reader.feed_views(block):
+            if isinstance(content, memoryview):
+                assert content.obj is block  # a view of the block, not a copy
+            got.append((chunk_id, bytes(content)))
+    reader.finish()
+    assert got == [(i.hex(), d) for i, d in chunks]
+    if len(edges) == 2 and chunks:  # the batch in one block: every chunk a view
+        assert all(isinstance(c, memoryview) for _, c in FrameReader().feed_views(body))

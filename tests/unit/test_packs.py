@@ -15,6 +15,7 @@ from sfs.blobs.packs import PackDamaged, StoredChunk, pack_blob_name
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import CorruptChunk, InvalidInput, MissingChunk
 from sfs.ports import SystemRandomness
+from sfs.protocol.chunk_ids import chunk_id as keyed_id
 from sfs.protocol.chunking import ChunkParams
 
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096)
@@ -218,3 +219,50 @@ def test_a_chunk_sent_by_a_client_must_match_its_id_and_size() -> None:
     with pytest.raises(InvalidInput, match="at most"):
         store.prepare_chunk(KEYS, bytes(SMALL.max_size + 1))
     assert "from the client" not in repr(good)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.binary(max_size=5000), st.booleans()), max_size=30),
+    st.sampled_from([2048, 16 * 1024]),
+)
+def test_chunks_sealed_into_the_pack_read_back_like_added_ones(
+    chunks: list[tuple[bytes, bool]], pack_size: int
+) -> None:
+    """`seal` (a sync upload: sealed straight into the pack) and `add` (sealed beforehand) fill
+    the same packs, read back by location and rebuilt from their trailers alike."""
+    backend = MemoryBackend()
+    store = small_store(backend, pack_size=pack_size)
+    index: dict[str, StoredChunk] = {}
+    with store.writer(KEYS) as writer:
+        for data, sealed_by_the_writer in chunks:
+            cid = keyed_id(KEYS.chunk_id_key, data)
+            stored = (
+                writer.seal(cid, data)
+                if sealed_by_the_writer
+                else writer.add(cid, store.prepare_chunk(KEYS, data).sealed)
+            )
+            index.update((s.chunk_id, s) for s in stored)
+        index.update((s.chunk_id, s) for s in writer.flush())
+
+    for data, _ in chunks:
+        cid = keyed_id(KEYS.chunk_id_key, data)
+        assert store.read(KEYS, cid, index[cid].location) == data
+        assert index[cid].plain_size == len(data)
+    rebuilt = {s.chunk_id: s for p in store.pack_ids() for s in store.pack_index(KEYS, p)}
+    assert rebuilt == index
+    assert all(len(blob) <= max(pack_size, 5000) + 128 for blob in backend.blobs.values())
+
+
+def test_a_batch_at_hand_goes_into_one_pack_even_past_the_target_size() -> None:
+    sizes = [3000, 4000, 4000, 4000, 1200]  # sealed with their entries: over a 16 KiB target
+    data = [random.Random(size + i).randbytes(size) for i, size in enumerate(sizes)]
+    for batch, packs in (([], 2), (sizes, 1)):
+        backend = MemoryBackend()
+        store = small_store(backend, pack_size=16 * 1024)
+        with store.writer(KEYS, batch=batch) as writer:
+            for chunk in data:
+                writer.seal(keyed_id(KEYS.chunk_id_key, chunk), chunk)
+            writer.flush()
+        assert len(backend.blobs) == packs
+    assert sum(sizes) < 16 * 1024 < sum(sizes) + len(sizes) * 72

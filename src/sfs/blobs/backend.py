@@ -23,10 +23,11 @@ class BlobNotFound(Exception):
 
 
 class BlobBackend(Protocol):
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | bytearray) -> None:
         """Store `data` under `name` atomically: readers see all of it or no blob at all.
 
-        Idempotent: putting the same name again replaces the blob whole.
+        Idempotent: putting the same name again replaces the blob whole. A backend that keeps
+        the bytes keeps a copy, never `data` itself (a caller may reuse its buffer).
         """
         ...
 

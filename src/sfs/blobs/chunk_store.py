@@ -17,7 +17,7 @@ carrying the chunk id for the caller to name the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sfs.blobs.backend import BlobBackend
@@ -28,6 +28,7 @@ from sfs.blobs.packs import (
     StoredChunk,
     list_pack_ids,
     pack_blob_name,
+    pack_size_for,
     read_chunk,
     read_chunks,
     read_pack_index,
@@ -81,14 +82,16 @@ class ChunkStore:
             raise _mismatch()
         return prepared
 
-    def verify_chunk(self, keys: OrganisationKeys, plaintext: bytes, *, expected_id: str) -> None:
+    def verify_chunk(
+        self, keys: OrganisationKeys, plaintext: bytes | memoryview, *, expected_id: str
+    ) -> None:
         """Check a chunk a sync client sent without sealing it (the store holds it already):
         the same refusals as `prepare_chunk`."""
         self._check_size(plaintext)
         if keyed_chunk_id(keys.chunk_id_key, plaintext) != expected_id:
             raise _mismatch()
 
-    def _check_size(self, plaintext: bytes) -> None:
+    def _check_size(self, plaintext: bytes | memoryview) -> None:
         if len(plaintext) > self.params.max_size:
             raise InvalidInput(
                 f"A chunk may be at most {self.params.max_size} bytes.", field="chunk"
@@ -98,9 +101,13 @@ class ChunkStore:
         chunk_id = keyed_chunk_id(keys.chunk_id_key, plaintext)
         return PreparedChunk(chunk_id, len(plaintext), seal_chunk(keys, chunk_id, plaintext))
 
-    def writer(self, keys: OrganisationKeys) -> PackWriter:
-        """A pack writer for one organisation's chunks (one per upload or batch)."""
-        return PackWriter(self.backend, keys, target_size=self.pack_target_size)
+    def writer(self, keys: OrganisationKeys, *, batch: Sequence[int] = ()) -> PackWriter:
+        """A pack writer for one organisation's chunks (one per upload or batch); `batch`, the
+        plain sizes of chunks that are all at hand, makes its packs large enough to hold them
+        in one (a sync client's batch is a little over the target size once sealed: it made one
+        full pack and one of a few dozen KiB, each its own file, fsync and transaction)."""
+        target_size = max(self.pack_target_size, pack_size_for(batch))
+        return PackWriter(self.backend, keys, target_size=target_size)
 
     def read(self, keys: OrganisationKeys, chunk_id: str, location: ChunkLocation) -> bytes:
         return read_chunk(self.backend, keys, chunk_id, location)

@@ -48,7 +48,7 @@ class LocalBackend:
             # A new folder is durable only once its parent's entry is.
             _fsync_folder(created.parent)
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | bytearray) -> None:
         path = self._path(name)
         self._make_folders(path.parent)
         # mkstemp creates the file 0600, whatever the umask.

@@ -16,7 +16,7 @@ class MemoryBackend:
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | bytearray) -> None:
         check_name(name)
         with self._lock:
             self.blobs[name] = bytes(data)

@@ -26,7 +26,7 @@ class MeteredBackend:
             self._count_failure(operation)
             raise
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | bytearray) -> None:
         self._call("put", lambda: self.inner.put(name, data))
 
     def get(self, name: str, offset: int = 0, length: int | None = None) -> bytes:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import secrets
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -34,7 +34,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sfs.blobs.backend import BlobBackend, BlobNotFound
-from sfs.crypto.chunk_aead import NONCE_BYTES, SEAL_OVERHEAD, open_chunk
+from sfs.crypto.chunk_aead import NONCE_BYTES, SEAL_OVERHEAD, ChunkSealer, open_chunk
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import CorruptChunk, MissingChunk
 from sfs.protocol.chunk_ids import is_chunk_id
@@ -47,6 +47,9 @@ _MAGIC = b"sfsP"
 _TRAILER_VERSION = 1
 _TRAILER_HEAD = struct.Struct(">BI")  # version, number of entries
 _ENTRY = struct.Struct(">32sQI")  # chunk id (raw), offset, length
+# A pack's trailer and footer fit in this much beyond its target size (see `PackWriter._space`):
+# 41 bytes for a pack of many chunks (their entries count in the target), 85 for one chunk alone.
+_TRAILER_ROOM = 128
 # Adjacent chunks are fetched with one ranged read up to this many bytes.
 READ_SPAN = 8 * 1024 * 1024
 
@@ -82,6 +85,11 @@ def pack_blob_name(pack_id: str) -> str:
     return PACK_PREFIX + pack_id
 
 
+def pack_size_for(plain_sizes: Iterable[int]) -> int:
+    """The target size at which these chunks fill one pack (as `PackWriter` counts it)."""
+    return sum(size + SEAL_OVERHEAD + _ENTRY.size for size in plain_sizes)
+
+
 def _trailer_associated(pack_id: str) -> bytes:
     return b"sfs/pack-trailer/v1/" + pack_id.encode("ascii")
 
@@ -89,11 +97,15 @@ def _trailer_associated(pack_id: str) -> bytes:
 class PackWriter:
     """Collects sealed chunks of one organisation and writes them as packs.
 
-    `add` and `flush` return the chunks that became durable in that call; only those may be
-    recorded in the chunk index (chunks first, then the metadata transaction). Each chunk id is
-    stored once per writer: adding an id again is a no-op. Not thread-safe: one per upload.
+    `add`, `seal` and `flush` return the chunks that became durable in that call; only those may
+    be recorded in the chunk index (chunks first, then the metadata transaction). Each chunk id
+    is stored once per writer: adding an id again is a no-op. Not thread-safe: one per upload.
     As a context manager it drops what is still buffered on exit (an error on a clean exit, where
     a forgotten `flush()` would otherwise lose locations).
+
+    The pack is built in one buffer, the size of a pack, that `seal` encrypts into and `add`
+    copies into: no list of sealed chunks joined again at the end (a sync upload's every byte
+    was allocated and copied twice more that way, its largest cost after the disk's).
     """
 
     def __init__(
@@ -105,8 +117,9 @@ class PackWriter:
     ) -> None:
         self._backend = backend
         self._keys = keys
+        self._sealer = ChunkSealer(keys)
         self._target_size = target_size
-        self._parts: list[bytes] = []
+        self._pack = bytearray()  # the pack being filled: its first `_buffered` bytes
         self._entries: list[tuple[str, int, int]] = []
         self._buffered = 0
         self._seen: set[str] = set()
@@ -117,29 +130,59 @@ class PackWriter:
         return self._buffered + len(self._entries) * _ENTRY.size
 
     def add(self, chunk_id: str, sealed: bytes) -> list[StoredChunk]:
-        if not is_chunk_id(chunk_id):
-            raise ValueError(f"not a chunk id: {chunk_id!r}")
+        """Store a chunk sealed by `sfs.crypto.chunk_aead.seal_chunk`."""
         if len(sealed) < SEAL_OVERHEAD:
             raise ValueError("a sealed chunk is at least its nonce and tag long")
+
+        def copy(space: memoryview) -> None:
+            space[:] = sealed
+
+        return self._put(chunk_id, len(sealed), copy)
+
+    def seal(self, chunk_id: str, plaintext: bytes | memoryview) -> list[StoredChunk]:
+        """Seal a chunk whose id the caller has checked, straight into the pack."""
+        return self._put(
+            chunk_id,
+            len(plaintext) + SEAL_OVERHEAD,
+            lambda space: self._sealer.seal_into(chunk_id, plaintext, space),
+        )
+
+    def _put(
+        self, chunk_id: str, length: int, write: Callable[[memoryview], None]
+    ) -> list[StoredChunk]:
+        if not is_chunk_id(chunk_id):
+            raise ValueError(f"not a chunk id: {chunk_id!r}")
         if chunk_id in self._seen:
             return []
         stored: list[StoredChunk] = []
-        if self._entries and self.buffered_bytes + len(sealed) + _ENTRY.size > self._target_size:
+        if self._entries and self.buffered_bytes + length + _ENTRY.size > self._target_size:
             stored = self.flush()
+        offset = self._buffered
+        with self._space(length) as space:
+            write(space)
         self._seen.add(chunk_id)
-        self._entries.append((chunk_id, self._buffered, len(sealed)))
-        self._parts.append(sealed)
-        self._buffered += len(sealed)
+        self._entries.append((chunk_id, offset, length))
         if self.buffered_bytes >= self._target_size:  # a large chunk goes into a pack of its own
             stored += self.flush()
         return stored
+
+    def _space(self, length: int) -> memoryview:
+        """The next `length` bytes of the pack, to be written (the buffer grows if need be)."""
+        start, end = self._buffered, self._buffered + length
+        if end > len(self._pack):
+            # Room for a whole pack at once (its trailer included), so a pack is allocated
+            # once, not grown chunk by chunk; more only for a chunk larger than a pack.
+            grown = bytearray(max(end, self._target_size) + _TRAILER_ROOM)
+            grown[:start] = memoryview(self._pack)[:start]
+            self._pack = grown
+        self._buffered = end
+        return memoryview(self._pack)[start:end]
 
     def flush(self) -> list[StoredChunk]:
         """Write what is buffered as one pack (nothing when the buffer is empty)."""
         if not self._entries:
             return []
-        entries, parts = self._entries, self._parts
-        self._entries, self._parts, self._buffered = [], [], 0
+        entries = self._entries
         # Always the system's randomness, never an injected fake: a repeated pack id would
         # overwrite another pack, and a repeated nonce would break GCM.
         pack_id = secrets.token_hex(16)
@@ -151,10 +194,14 @@ class PackWriter:
         sealed_trailer = nonce + AESGCM(self._keys.data_key).encrypt(
             nonce, trailer, _trailer_associated(pack_id)
         )
-        parts.append(sealed_trailer)
-        parts.append(_FOOTER.pack(_MAGIC, len(sealed_trailer)))
+        tail = sealed_trailer + _FOOTER.pack(_MAGIC, len(sealed_trailer))
+        with self._space(len(tail)) as space:
+            space[:] = tail
+        pack, size = self._pack, self._buffered
+        self._pack, self._entries, self._buffered = bytearray(), [], 0
+        del pack[size:]
         try:
-            self._backend.put(pack_blob_name(pack_id), b"".join(parts))
+            self._backend.put(pack_blob_name(pack_id), pack)
         except BaseException:
             self._seen.difference_update(chunk_id for chunk_id, _, _ in entries)
             raise
@@ -173,7 +220,7 @@ class PackWriter:
         traceback: TracebackType | None,
     ) -> None:
         pending = bool(self._entries)
-        self._entries, self._parts, self._buffered = [], [], 0
+        self._pack, self._entries, self._buffered = bytearray(), [], 0
         if pending and exc_type is None:
             # Flushing here would write chunks whose locations nobody records.
             raise RuntimeError("a PackWriter was closed unflushed: call flush(), record its result")
@@ -213,9 +260,10 @@ def read_chunks(
             data = backend.get(pack_blob_name(first.pack_id), first.offset, end - first.offset)
         except BlobNotFound:
             raise MissingChunk(run[0][0]) from None
+        span = memoryview(data)  # each chunk opened in place, not sliced out as a copy first
         for chunk_id, location in run:
             start = location.offset - first.offset
-            sealed = data[start : start + location.length]
+            sealed = span[start : start + location.length]
             if len(sealed) != location.length:
                 raise CorruptChunk(chunk_id, reason="its pack is truncated")
             yield open_chunk(keys, chunk_id, sealed)

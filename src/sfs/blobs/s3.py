@@ -55,7 +55,7 @@ class S3Backend:
     def _key(self, name: str) -> str:
         return self.prefix + check_name(name)
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | bytearray) -> None:
         self._client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data)
 
     def get(self, name: str, offset: int = 0, length: int | None = None) -> bytes:

@@ -36,7 +36,25 @@ def seal_chunk(keys: OrganisationKeys, chunk_id: str, plaintext: bytes) -> bytes
     return nonce + AESGCM(keys.data_key).encrypt(nonce, plaintext, _associated(chunk_id))
 
 
-def open_chunk(keys: OrganisationKeys, chunk_id: str, sealed: bytes) -> bytes:
+class ChunkSealer:
+    """Seals chunks straight into a caller's buffer (a pack being filled), in the same layout as
+    `seal_chunk`: no sealed copy of each chunk to allocate and then copy into the pack, which
+    cost a sync upload more server CPU than the encryption itself."""
+
+    def __init__(self, keys: OrganisationKeys) -> None:
+        self._aead = AESGCM(keys.data_key)
+
+    def seal_into(self, chunk_id: str, plaintext: bytes | memoryview, out: memoryview) -> None:
+        """Write the sealed chunk to `out`, exactly `len(plaintext) + SEAL_OVERHEAD` bytes."""
+        if len(out) != len(plaintext) + SEAL_OVERHEAD:
+            raise ValueError("the space for a sealed chunk is its plaintext plus the overhead")
+        # Always the system's randomness: a repeated nonce under one key would break GCM.
+        nonce = os.urandom(NONCE_BYTES)
+        out[:NONCE_BYTES] = nonce
+        self._aead.encrypt_into(nonce, plaintext, _associated(chunk_id), out[NONCE_BYTES:])
+
+
+def open_chunk(keys: OrganisationKeys, chunk_id: str, sealed: bytes | memoryview) -> bytes:
     """Decrypt and verify one chunk; `CorruptChunk` rather than any byte that is not the chunk."""
     if len(sealed) < SEAL_OVERHEAD:
         raise CorruptChunk(chunk_id, reason="it is truncated")

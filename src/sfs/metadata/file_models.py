@@ -162,6 +162,13 @@ class Chunk(Base):
     length: Mapped[int] = mapped_column(Integer)
     plain_size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The member whose upload stored this chunk, and when: their receipt (see ChunkReceipt) kept
+    # on the row itself, so a first upload writes one row per chunk instead of two. Cleared by
+    # the garbage collector after its grace period, as a receipt is dropped. No foreign key: a
+    # user's id is never reused, so one of a deleted user grants nothing until it is cleared,
+    # and a foreign key's ON DELETE would want an index here that every upload would pay for.
+    uploaded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ChunkReceipt(Base):
@@ -170,7 +177,9 @@ class ChunkReceipt(Base):
     Knowing a chunk id is not a right to it (ids can be computed for guessed content): a chunk is
     used only through a version in a space the user may read, or on such a receipt, which lets
     an upload commit chunks that no version of theirs references yet. Receipts bridge the upload
-    and its commit; the garbage collector drops them after its grace period.
+    and its commit; the garbage collector drops them after its grace period. The upload that
+    stores a chunk first keeps its receipt on the chunk row (`Chunk.uploaded_by`); these rows
+    are for the members who send a chunk the organisation holds already.
     """
 
     __tablename__ = "chunk_receipts"

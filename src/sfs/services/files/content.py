@@ -15,6 +15,7 @@ from datetime import datetime
 from sfs.blobs.chunk_store import ChunkStore
 from sfs.blobs.packs import ChunkLocation
 from sfs.blobs.packs import StoredChunk as PackedChunk
+from sfs.crypto.chunk_aead import SEAL_OVERHEAD
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import CorruptChunk, DamagedFile, InvalidInput, MissingChunk, NotFound
@@ -88,7 +89,7 @@ class FileContentService:
     def _record(self, actor: Actor, packed: Sequence[PackedChunk]) -> None:
         record_packed(self._versions, actor, packed)
 
-    def put_chunks(self, actor: Actor, chunks: Sequence[tuple[str, bytes]]) -> int:
+    def put_chunks(self, actor: Actor, chunks: Sequence[tuple[str, bytes | memoryview]]) -> int:
         """Store chunks a client cut itself, each checked against its id; returns the new count.
 
         A chunk the organisation holds already (another member stored the same content) is
@@ -103,23 +104,18 @@ class FileContentService:
                     field="chunk_id",
                 )
         held = self._versions.chunk_access(actor, [chunk_id for chunk_id, _ in chunks])
-        prepared = [
-            self._store.prepare_chunk(keys, data, expected_id=chunk_id)
-            for chunk_id, data in chunks
-            if chunk_id not in held
-        ]
-        proven: list[str] = []
+        fresh = [(chunk_id, data) for chunk_id, data in chunks if chunk_id not in held]
+        proven = [chunk_id for chunk_id, _ in chunks if held.get(chunk_id) is False]
         for chunk_id, data in chunks:
-            if held.get(chunk_id) is False:
+            if held.get(chunk_id) is not True:
                 self._store.verify_chunk(keys, data, expected_id=chunk_id)
-                proven.append(chunk_id)
-        self._versions.check_room(actor, sum(len(p.sealed) for p in prepared))
-        with self._store.writer(keys) as writer:
-            for chunk in prepared:
-                self._record(actor, writer.add(chunk.chunk_id, chunk.sealed))
+        self._versions.check_room(actor, sum(len(data) + SEAL_OVERHEAD for _, data in fresh))
+        with self._store.writer(keys, batch=[len(data) for _, data in fresh]) as writer:
+            for chunk_id, data in fresh:  # sealed straight into the pack, no copy in between
+                self._record(actor, writer.seal(chunk_id, data))
             self._record(actor, writer.flush())
         self._versions.record_receipts(actor, proven)
-        return len(prepared)
+        return len(fresh)
 
     def get_chunk(self, actor: Actor, chunk_id: str) -> bytes:
         """One chunk the actor may read; any other id is "No such chunk", existing or not."""

@@ -173,12 +173,16 @@ class FileVersionService:
 
     def record_chunks(self, actor: Actor, stored: Sequence[ChunkRow]) -> None:
         """Remember where newly written chunks live (idempotent: known ids are left alone), and
-        that the actor sent them."""
+        that the actor sent them: on the chunk rows it adds, or by a receipt for a chunk another
+        upload indexed in between (whose row, and uploader, stay)."""
         organization_id = _organisation_of(actor)
         now = self._clock.now()
+        ids = list(dict.fromkeys(c.chunk_id for c in stored))
         with self._database.transaction() as session:
-            access.record_receipts(session, actor, [c.chunk_id for c in stored], now=now)
-            _index_chunks(session, organization_id, stored, now)
+            added = _index_chunks(session, organization_id, stored, now, uploaded_by=actor.user_id)
+            if added < len(ids):  # rows of another upload among them: receipts for those
+                others = access.uploaded_by_others(session, actor, ids)
+                access.record_receipts(session, actor, others, now=now)
 
     def record_receipts(self, actor: Actor, chunk_ids: Sequence[str]) -> None:
         """The actor sent these chunks, which the organisation held already (their bytes were
@@ -511,15 +515,19 @@ def _index_chunks(
     now: datetime,
     *,
     refresh: bool = False,
-) -> None:
+    uploaded_by: uuid.UUID | None = None,
+) -> int:
     """Remember where durable chunks live: one statement for the batch, not a unit of work per
     row. A chunk another upload indexed in between keeps its first location (either serves);
-    with `refresh`, its `created_at` becomes `now`."""
+    with `refresh`, its `created_at` becomes `now`. `uploaded_by`: the user whose upload sent
+    these bytes, their receipt on the rows this adds. Returns how many rows it added (or
+    refreshed)."""
     unique = list({c.chunk_id: c for c in stored}.values())
-    insert_rows(
+    uploader = {} if uploaded_by is None else {"uploaded_by": uploaded_by, "uploaded_at": now}
+    return insert_rows(
         session,
         cast(Table, Chunk.__table__),
-        {"organization_id": organization_id, "created_at": now},
+        {"organization_id": organization_id, "created_at": now, **uploader},
         {
             "chunk_id": [c.chunk_id for c in unique],
             "pack_id": [c.pack_id for c in unique],

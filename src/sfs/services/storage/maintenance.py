@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
@@ -237,14 +237,21 @@ class StorageMaintenance:
     def _drop_old_receipts(self, cutoff: datetime) -> int:
         """Receipts bridge an upload and its commit: once the grace period is over, the chunk is
         referenced by the actor's version (which is what lets them read it) or was never
-        committed (and its row goes like any unreferenced chunk's)."""
+        committed (and its row goes like any unreferenced chunk's). The receipts kept on chunk
+        rows (their uploader) are cleared alike and counted with them."""
         with self._database.transaction() as session:
             dropped = session.execute(
                 delete(ChunkReceipt)
                 .where(ChunkReceipt.received_at < cutoff)
                 .execution_options(synchronize_session=False)
             )
-            return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
+            cleared = session.execute(
+                update(Chunk)
+                .where(Chunk.uploaded_at < cutoff)
+                .values(uploaded_by=None, uploaded_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return int(dropped.rowcount or 0) + int(cleared.rowcount or 0)  # type: ignore[attr-defined]
 
     def _restore_referenced(self, deleted: Sequence[_ChunkRecord]) -> list[_ChunkRecord]:
         """Put back deleted rows that a version or an upload's part references now (a commit or

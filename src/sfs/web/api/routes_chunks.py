@@ -146,10 +146,10 @@ async def put_chunks(
 
 async def _put_chunks(request: Request, actor: Actor, services: Services) -> ChunkBatchOut:
     reader = FrameReader()
-    chunks: list[tuple[str, bytes]] = []
+    chunks: list[tuple[str, bytes | memoryview]] = []
     try:
         async for block in request.stream():
-            chunks += reader.feed(block)
+            chunks += reader.feed_views(block)
     except ClientDisconnect:
         # The client went away mid-batch (killed, or its network dropped): keep the chunks
         # that arrived whole, so its resumed upload need not send them again.
