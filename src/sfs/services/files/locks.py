@@ -196,8 +196,10 @@ def lock_in_the_way(
     now: datetime,
 ) -> Locked | None:
     """The refusal a write touching `targets` meets: a live lock whose token the actor did not
-    submit (or submitted for someone else's lock); None when nothing is in the way."""
-    held = _live(session, space.id, now)
+    submit (or submitted for someone else's lock); None when nothing is in the way. Only reads
+    (expired locks are passed over, and deleted by the lock operations), so a door may ask it on
+    its event loop."""
+    held = _live(session, space.id, now, prune=False)
     for target in targets:
         key = _key(space, target.path)
         for lock in held:
@@ -219,8 +221,8 @@ def locks_covering(
     session: Session, space: SpaceScope, paths: Sequence[str], now: datetime
 ) -> dict[str, list[LockView]]:
     """The live locks that apply to each of these paths of `space` (checked by the caller), in
-    a transaction the caller holds; expired ones are deleted on the way."""
-    held = _live(session, space.id, now)
+    a transaction the caller holds; only reads, as `lock_in_the_way`."""
+    held = _live(session, space.id, now, prune=False)
     keys = {path: _key(space, path) for path in paths}
     return {
         path: [_view(lock, space) for lock in held if _covers(lock, key)]
@@ -228,14 +230,18 @@ def locks_covering(
     }
 
 
-def _live(session: Session, space_id: uuid.UUID, now: datetime | None) -> list[DavLock]:
-    """The space's locks, expired ones deleted on the way (a lock ends by the clock alone)."""
+def _live(
+    session: Session, space_id: uuid.UUID, now: datetime | None, *, prune: bool = True
+) -> list[DavLock]:
+    """The space's locks (all of them without `now`); with `prune`, expired ones are deleted on
+    the way (a lock ends by the clock alone, deleted or not)."""
     rows = list(session.scalars(select(DavLock).where(DavLock.space_id == space_id)))
     if now is None:
         return rows
-    expired = [row for row in rows if row.expires_at <= now]
-    for row in expired:
-        session.delete(row)
+    if prune:
+        for row in rows:
+            if row.expires_at <= now:
+                session.delete(row)
     return [row for row in rows if row.expires_at > now]
 
 

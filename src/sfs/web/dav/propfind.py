@@ -40,7 +40,7 @@ async def propfind(context: DavContext) -> Response:
     if depth not in ("0", "1"):
         raise DavError(400, f"Depth {depth!r} is not a depth (use 0 or 1).")
     wanted = _wanted(xml.parse(await context.request.body()))
-    body = await context.call(_answer, context, depth == "1", wanted)
+    body = await context.read(_answer, context, depth == "1", wanted)
     return xml_response(body)
 
 
