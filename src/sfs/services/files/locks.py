@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
@@ -235,7 +235,7 @@ def _live(
 ) -> list[DavLock]:
     """The space's locks (all of them without `now`); with `prune`, expired ones are deleted on
     the way (a lock ends by the clock alone, deleted or not)."""
-    rows = list(session.scalars(select(DavLock).where(DavLock.space_id == space_id)))
+    rows = list(session.scalars(_SPACE_LOCKS, {"space_id": space_id}))
     if now is None:
         return rows
     if prune:
@@ -243,6 +243,10 @@ def _live(
             if row.expires_at <= now:
                 session.delete(row)
     return [row for row in rows if row.expires_at > now]
+
+
+# Built once: every WebDAV write and PROPFIND asks it.
+_SPACE_LOCKS = select(DavLock).where(DavLock.space_id == bindparam("space_id"))
 
 
 def _key(space: SpaceScope, path: str) -> str:
