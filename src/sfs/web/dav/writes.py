@@ -47,12 +47,14 @@ async def put(context: DavContext) -> Response:
         checksum=checksum,
     )
     services = context.services
+    # Room counted before the body only under a quota (the commit counts again): a sum over
+    # the account's files, for a worker thread; without one, starting takes no query.
+    start = context.call if state.quota_applies else context.read
     with services.upload_slots.hold(context.actor, context.client):
-        upload = await context.read(
+        upload = await start(
             services.file_content.start_upload,
             context.actor,
             target,
-            # Room counted before the body only under a quota (the commit counts again).
             declared_size=declared_size if state.quota_applies else None,
         )
         node = await receive_into(request, upload)
