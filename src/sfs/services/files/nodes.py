@@ -84,8 +84,7 @@ def resolve_view(
     if not parts:
         row = session.execute(_NODE_VIEW, {"node_id": space.root_node_id}).one()
         return _view_of_row(row, "" if path is None else path)
-    parent_id, _ = id_and_kind(session, space, parts[:-1])
-    view = live_child_view(session, parent_id, parts)
+    view = live_child_view(session, node_id_at(session, space, parts[:-1]), parts)
     if view is None:
         raise NotFound(N_("%(join_path)s does not exist.", join_path=join_path(parts)))
     return view if path is None else replace(view, path=path)
@@ -99,21 +98,32 @@ def live_child_view(session: Session, parent_id: uuid.UUID, parts: list[str]) ->
     return _view_of_row(row, join_path(parts)) if row is not None else None
 
 
-def id_and_kind(session: Session, space: SpaceScope, parts: list[str]) -> tuple[uuid.UUID, str]:
-    """The id and kind of what `resolve` finds (NotFound alike), without loading a node."""
-    found: tuple[uuid.UUID, str] | None = (space.root_node_id, FOLDER)
+def node_id_at(session: Session, space: SpaceScope, parts: list[str]) -> uuid.UUID:
+    """The id of what `resolve` finds (NotFound alike), without loading a node."""
+    node_id = space.root_node_id
     for depth, part in enumerate(parts):
-        assert found is not None
-        row = session.execute(
-            _CHILD_KIND, {"parent_id": found[0], "name_key": name_key(part)}
-        ).one_or_none()
-        found = (row[0], row[1]) if row is not None else None
+        found = session.execute(
+            _CHILD_ID, {"parent_id": node_id, "name_key": name_key(part)}
+        ).scalar_one_or_none()
         if found is None:
             raise NotFound(
                 N_("%(join_path)s does not exist.", join_path=join_path(parts[: depth + 1]))
             )
-    assert found is not None
-    return found
+        node_id = found
+    return node_id
+
+
+def kind_at(session: Session, space: SpaceScope, parts: list[str]) -> str:
+    """FILE or FOLDER for what `resolve` finds (NotFound alike), without loading a node."""
+    if not parts:  # the top of a space, or of a share (which may be a file)
+        return str(session.execute(_KIND, {"node_id": space.root_node_id}).scalar_one())
+    kind = session.execute(
+        _CHILD_KIND,
+        {"parent_id": node_id_at(session, space, parts[:-1]), "name_key": name_key(parts[-1])},
+    ).scalar_one_or_none()
+    if kind is None:
+        raise NotFound(N_("%(join_path)s does not exist.", join_path=join_path(parts)))
+    return str(kind)
 
 
 def resolve_folder(session: Session, space: SpaceScope, parts: list[str]) -> Node:
@@ -255,7 +265,9 @@ _LIVE_CHILD_OF = (
     _NODES.c.name_key == bindparam("name_key"),
     _NODES.c.deleted_at.is_(None),
 )
-_CHILD_KIND = select(_NODES.c.id, _NODES.c.kind).where(*_LIVE_CHILD_OF)
+_CHILD_ID = select(_NODES.c.id).where(*_LIVE_CHILD_OF)
+_CHILD_KIND = select(_NODES.c.kind).where(*_LIVE_CHILD_OF)
+_KIND = select(_NODES.c.kind).where(_NODES.c.id == bindparam("node_id"))
 _VIEWS = select(
     _NODES.c.id,
     _NODES.c.name,
