@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from limits import parse
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 
@@ -19,6 +19,8 @@ class RateLimiter:
         self.name = name
         self._limit = parse(rate)
         self._strategy = MovingWindowRateLimiter(storage)
+        # Counts kept in this process (memory://): testing them costs no network round trip.
+        self.local = isinstance(storage, MemoryStorage)
 
     def test(self, key: str) -> bool:
         """True while another hit would still be allowed."""

@@ -14,7 +14,7 @@ from sfs.metadata.db import Database
 from sfs.ports import Clock
 from sfs.services.files.listing import Listing
 from sfs.services.files.locks import LockView, locks_covering
-from sfs.services.files.nodes import FOLDER, child_views, parse_path, resolve, resolve_view
+from sfs.services.files.nodes import FOLDER, child_views, kind_at, parse_path, resolve_view
 from sfs.services.files.properties import StoredProperty, stored_properties
 from sfs.services.files.spaces import visible_space
 
@@ -68,6 +68,6 @@ class DavListingService:
         with self._database.transaction() as session:
             try:
                 space = visible_space(session, actor, space_id)
-                return resolve(session, space, parse_path(path)).kind
+                return kind_at(session, space, parse_path(path))
             except NotFound:
                 return None

@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor
@@ -196,8 +197,10 @@ def lock_in_the_way(
     now: datetime,
 ) -> Locked | None:
     """The refusal a write touching `targets` meets: a live lock whose token the actor did not
-    submit (or submitted for someone else's lock); None when nothing is in the way."""
-    held = _live(session, space.id, now)
+    submit (or submitted for someone else's lock); None when nothing is in the way. Only reads
+    (expired locks are passed over, and deleted by the lock operations), so a door may ask it on
+    its event loop."""
+    held = _live_read(session, space.id, now)
     for target in targets:
         key = _key(space, target.path)
         for lock in held:
@@ -219,8 +222,8 @@ def locks_covering(
     session: Session, space: SpaceScope, paths: Sequence[str], now: datetime
 ) -> dict[str, list[LockView]]:
     """The live locks that apply to each of these paths of `space` (checked by the caller), in
-    a transaction the caller holds; expired ones are deleted on the way."""
-    held = _live(session, space.id, now)
+    a transaction the caller holds; only reads, as `lock_in_the_way`."""
+    held = _live_read(session, space.id, now)
     keys = {path: _key(space, path) for path in paths}
     return {
         path: [_view(lock, space) for lock in held if _covers(lock, key)]
@@ -229,7 +232,8 @@ def locks_covering(
 
 
 def _live(session: Session, space_id: uuid.UUID, now: datetime | None) -> list[DavLock]:
-    """The space's locks, expired ones deleted on the way (a lock ends by the clock alone)."""
+    """The space's locks (all of them without `now`), expired ones deleted on the way (a lock
+    ends by the clock alone, deleted or not): for the lock operations, which change them."""
     rows = list(session.scalars(select(DavLock).where(DavLock.space_id == space_id)))
     if now is None:
         return rows
@@ -237,6 +241,47 @@ def _live(session: Session, space_id: uuid.UUID, now: datetime | None) -> list[D
     for row in expired:
         session.delete(row)
     return [row for row in rows if row.expires_at > now]
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A live lock as `_live_read` reads it: columns, not an ORM object to track."""
+
+    token: str
+    user_id: uuid.UUID
+    path: str
+    path_key: str
+    exclusive: bool
+    deep: bool
+    owner_xml: str | None
+    timeout_seconds: int
+    expires_at: datetime
+
+
+def _live_read(session: Session, space_id: uuid.UUID, now: datetime) -> list[_Held]:
+    """The space's live locks, only read (expired ones are passed over): for the checks every
+    WebDAV write and PROPFIND makes, which a door may run on its event loop."""
+    return [
+        _Held(*row)
+        for row in session.execute(_SPACE_LOCKS, {"space_id": space_id})
+        if row.expires_at > now
+    ]
+
+
+# Built once, as columns: asked by every WebDAV write and PROPFIND, usually of a space without
+# a lock, where composing the query and setting up ORM loading cost more than running it.
+_LOCKS = cast(Table, DavLock.__table__)
+_SPACE_LOCKS = select(
+    _LOCKS.c.token,
+    _LOCKS.c.user_id,
+    _LOCKS.c.path,
+    _LOCKS.c.path_key,
+    _LOCKS.c.exclusive,
+    _LOCKS.c.deep,
+    _LOCKS.c.owner_xml,
+    _LOCKS.c.timeout_seconds,
+    _LOCKS.c.expires_at,
+).where(_LOCKS.c.space_id == bindparam("space_id"))
 
 
 def _key(space: SpaceScope, path: str) -> str:
@@ -248,7 +293,7 @@ def _is_below(key: str, ancestor: str) -> bool:
     return key != ancestor and key.startswith(ancestor.rstrip("/") + "/")
 
 
-def _covers(lock: DavLock, key: str) -> bool:
+def _covers(lock: DavLock | _Held, key: str) -> bool:
     return lock.path_key == key or (lock.deep and _is_below(key, lock.path_key))
 
 
@@ -261,7 +306,7 @@ def _overlaps(lock_key: str, lock_deep: bool, key: str, deep: bool) -> bool:
     )
 
 
-def _view(row: DavLock, space: SpaceScope) -> LockView:
+def _view(row: DavLock | _Held, space: SpaceScope) -> LockView:
     return LockView(
         token=row.token,
         path=space.scope_path(row.path) or "/",  # a lock above a share covers its root

@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from sfs.domain.actor import Actor, ClientInfo
@@ -183,16 +184,29 @@ def stored_properties(
         )
     for start in range(0, len(wanted), 500):
         rows = session.execute(
-            select(NodeProperty)
-            .join(Node, Node.id == NodeProperty.node_id)
-            .where(
-                NodeProperty.node_id.in_(wanted[start : start + 500]),
-                Node.space_id == space.id,
-            )
-            .order_by(NodeProperty.namespace, NodeProperty.name)
-        ).scalars()
-        for row in rows:
-            found.setdefault(row.node_id, []).append(
-                StoredProperty(row.namespace, row.name, row.value_xml)
-            )
+            _STORED, {"node_ids": wanted[start : start + 500], "space_id": space.id}
+        )
+        for node_id, namespace, name, value_xml in rows:
+            found.setdefault(node_id, []).append(StoredProperty(namespace, name, value_xml))
     return found
+
+
+# Columns, built once: a PROPFIND after every file a client puts asks this (rclone wants the
+# displayname, a dead property), and composing the query and loading ORM objects cost more
+# than running it.
+_PROPERTIES = cast(Table, NodeProperty.__table__)
+_NODES = cast(Table, Node.__table__)
+_STORED = (
+    select(
+        _PROPERTIES.c.node_id,
+        _PROPERTIES.c.namespace,
+        _PROPERTIES.c.name,
+        _PROPERTIES.c.value_xml,
+    )
+    .join(_NODES, _NODES.c.id == _PROPERTIES.c.node_id)
+    .where(
+        _PROPERTIES.c.node_id.in_(bindparam("node_ids", expanding=True)),
+        _NODES.c.space_id == bindparam("space_id"),
+    )
+    .order_by(_PROPERTIES.c.namespace, _PROPERTIES.c.name)
+)

@@ -20,7 +20,7 @@ from sfs.metadata.db import Database
 from sfs.ports import Clock
 from sfs.protocol.paths import join_path
 from sfs.services.files.locks import LockTarget, lock_in_the_way
-from sfs.services.files.nodes import NodeView, live_child, node_view, parse_path, resolve
+from sfs.services.files.nodes import NodeView, live_child_view, parse_path, resolve_view
 from sfs.services.files.rooms import quotas
 from sfs.services.files.spaces import writable_space
 
@@ -54,12 +54,10 @@ class WriteCheckService:
             space = writable_space(session, actor, space_id)
             parent_path = join_path(parts[:-1])
             try:
-                parent_node = resolve(session, space, parts[:-1])
+                parent: NodeView | None = resolve_view(session, space, parts[:-1], path=parent_path)
             except NotFound:
-                parent_node = None
-            found = live_child(session, parent_node.id, parts[-1]) if parent_node else None
-            existing = node_view(session, found, join_path(parts)) if found else None
-            parent = node_view(session, parent_node, parent_path) if parent_node else None
+                parent = None
+            existing = live_child_view(session, parent.id, parts) if parent is not None else None
             targets = [LockTarget(join_path(parts))]
             if existing is None:
                 targets.append(LockTarget(parent_path))

@@ -125,6 +125,20 @@ class ClientPasswordService:
             )
         raise AuthenticationFailed(REFUSED)
 
+    def remembered(self, *, email: str, password: str, client: ClientInfo) -> ClientLogin | None:
+        """What `authenticate` answered for this app password and client moments ago, when
+        saying so again takes no query and no network (the login limits kept in this process,
+        neither holding the account or address back): cheap enough for an event loop. None
+        means: call `authenticate`, which answers (and audits) everything else."""
+        cache = self._verified
+        secret = canonical_app_password(password)
+        if cache is None or secret is None:
+            return None
+        account_key = email.strip().casefold()[:254]
+        if not self._login.unthrottled_here(account_key, client.address or "unknown"):
+            return None
+        return cache.get((account_key, digest(secret), client))
+
     def _account(self, account_key: str) -> _Account | None:
         with self._database.transaction() as session:
             row = session.scalars(select(User).where(User.email == account_key)).one_or_none()

@@ -131,6 +131,17 @@ class LoginService:
             )
         raise AuthenticationFailed(N_("The password is not right."))
 
+    def unthrottled_here(self, account_key: str, address_key: str) -> bool:
+        """True when neither login limiter holds these keys back and that was known without
+        I/O (limits kept in this process); False means: ask `refuse_when_throttled`."""
+        limiters = self._limiters
+        return (
+            limiters.login_account.local
+            and limiters.login_address.local
+            and limiters.login_account.test(account_key)
+            and limiters.login_address.test(address_key)
+        )
+
     def refuse_when_throttled(self, account_key: str, address_key: str, client: ClientInfo) -> None:
         limiters = self._limiters
         blocked = [

@@ -114,6 +114,10 @@ class FilesRootService:
             self._alone.remember(key, found, generation)
         return found
 
+    def remembered(self, actor: Actor) -> FilesRoot | None:
+        """What `root` answered moments ago, without a query (None when it must look)."""
+        return self._alone.get((actor.user_id, actor.organization_id))
+
     def _looked_up(self, actor: Actor) -> FilesRoot:
         if actor.organization_id is not None:
             with self._database.transaction() as session:

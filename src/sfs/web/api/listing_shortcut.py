@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from fastapi.routing import APIRoute
-from sqlalchemy.pool import QueuePool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,6 +32,7 @@ from sfs.web.api.deps import remembered_caller
 from sfs.web.api.params import SPACE_REF_PATTERN
 from sfs.web.api.routes_files import children_json
 from sfs.web.errors import domain_error_answer
+from sfs.web.loop_reads import LoopReads
 
 _TEMPLATE = "/spaces/{space}/children"
 _PATH = re.compile(re.escape(PREFIX) + r"/spaces/([^/]+)/children")
@@ -44,8 +44,7 @@ class FolderListingShortcut:
     def __init__(self, app: ASGIApp, *, services: Services) -> None:
         self.app = app
         self._services = services
-        engine = services.database.engine
-        self._pool = engine.pool if engine.dialect.name == "sqlite" else None
+        self._loop_reads = LoopReads(services.database)
         # Set on the scope as the router would, so the metrics count it under its template.
         (self._route,) = (
             r for r in routes_files.router.routes if isinstance(r, APIRoute) and r.path == _TEMPLATE
@@ -83,15 +82,10 @@ class FolderListingShortcut:
     def _on_event_loop(self, actor: Actor, space: str) -> bool:
         """Whether the listing may run on the event loop, which is cheaper than a worker thread
         by about as much as its queries cost (measured: 0.8 against 1.3 ms of CPU a listing):
-        only reads (not a first "me", which creates My Files: a write may wait for SQLite's
-        lock), only on SQLite, a local file read in microseconds (not a network round trip that
-        would hold up every other request of this process), and only with a connection idle in
-        the pool, so the loop never waits for one a worker thread holds."""
-        pool = self._pool
-        return (
-            isinstance(pool, QueuePool)
-            and pool.checkedin() > 0
-            and self._services.spaces.resolves_without_writing(actor, space)
+        when reads fit there (web/loop_reads.py) and this one only reads (not a first "me",
+        which creates My Files)."""
+        return self._loop_reads.fit() and self._services.spaces.resolves_without_writing(
+            actor, space
         )
 
 

@@ -1,10 +1,12 @@
 """The WebDAV door (RFC 4918 class 1 and 2), an ASGI app in front of the portal and the API.
 
 Requests under `/remote.php/dav/files/{user}/` and `/dav/` are answered here; everything else
-passes on. Bodies are read on the event loop and every service call runs in a worker thread,
-so a slow client holds a coroutine, never a thread. Domain errors are answered with the status
-`sfs.web.errors` gives them (but 400 for bad input, as WebDAV clients expect), in the XML error
-form Nextcloud clients show.
+passes on. Bodies are read on the event loop and service calls run in a worker thread, so a
+slow client holds a coroutine, never a thread; a caller remembered moments ago is known without
+one, and a handler's short reads run on the loop when that is cheaper and cannot wait
+(web/loop_reads.py): what a client such as rclone asks around every small file it puts.
+Domain errors are answered with the status `sfs.web.errors` gives them (but 400 for bad input,
+as WebDAV clients expect), in the XML error form Nextcloud clients show.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from sfs.domain.errors import (
 )
 from sfs.services.sharing.files_root import FilesRoot
 from sfs.web.dav import copymove, locks, propfind, reads, uploads, writes, xml
-from sfs.web.dav.auth import CHALLENGE, authenticate
+from sfs.web.dav.auth import CHALLENGE, authenticate, remembered
 from sfs.web.dav.conditions import parse_if_header
 from sfs.web.dav.context import DavContext, DavError
 from sfs.web.dav.mounts import rerooted
 from sfs.web.dav.paths import DavPath, is_dav_request, parse_dav_path
 from sfs.web.errors import headers_for, status_for
+from sfs.web.loop_reads import LoopReads
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class DavDoor:
     def __init__(self, app: ASGIApp, *, services: Services) -> None:
         self.app = app
         self.services = services
+        self._loop_reads = LoopReads(services.database)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_dav_request(scope["path"]):
@@ -88,9 +92,11 @@ class DavDoor:
             address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
         )
-        actor, space_id, where, root = await anyio.to_thread.run_sync(
-            self._caller, request.headers.get("authorization"), client, where
-        )
+        authorization = request.headers.get("authorization")
+        caller = self._remembered_caller(authorization, client, where)
+        if caller is None:
+            caller = await anyio.to_thread.run_sync(self._caller, authorization, client, where)
+        actor, space_id, where, root = caller
         context = DavContext(
             request=request,
             services=self.services,
@@ -100,8 +106,25 @@ class DavDoor:
             where=where,
             conditions=parse_if_header(request.headers.get("if")),
             files_root=root,
+            loop_reads=self._loop_reads,
         )
         return await handler(context)
+
+    def _remembered_caller(
+        self, authorization: str | None, client: ClientInfo, where: DavPath
+    ) -> tuple[Actor, uuid.UUID, DavPath, FilesRoot | None] | None:
+        """As `_caller`, from what it found moments ago and without a query; None when it
+        must look (a team folder's door, another account's path, anything not remembered)."""
+        if where.space is not None:
+            return None
+        actor = remembered(self.services, authorization, client)
+        if actor is None or not where.belongs_to(actor):
+            return None
+        root = self.services.files_root.remembered(actor)
+        if root is None:
+            return None
+        inside, space_id = rerooted(root, where, actor)
+        return actor, space_id, inside, root
 
     def _caller(
         self, authorization: str | None, client: ClientInfo, where: DavPath

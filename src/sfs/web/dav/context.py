@@ -25,6 +25,7 @@ from sfs.web.dav import xml
 from sfs.web.dav.conditions import IfHeader, ResourceState
 from sfs.web.dav.mounts import rerooted
 from sfs.web.dav.paths import DavPath, parse_dav_path
+from sfs.web.loop_reads import LoopReads
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class DavContext:
     where: DavPath
     conditions: IfHeader
     files_root: FilesRoot | None = None  # at the caller's files door: its team folders
+    loop_reads: LoopReads | None = None  # None: every call in a worker thread
 
     def relocated(self, other: DavPath) -> DavPath:
         """Another path of the request (a Destination, an If tag) re-rooted like `where`."""
@@ -60,6 +62,18 @@ class DavContext:
     async def call(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run a (blocking) service call in a worker thread."""
         return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))
+
+    async def read(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run a (blocking) call that only reads: on the event loop when `reads_on_loop`, else
+        in a worker thread."""
+        if self.reads_on_loop():
+            return function(*args, **kwargs)
+        return await self.call(function, *args, **kwargs)
+
+    def reads_on_loop(self) -> bool:
+        """Whether a read may run on the event loop now (web/loop_reads.py). Never with an If
+        header: checking one asks for locks, and that deletes the expired ones."""
+        return self.loop_reads is not None and not self.conditions.lists and self.loop_reads.fit()
 
     def href(self, node: NodeView) -> str:
         return self.where.href(node.path, folder=node.kind == "folder")

@@ -21,6 +21,7 @@ from sfs.web.dav.properties import ALLPROP, LIVE, MODIFICATION_TIME, NEEDS_SIZES
 from sfs.web.dav.xml import DAV, Name
 
 OK, NOT_FOUND = "200 OK", "404 Not Found"
+_SUMS = NEEDS_SIZES | {(DAV, "quota-available-bytes")}
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,11 @@ async def propfind(context: DavContext) -> Response:
     if depth not in ("0", "1"):
         raise DavError(400, f"Depth {depth!r} is not a depth (use 0 or 1).")
     wanted = _wanted(xml.parse(await context.request.body()))
-    body = await context.call(_answer, context, depth == "1", wanted)
+    # One node's own properties are a few indexed reads (rclone asks them after every file it
+    # puts); a folder's children, the bytes below a folder and the room left under a quota
+    # can be many rows or sums over a whole account, for a worker thread.
+    costly = depth == "1" or any(name in _SUMS for name in wanted.names)
+    body = await (context.call if costly else context.read)(_answer, context, depth == "1", wanted)
     return xml_response(body)
 
 

@@ -33,7 +33,7 @@ async def put(context: DavContext) -> Response:
     mtime = client_mtime(request.headers.get("x-oc-mtime"))
     claimed = request.headers.get("oc-checksum")
     checksum = Checksum.parse(claimed) if claimed else None  # checked once the body is in
-    state = await context.call(checked_before_put, context)
+    state = await context.read(checked_before_put, context)
     existing = state.existing
     declared = request.headers.get("content-length")
     declared_size = int(declared) if declared and declared.isdigit() else None
@@ -47,12 +47,14 @@ async def put(context: DavContext) -> Response:
         checksum=checksum,
     )
     services = context.services
+    # Room counted before the body only under a quota (the commit counts again): a sum over
+    # the account's files, for a worker thread; without one, starting takes no query.
+    start = context.call if state.quota_applies else context.read
     with services.upload_slots.hold(context.actor, context.client):
-        upload = await context.call(
+        upload = await start(
             services.file_content.start_upload,
             context.actor,
             target,
-            # Room counted before the body only under a quota (the commit counts again).
             declared_size=declared_size if state.quota_applies else None,
         )
         node = await receive_into(request, upload)
@@ -105,15 +107,22 @@ async def mkcol(context: DavContext) -> Response:
         raise DavError(415, "MKCOL takes no body.")
     if not context.where.parts:
         raise DavError(405, "The top folder exists.")
+    if context.reads_on_loop():  # the 405 rclone meets before every file it puts, no thread
+        _refuse_existing(context)
     await context.call(_mkcol, context)
     return Response(status_code=201)
 
 
-def _mkcol(context: DavContext) -> None:
+def _refuse_existing(context: DavContext) -> None:
+    """412 unless the If header holds, then 405 when something is there already."""
     context.require_conditions()
+    if _kind_at(context) is not None:
+        raise DavError(405, f"{context.where.path} exists already.")
+
+
+def _mkcol(context: DavContext) -> None:
+    _refuse_existing(context)  # again: the folder may have come since
     where = context.where
-    if _kind_at(context) is not None:  # rclone asks for the folder before every file it puts
-        raise DavError(405, f"{where.path} exists already.")
     _require_parent_folder(context)
     context.require_unlocked(LockTarget(where.path), LockTarget(where.parent))
     try:
