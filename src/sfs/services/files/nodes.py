@@ -172,9 +172,14 @@ def node_view(session: Session, node: Node, path: str) -> NodeView:
 
 
 def _view_of(
-    node: Node, path: str, number: int | None, digest: str | None, sha1: str | None
+    node: Node | Row[*tuple[Any, ...]],
+    path: str,
+    number: int | None,
+    digest: str | None,
+    sha1: str | None,
 ) -> NodeView:
-    """A node and its current version's number, digest and SHA-1, as every door sees it."""
+    """A node (an ORM row, or a row of its columns) and its current version's number, digest
+    and SHA-1, as every door sees it."""
     return NodeView(
         id=node.id,
         name=node.name,
@@ -192,19 +197,7 @@ def _view_of(
 
 def _view_of_row(row: Row[*tuple[Any, ...]], path: str) -> NodeView:
     """A row of `_VIEWS` as a view."""
-    return NodeView(
-        id=row.id,
-        name=row.name,
-        path=path,
-        kind=row.kind,
-        size=row.size,
-        modified_at=row.modified_at,
-        version=row.number,
-        content_digest=row.content_digest,
-        deleted_at=row.deleted_at,
-        tree_seq=row.tree_seq or 0,
-        sha1=row.sha1,
-    )
+    return _view_of(row, path, row.number, row.content_digest, row.sha1)
 
 
 def child_views(
