@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -484,18 +484,8 @@ def _sub_parts(sub_path: str) -> list[str]:
 
 
 def _relative(node: NodeView, depth: int) -> NodeView:
-    parts = parse_path(node.path)[depth:]
-    return NodeView(
-        id=node.id,
-        name=node.name,
-        path=join_path(parts),
-        kind=node.kind,
-        size=node.size,
-        modified_at=node.modified_at,
-        version=node.version,
-        content_digest=node.content_digest,
-        tree_seq=node.tree_seq,
-    )
+    """The node as seen from the link's own folder: its path below it, all else as it is."""
+    return replace(node, path=join_path(parse_path(node.path)[depth:]))
 
 
 def _is_live(session: Session, node: Node, root_id: uuid.UUID) -> bool:
