@@ -107,9 +107,10 @@ class PackWriter:
     As a context manager it drops what is still buffered on exit (an error on a clean exit, where
     a forgotten `flush()` would otherwise lose locations).
 
-    The pack is built in one buffer, the size of a pack, that `seal` encrypts into and `add`
-    copies into: no list of sealed chunks joined again at the end (a sync upload's every byte
-    was allocated and copied twice more that way, its largest cost after the disk's).
+    The pack is built in one buffer, the size of a pack (a writer's first starts at 256 KiB,
+    enough for a small file), that `seal` encrypts into and `add` copies into: no list of
+    sealed chunks joined again at the end (a sync upload's every byte was allocated and copied
+    twice more that way, its largest cost after the disk's).
     """
 
     def __init__(
