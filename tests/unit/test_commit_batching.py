@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
 
+from sfs.blobs.chunk_store import PreparedChunk
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.domain.errors import Conflict, SfsError
 from sfs.domain.roles import Role
-from sfs.services.files.commit_batching import CommitBatcher
+from sfs.services.files.commit_batching import CommitBatcher, Unwritten
 from sfs.services.files.nodes import FILE, NodeView
 
 ACTOR = Actor(uuid.uuid4(), "ann@example.com", "Ann", Role.USER, uuid.uuid4())
@@ -128,4 +129,64 @@ def test_a_failed_batch_fails_every_commit_in_it(store: FakeStore) -> None:
     outcomes = run_together(batcher, store, [(ACTOR, "/first"), (ACTOR, "/a"), (ACTOR, "/b")])
     assert isinstance(outcomes["/first"], NodeView)  # its own batch went through
     assert outcomes["/a"] is store.fail_with and outcomes["/b"] is store.fail_with
+    assert batcher.waiting() == 0
+
+
+def test_unwritten_chunks_of_a_batch_are_written_together_before_its_transaction(
+    store: FakeStore,
+) -> None:
+    """Small files' chunks, sealed but in no pack yet: the batch writes them in one call (one
+    pack, one fsync) and only then commits, indexing what the write answered."""
+    writes: list[list[str]] = []
+
+    def write(chunks: Sequence[PreparedChunk]) -> list[str]:
+        assert len(store.batches) == 1  # before this batch's commit_many
+        writes.append([chunk.chunk_id for chunk in chunks])
+        return [f"stored-{chunk.chunk_id}" for chunk in chunks]
+
+    def sealed(name: str) -> PreparedChunk:
+        return PreparedChunk(name, 1, b"sealed")
+
+    batcher: CommitBatcher[str, str] = CommitBatcher(store.commit_many, lambda path: path)
+    first = threading.Thread(target=batcher.commit, args=(ACTOR, SPACE, CLIENT, "/first", []))
+    first.start()
+    while not store.batches:  # the first has its turn, and holds it
+        threading.Event().wait(0.001)
+    outcomes: dict[str, object] = {}
+
+    def commit(path: str, unwritten: Unwritten[str] | None) -> None:
+        outcomes[path] = batcher.commit(ACTOR, SPACE, CLIENT, path, [], unwritten)
+
+    threads = [
+        threading.Thread(
+            target=commit, args=("/a", Unwritten([sealed("a1"), sealed("a2")], write))
+        ),
+        threading.Thread(target=commit, args=("/b", Unwritten([sealed("b1")], write))),
+        threading.Thread(target=commit, args=("/c", None)),
+    ]
+    for thread in threads:
+        thread.start()
+    while batcher.waiting() < 3:
+        threading.Event().wait(0.001)
+    store.first_may_finish.set()
+    for thread in [first, *threads]:
+        thread.join(30)
+
+    assert [sorted(chunks) for chunks in writes] == [["a1", "a2", "b1"]]
+    assert sorted(store.batches[1][1]) == ["/a", "/b", "/c"]
+    assert sorted(store.batches[1][2]) == ["stored-a1", "stored-a2", "stored-b1"]
+    assert all(isinstance(outcomes[path], NodeView) for path in ("/a", "/b", "/c"))
+
+
+def test_a_failed_write_of_unwritten_chunks_commits_nothing(store: FakeStore) -> None:
+    def write(chunks: Sequence[PreparedChunk]) -> list[str]:
+        raise OSError("disk full")
+
+    batcher: CommitBatcher[str, str] = CommitBatcher(store.commit_many, lambda path: path)
+    store.first_may_finish.set()
+    with pytest.raises(OSError, match="disk full"):
+        batcher.commit(
+            ACTOR, SPACE, CLIENT, "/a", [], Unwritten([PreparedChunk("a1", 1, b"x")], write)
+        )
+    assert store.batches == []
     assert batcher.waiting() == 0

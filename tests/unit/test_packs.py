@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -266,3 +267,28 @@ def test_a_batch_at_hand_goes_into_one_pack_even_past_the_target_size() -> None:
             writer.flush()
         assert len(backend.blobs) == packs
     assert sum(sizes) < 16 * 1024 < sum(sizes) + len(sizes) * 72
+
+
+def test_a_small_upload_does_not_allocate_a_whole_pack() -> None:
+    """A 4 KiB file's writer holds a buffer near its size, not the 16 MiB of a full pack
+    (zeroing one cost more than the rest of storing a small file); a large upload still fills
+    packs of the target size."""
+    backend = MemoryBackend()
+    store = ChunkStore(backend, pack_target_size=16 * 1024 * 1024, params=SMALL)
+    data = random.Random(5).randbytes(4096)
+    tracemalloc.start()
+    try:
+        with store.writer(KEYS) as writer:
+            writer.seal(keyed_id(KEYS.chunk_id_key, data), data)
+            _, peak = tracemalloc.get_traced_memory()
+            (stored,) = writer.flush()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+    assert store.read(KEYS, stored.chunk_id, stored.location) == data
+
+    backend = MemoryBackend()
+    store = small_store(backend, pack_size=512 * 1024)
+    manifest, index = upload(store, random.Random(6).randbytes(2_000_000))
+    assert download(store, manifest, index) == random.Random(6).randbytes(2_000_000)
+    assert max(len(blob) for blob in backend.blobs.values()) > 256 * 1024

@@ -50,6 +50,10 @@ _ENTRY = struct.Struct(">32sQI")  # chunk id (raw), offset, length
 # A pack's trailer and footer fit in this much beyond its target size (see `PackWriter._space`):
 # 41 bytes for a pack of many chunks (their entries count in the target), 85 for one chunk alone.
 _TRAILER_ROOM = 128
+# A writer's first pack buffer starts this large, and grows to the whole pack only when filled:
+# a small file's upload (most uploads) then zeroes 256 KiB, not 16 MiB, which cost more CPU and
+# page faults than the rest of storing it.
+_FIRST_BUFFER = 256 * 1024
 # Adjacent chunks are fetched with one ranged read up to this many bytes.
 READ_SPAN = 8 * 1024 * 1024
 
@@ -103,9 +107,10 @@ class PackWriter:
     As a context manager it drops what is still buffered on exit (an error on a clean exit, where
     a forgotten `flush()` would otherwise lose locations).
 
-    The pack is built in one buffer, the size of a pack, that `seal` encrypts into and `add`
-    copies into: no list of sealed chunks joined again at the end (a sync upload's every byte
-    was allocated and copied twice more that way, its largest cost after the disk's).
+    The pack is built in one buffer, the size of a pack (a writer's first starts at 256 KiB,
+    enough for a small file), that `seal` encrypts into and `add` copies into: no list of
+    sealed chunks joined again at the end (a sync upload's every byte was allocated and copied
+    twice more that way, its largest cost after the disk's).
     """
 
     def __init__(
@@ -123,6 +128,7 @@ class PackWriter:
         self._entries: list[tuple[str, int, int]] = []
         self._buffered = 0
         self._seen: set[str] = set()
+        self._wrote_pack = False
 
     @property
     def buffered_bytes(self) -> int:
@@ -171,8 +177,12 @@ class PackWriter:
         start, end = self._buffered, self._buffered + length
         if end > len(self._pack):
             # Room for a whole pack at once (its trailer included), so a pack is allocated
-            # once, not grown chunk by chunk; more only for a chunk larger than a pack.
-            grown = bytearray(max(end, self._target_size) + _TRAILER_ROOM)
+            # once, not grown chunk by chunk; more only for a chunk larger than a pack. A
+            # writer's first pack starts small (`_FIRST_BUFFER`), grown once if it fills.
+            room = self._target_size
+            if not self._pack and not self._wrote_pack:
+                room = min(room, _FIRST_BUFFER)
+            grown = bytearray(max(end, room) + _TRAILER_ROOM)
             grown[:start] = memoryview(self._pack)[:start]
             self._pack = grown
         self._buffered = end
@@ -199,6 +209,7 @@ class PackWriter:
             space[:] = tail
         pack, size = self._pack, self._buffered
         self._pack, self._entries, self._buffered = bytearray(), [], 0
+        self._wrote_pack = True
         del pack[size:]
         try:
             self._backend.put(pack_blob_name(pack_id), pack)

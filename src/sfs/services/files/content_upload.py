@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sfs.blobs.chunk_store import ChunkStore, PreparedChunk
 from sfs.blobs.packs import PackWriter
@@ -21,11 +22,16 @@ from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.actor import Actor, ClientInfo
 from sfs.protocol.chunking import ChunkFeeder, SupportsRead
 from sfs.services.files.checksums import Checksum, Hashes
+from sfs.services.files.commit_batching import Unwritten
 from sfs.services.files.nodes import NodeView
 from sfs.services.files.versions import ChunkRow, FileVersionService, ManifestEntry
 
 # Chunks are looked up against the index in batches, not one query each.
 LOOKUP_BATCH = 256
+# A file whose fresh chunks come to at most this much (sealed), none of them in a pack yet, has
+# them written by its commit, in one pack with other small files' committed at once: for files
+# this small a pack file and its fsync cost more than the bytes. Larger ones write their own.
+SHARED_PACK_MAX = 1 << 20
 _READ_SIZE = 1 << 20
 
 
@@ -76,15 +82,6 @@ class ChunkIntake:
 
     def finish(self) -> list[ManifestEntry]:
         """The end of the bytes: store the rest; every chunk is indexed when this returns."""
-        manifest, last = self.finish_unindexed()
-        if last:
-            self._versions.record_chunks(self._actor, last)
-        return manifest
-
-    def finish_unindexed(self) -> tuple[list[ManifestEntry], list[ChunkRow]]:
-        """As `finish`, but the chunks of the last pack (durable already) are handed back for
-        the caller to index in the transaction that commits them: a small file is then one
-        transaction, not two."""
         if self._done:
             raise RuntimeError("this upload is finished or aborted")
         try:
@@ -93,7 +90,31 @@ class ChunkIntake:
             last = self._writer.flush()
         finally:
             self.abort()
-        return self._manifest, chunk_rows(last)
+        if last:
+            self._versions.record_chunks(self._actor, chunk_rows(last))
+        return self._manifest
+
+    def finish_unwritten(
+        self,
+    ) -> tuple[list[ManifestEntry], list[ChunkRow], list[PreparedChunk]]:
+        """As `finish`, but nothing is indexed: answers the manifest, the chunks of the last
+        pack (durable already), and, when the rest is small (at most `SHARED_PACK_MAX` fresh,
+        none of it in the writer's pack yet), instead of a pack of its own those fresh chunks,
+        unwritten. The commit writes them, in one pack with those of the small files committed
+        together (`commit_batching.Unwritten`), and indexes both in its transaction."""
+        if self._done:
+            raise RuntimeError("this upload is finished or aborted")
+        try:
+            self._take(self._feeder.finish())
+            fresh = self._fresh(self._take_pending())
+            if not self._writer.buffered_bytes and sum(len(c.sealed) for c in fresh) <= (
+                SHARED_PACK_MAX
+            ):
+                return self._manifest, [], fresh
+            self._add(fresh)
+            return self._manifest, chunk_rows(self._writer.flush()), []
+        finally:
+            self.abort()
 
     def abort(self) -> None:
         """Drop what is buffered; nothing is committed (safe to call more than once)."""
@@ -110,20 +131,29 @@ class ChunkIntake:
                 self._store_missing()
 
     def _store_missing(self) -> None:
+        self._add(self._fresh(self._take_pending()))
+
+    def _add(self, chunks: list[PreparedChunk]) -> None:
+        for chunk in chunks:
+            self._record(self._writer.add(chunk.chunk_id, chunk.sealed))
+
+    def _take_pending(self) -> list[PreparedChunk]:
         chunks, self._pending = self._pending, []
+        return chunks
+
+    def _fresh(self, chunks: list[PreparedChunk]) -> list[PreparedChunk]:
+        """Those of `chunks` the organisation lacks, to store (the quota checked for them)."""
         if not chunks:
-            return
+            return []
         # A chunk repeated in the file is stored once (the pack writer skips it), counted once.
         sizes = {c.chunk_id: len(c.sealed) for c in chunks}
         held = self._versions.chunks_to_store(self._actor, sizes)
-        fresh = [c for c in chunks if c.chunk_id not in held]
-        for chunk in fresh:
-            self._record(self._writer.add(chunk.chunk_id, chunk.sealed))
         # Held, but not the actor's yet: the server cut these from the actor's own bytes, so
         # they are recorded as the actor's, not stored twice.
         theirs = [chunk_id for chunk_id, usable in held.items() if not usable]
         if theirs:
             self._versions.record_receipts(self._actor, theirs)
+        return [c for c in chunks if c.chunk_id not in held]
 
     def _record(self, packed: Sequence[PackedChunk]) -> None:
         record_packed(self._versions, self._actor, packed)
@@ -143,6 +173,8 @@ class ContentUpload:
         self._versions = versions
         self._actor = actor
         self._target = target
+        self._store = store
+        self._keys = keys
         self._intake = ChunkIntake(store, versions, keys, actor, Hashes(target.checksum))
 
     def write(self, block: bytes) -> None:
@@ -152,7 +184,7 @@ class ContentUpload:
     def finish(self) -> NodeView:
         """The end of the file: store the rest, check the client's checksum (InvalidInput if it
         differs: nothing is committed), then commit the version with its SHA1."""
-        manifest, fresh = self._intake.finish_unindexed()
+        manifest, fresh, unwritten = self._intake.finish_unwritten()
         sha1 = self._intake.hashes.verify()
         target = self._target
         return self._versions.commit(
@@ -166,6 +198,9 @@ class ContentUpload:
             device_name=target.device_name,
             sha1=sha1,
             fresh_chunks=fresh,
+            unwritten=Unwritten(unwritten, partial(write_pack, self._store, self._keys))
+            if unwritten
+            else None,
         )
 
     def abort(self) -> None:
@@ -195,6 +230,16 @@ def record_packed(
     """Index chunks whose pack is durable; before this they are invisible garbage."""
     if packed:
         versions.record_chunks(actor, chunk_rows(packed))
+
+
+def write_pack(
+    store: ChunkStore, keys: OrganisationKeys, chunks: Sequence[PreparedChunk]
+) -> list[ChunkRow]:
+    """Sealed chunks (of several small files, maybe) into packs, durable when this returns."""
+    with store.writer(keys) as writer:
+        packed = [stored for chunk in chunks for stored in writer.add(chunk.chunk_id, chunk.sealed)]
+        packed += writer.flush()
+    return chunk_rows(packed)
 
 
 def chunk_rows(packed: Sequence[PackedChunk]) -> list[ChunkRow]:

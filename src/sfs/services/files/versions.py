@@ -31,7 +31,7 @@ from sfs.services.files import chunk_access as access
 from sfs.services.files.bulk_commit import BulkEntry, commit_bulk, stale_base_message
 from sfs.services.files.bulk_manifests import FileManifest, manifests_of
 from sfs.services.files.bulk_rows import insert_rows
-from sfs.services.files.commit_batching import CommitBatcher
+from sfs.services.files.commit_batching import CommitBatcher, Unwritten
 from sfs.services.files.nodes import (
     FILE,
     NodeView,
@@ -223,14 +223,16 @@ class FileVersionService:
         device_name: str | None = None,
         sha1: str | None = None,
         fresh_chunks: Sequence[ChunkRow] = (),
+        unwritten: Unwritten[ChunkRow] | None = None,
     ) -> NodeView:
         """Make a new version visible, in one transaction, once all its chunks are stored;
-        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too. The
+        `fresh_chunks` (durable, just cut from the actor's bytes) are indexed in it too, and so
+        are the `unwritten` ones (cut from them too), made durable first. The
         transaction may hold other commits of the same actor, space and client that arrived
         at the same time (`commit_batching`); each succeeds or fails on its own."""
         request = CommitRequest(path, tuple(manifest), modified_at, base_version, device_name, sha1)
         # Made together with others arriving at once for the same caller and space.
-        outcome = self._batcher.commit(actor, space_id, client, request, fresh_chunks)
+        outcome = self._batcher.commit(actor, space_id, client, request, fresh_chunks, unwritten)
         if isinstance(outcome, SfsError):
             raise outcome
         return outcome
