@@ -442,11 +442,13 @@ def test_fetched_chunks_are_streamed_not_gathered(client: TestClient, services: 
         "POST", "/api/v1/chunks/fetch", json={"chunk_ids": ids}, headers=auth
     ) as answer:
         assert answer.status_code == 200
-        assert "content-length" not in answer.headers  # sent as it is read
         body = answer.read()
-    assert body == b"".join(
+    framed = b"".join(
         bytes.fromhex(i) + (9_000).to_bytes(4, "big") + p for i, p in zip(ids, pieces, strict=True)
     )
+    assert body == framed
+    # Its length said up front (the blocks go to the socket unframed by HTTP chunking).
+    assert answer.headers["content-length"] == str(len(framed))
     refused = client.post(
         "/api/v1/chunks/fetch", json={"chunk_ids": [*ids, "0" * 64]}, headers=auth
     )

@@ -6,7 +6,13 @@ import uuid
 
 import pytest
 
-from sfs.crypto.chunk_aead import SEAL_OVERHEAD, ChunkSealer, open_chunk, seal_chunk
+from sfs.crypto.chunk_aead import (
+    SEAL_OVERHEAD,
+    ChunkOpener,
+    ChunkSealer,
+    open_chunk,
+    seal_chunk,
+)
 from sfs.crypto.keys import KeyUnwrapError, OrganisationKeys, rewrap
 from sfs.domain.errors import CorruptChunk
 from sfs.ports import SystemRandomness
@@ -93,6 +99,33 @@ def test_content_that_does_not_hash_to_its_id_is_refused_even_with_a_valid_tag()
     claimed = chunk_id(keys.chunk_id_key, b"claimed")
     with pytest.raises(CorruptChunk, match="does not match its id"):
         open_chunk(keys, claimed, seal_chunk(keys, claimed, b"something else"))
+
+
+def test_a_chunk_opened_into_a_buffer_is_checked_as_one_opened_alone() -> None:
+    keys = new_keys()
+    opener = ChunkOpener(keys)
+    content = b"hello world" * 1000
+    cid = chunk_id(keys.chunk_id_key, content)
+    sealed = seal_chunk(keys, cid, content)
+    buffer = bytearray(3 + len(content) + 5)
+    opener.open_into(cid, sealed, memoryview(buffer)[3:-5])
+    assert buffer[3:-5] == content and opener.open(cid, sealed) == content
+    assert buffer[:3] == bytes(3) and buffer[-5:] == bytes(5)  # nothing written outside
+    with pytest.raises(ValueError, match="overhead"):
+        opener.open_into(cid, sealed, memoryview(bytearray(len(content) + 1)))
+    flipped = bytearray(sealed)
+    flipped[20] ^= 0x01
+    space = memoryview(bytearray(len(content)))
+    with pytest.raises(CorruptChunk, match="authentication tag"):
+        opener.open_into(cid, bytes(flipped), space)
+    with pytest.raises(CorruptChunk, match="truncated"):
+        opener.open_into(cid, sealed[:10], space)
+    claimed = chunk_id(keys.chunk_id_key, b"claimed")
+    lied = seal_chunk(keys, claimed, b"something else")
+    with pytest.raises(CorruptChunk, match="does not match its id"):
+        opener.open_into(claimed, lied, memoryview(bytearray(len(b"something else"))))
+    with pytest.raises(CorruptChunk):  # another organisation's key opens nothing
+        ChunkOpener(new_keys()).open_into(cid, sealed, space)
 
 
 def test_wrapped_keys_unwrap_and_rewrap_under_a_new_master_key() -> None:

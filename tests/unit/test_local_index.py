@@ -19,6 +19,17 @@ def entry(size: int) -> BaseEntry:
     return BaseEntry("file", size, 1, 2, 1, "etag", NODE)
 
 
+def test_held_chunks_are_those_some_recorded_file_held(tmp_path: Path) -> None:
+    index = LocalIndex(tmp_path / "index.db")
+    index.put("/a.bin", entry(30), [("c1", 10), ("c2", 20)])
+    index.put("/Docs/b.bin", entry(25), [("c2", 20), ("c3", 5)])
+    asked = ["c2", "nowhere", "c3", *(f"x{n}" for n in range(1200))]  # more than one query
+    assert index.held_chunks(asked) == {"c2", "c3"}
+    assert index.held_chunks([]) == set()
+    index.put("/a.bin", entry(30), [("c4", 30)])
+    assert index.held_chunks(["c1", "c2", "c4"]) == {"c2", "c4"}
+
+
 def test_chunks_are_found_by_id_and_listed_in_file_order(tmp_path: Path) -> None:
     index = LocalIndex(tmp_path / "index.db")
     index.put("/a.bin", entry(30), [("c1", 10), ("c2", 20)])

@@ -24,9 +24,11 @@ from sfs.blobs.backend import BlobBackend
 from sfs.blobs.packs import (
     PACK_TARGET_SIZE,
     ChunkLocation,
+    OpenableChunk,
     PackWriter,
     StoredChunk,
     list_pack_ids,
+    open_chunks,
     pack_blob_name,
     pack_size_for,
     read_chunk,
@@ -117,6 +119,12 @@ class ChunkStore:
     ) -> Iterator[bytes]:
         """Plaintexts in the given order, adjacent chunks fetched with one ranged read."""
         return read_chunks(self.backend, keys, chunks)
+
+    def open_many(
+        self, keys: OrganisationKeys, chunks: Iterable[tuple[str, ChunkLocation]]
+    ) -> Iterator[OpenableChunk]:
+        """`read_many`, each chunk opened into the caller's buffer (see `packs.open_chunks`)."""
+        return open_chunks(self.backend, keys, chunks)
 
     def pack_ids(self) -> Iterator[str]:
         """Every pack in the backend, of all organisations (for gc and fsck)."""

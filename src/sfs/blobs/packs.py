@@ -28,13 +28,20 @@ import secrets
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sfs.blobs.backend import BlobBackend, BlobNotFound
-from sfs.crypto.chunk_aead import NONCE_BYTES, SEAL_OVERHEAD, ChunkSealer, open_chunk
+from sfs.crypto.chunk_aead import (
+    NONCE_BYTES,
+    SEAL_OVERHEAD,
+    ChunkOpener,
+    ChunkSealer,
+    open_chunk,
+)
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import CorruptChunk, MissingChunk
 from sfs.protocol.chunk_ids import is_chunk_id
@@ -262,22 +269,53 @@ def read_chunks(
     A file uploaded in one go lies contiguous in its packs, so a download costs one GET per
     `span` bytes instead of one per chunk. Memory holds at most one span.
     """
+    opener = ChunkOpener(keys)
+    for chunk_id, sealed in _sealed(backend, chunks, span):
+        yield opener.open(chunk_id, sealed)
+
+
+# A chunk to be opened: its id, its plaintext's size, and what writes that plaintext (verified)
+# into a buffer of that size, or raises `CorruptChunk`.
+OpenableChunk = tuple[str, int, Callable[[memoryview], None]]
+
+
+def open_chunks(
+    backend: BlobBackend,
+    keys: OrganisationKeys,
+    chunks: Iterable[tuple[str, ChunkLocation]],
+    *,
+    span: int = READ_SPAN,
+) -> Iterator[OpenableChunk]:
+    """`read_chunks`, each chunk opened into the caller's buffer rather than returned as bytes
+    (a download's answer built in place). Each must be opened before the next is asked for."""
+    opener = ChunkOpener(keys)
+    for chunk_id, sealed in _sealed(backend, chunks, span):
+        if len(sealed) < SEAL_OVERHEAD:
+            raise CorruptChunk(chunk_id, reason="it is truncated")
+        yield chunk_id, len(sealed) - SEAL_OVERHEAD, partial(opener.open_into, chunk_id, sealed)
+
+
+def _sealed(
+    backend: BlobBackend, chunks: Iterable[tuple[str, ChunkLocation]], span: int
+) -> Iterator[tuple[str, memoryview]]:
+    """Each chunk's sealed bytes, in order, as a view of the ranged read that fetched it and
+    its neighbours (each chunk opened in place, not sliced out as a copy first)."""
     run: list[tuple[str, ChunkLocation]] = []
 
-    def fetch() -> Iterator[bytes]:
+    def fetch() -> Iterator[tuple[str, memoryview]]:
         first = run[0][1]
         end = run[-1][1].offset + run[-1][1].length
         try:
             data = backend.get(pack_blob_name(first.pack_id), first.offset, end - first.offset)
         except BlobNotFound:
             raise MissingChunk(run[0][0]) from None
-        span = memoryview(data)  # each chunk opened in place, not sliced out as a copy first
+        whole = memoryview(data)
         for chunk_id, location in run:
             start = location.offset - first.offset
-            sealed = span[start : start + location.length]
+            sealed = whole[start : start + location.length]
             if len(sealed) != location.length:
                 raise CorruptChunk(chunk_id, reason="its pack is truncated")
-            yield open_chunk(keys, chunk_id, sealed)
+            yield chunk_id, sealed
 
     for chunk_id, location in chunks:
         if run:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from sfs.client.api import ApiClient, ApiError, ManifestEntry, RemoteNode
+from sfs.client.drop_behind import DropBehind
 from sfs.client.sync.fetcher import chunks_in_order
 from sfs.client.sync.remote import FileManifest, SyncApi
 from sfs.client.sync.report import Report
@@ -212,9 +213,11 @@ def download_file(
         written = 0
         with os.fdopen(handle, "wb") as temp:
             shown.start(f"Downloading {node.name}", manifest.size)
+            behind = DropBehind(temp.fileno())
             for block in version_content(api, manifest, shown):
                 temp.write(block)
                 written += len(block)
+                behind.wrote(len(block))
             shown.finish()
             if written != manifest.size:
                 raise TransferError(

@@ -56,14 +56,47 @@ class ChunkSealer:
 
 def open_chunk(keys: OrganisationKeys, chunk_id: str, sealed: bytes | memoryview) -> bytes:
     """Decrypt and verify one chunk; `CorruptChunk` rather than any byte that is not the chunk."""
-    if len(sealed) < SEAL_OVERHEAD:
-        raise CorruptChunk(chunk_id, reason="it is truncated")
-    try:
-        plaintext = AESGCM(keys.data_key).decrypt(
-            sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated(chunk_id)
-        )
-    except InvalidTag:
-        raise CorruptChunk(chunk_id, reason="its authentication tag does not match") from None
-    if not hmac.compare_digest(keyed_chunk_id(keys.chunk_id_key, plaintext), chunk_id):
-        raise CorruptChunk(chunk_id, reason="its content does not match its id")
-    return plaintext
+    return ChunkOpener(keys).open(chunk_id, sealed)
+
+
+class ChunkOpener:
+    """Opens chunks of one organisation, checked as `open_chunk` checks them, with one AES-GCM
+    context for all of them, and straight into a caller's buffer if asked (a download's answer
+    being built): no plaintext object per chunk to allocate and then copy."""
+
+    def __init__(self, keys: OrganisationKeys) -> None:
+        self._aead = AESGCM(keys.data_key)
+        self._chunk_id_key = keys.chunk_id_key
+
+    def open(self, chunk_id: str, sealed: bytes | memoryview) -> bytes:
+        if len(sealed) < SEAL_OVERHEAD:
+            raise CorruptChunk(chunk_id, reason="it is truncated")
+        try:
+            plaintext = self._aead.decrypt(
+                sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated(chunk_id)
+            )
+        except InvalidTag:
+            raise CorruptChunk(chunk_id, reason="its authentication tag does not match") from None
+        self._check(chunk_id, plaintext)
+        return plaintext
+
+    def open_into(self, chunk_id: str, sealed: bytes | memoryview, out: memoryview) -> None:
+        """Write the chunk's plaintext to `out`, exactly `len(sealed) - SEAL_OVERHEAD` bytes.
+
+        On `CorruptChunk`, `out` holds bytes that are not the chunk: the caller must not use
+        them (the download that asked is cut off instead)."""
+        if len(sealed) < SEAL_OVERHEAD:
+            raise CorruptChunk(chunk_id, reason="it is truncated")
+        if len(out) != len(sealed) - SEAL_OVERHEAD:
+            raise ValueError("the space for a chunk is its sealed length less the overhead")
+        try:
+            self._aead.decrypt_into(
+                sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated(chunk_id), out
+            )
+        except InvalidTag:
+            raise CorruptChunk(chunk_id, reason="its authentication tag does not match") from None
+        self._check(chunk_id, out)
+
+    def _check(self, chunk_id: str, plaintext: bytes | memoryview) -> None:
+        if not hmac.compare_digest(keyed_chunk_id(self._chunk_id_key, plaintext), chunk_id):
+            raise CorruptChunk(chunk_id, reason="its content does not match its id")

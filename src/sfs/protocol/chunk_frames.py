@@ -3,6 +3,8 @@ back, each as its 32-byte id, its length as a 4-byte big-endian number, then its
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 ID_BYTES = 32
 LENGTH_BYTES = 4
 HEADER_BYTES = ID_BYTES + LENGTH_BYTES
@@ -81,3 +83,28 @@ class FrameReader:
             raise ValueError("The chunk batch ends inside a chunk.")
         if self._head:
             raise ValueError("The chunk batch ends inside a chunk header.")
+
+
+def framed_blocks(
+    chunks: Iterable[tuple[str, int, Callable[[memoryview], None]]], block_size: int
+) -> Iterator[memoryview]:
+    """Chunks framed into blocks of about `block_size` bytes (larger for a larger chunk), each
+    chunk's content written into its place in the block by its function (given the exact space
+    for it): no copy of each chunk into the block, nor of the block as it is handed out.
+
+    Each block is new: a block handed out is never written again."""
+    block = bytearray(block_size)
+    used = 0
+    for chunk_id, size, write in chunks:
+        frame = HEADER_BYTES + size
+        if used + frame > len(block):
+            if used:
+                yield memoryview(block)[:used]
+            block, used = bytearray(max(block_size, frame)), 0
+        with memoryview(block) as view:
+            view[used : used + ID_BYTES] = bytes.fromhex(chunk_id)
+            view[used + ID_BYTES : used + HEADER_BYTES] = size.to_bytes(LENGTH_BYTES, "big")
+            write(view[used + HEADER_BYTES : used + frame])
+        used += frame
+    if used:
+        yield memoryview(block)[:used]

@@ -224,8 +224,22 @@ class Downloader:
         assert chunking is not None
         key = chunking.chunk_id_key
         return chunks_in_order(
-            self._ws.api, manifest, report, self._ws.progress, lambda e: self._local_chunk(e, key)
+            self._ws.api, manifest, report, self._ws.progress, lambda g: self._local_chunks(g, key)
         )
+
+    def _local_chunks(self, group: list[ManifestEntry], key: bytes) -> dict[str, bytes]:
+        """The chunks of `group` that files here still hold, looked up only for the ids the
+        index says some file held (one query for the group, not one per chunk)."""
+        held = self._ws.index.held_chunks(list(dict.fromkeys(e.chunk_id for e in group)))
+        found: dict[str, bytes] = {}
+        for entry in group:
+            if (
+                entry.chunk_id in held
+                and entry.chunk_id not in found
+                and (data := self._local_chunk(entry, key)) is not None
+            ):
+                found[entry.chunk_id] = data
+        return found
 
     def _local_chunk(self, entry: ManifestEntry, key: bytes) -> bytes | None:
         for path, offset, size in self._ws.index.chunk_sources(entry.chunk_id):

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from sfs.client.drop_behind import DropBehind
+
 
 class FolderFS:
     """The real disk."""
@@ -50,8 +52,10 @@ class FolderFS:
         with open(path, "r+b" if keep else "wb") as out:
             out.truncate(keep)
             out.seek(keep)
+            behind = DropBehind(out.fileno(), keep)
             for piece in pieces:
                 out.write(piece)
+                behind.wrote(len(piece))
             out.flush()
             if durable:
                 os.fsync(out.fileno())

@@ -122,6 +122,18 @@ class LocalIndex:
         )
         return [(str(chunk), int(size)) for chunk, size in rows]
 
+    def held_chunks(self, chunk_ids: list[str]) -> set[str]:
+        """Which of these chunks some file in the folder held at its last sync, a few hundred
+        ids per query: a download of a new big file asks for ~44,000 per GiB, nearly all of
+        them held nowhere, and one query each cost its client ~0.3 s of CPU per GiB."""
+        held: set[str] = set()
+        for start in range(0, len(chunk_ids), 500):
+            group = chunk_ids[start : start + 500]
+            marks = ", ".join("?" * len(group))  # placeholders only: the ids are parameters
+            query = f"SELECT DISTINCT chunk_id FROM chunks WHERE chunk_id IN ({marks})"  # noqa: S608
+            held.update(str(chunk) for (chunk,) in self._db.execute(query, group))
+        return held
+
     def chunk_sources(self, chunk_id: str, limit: int = 3) -> list[tuple[str, int, int]]:
         """(path, offset, size) of files in the folder that held the chunk at their last sync."""
         rows = self._db.execute(

@@ -2,8 +2,8 @@
 
 Small files share batches (few round trips), a big file streams through in batches of its own;
 before each batch one question asks which chunks the server lacks, and only those go. The batch
-is sent by a thread of its own while the pass reads and cuts what comes next, one batch in
-flight at most. This is the one place with a thread, kept apart from the uploads' bookkeeping
+is sent by a thread of its own while the pass reads and cuts what comes next, `IN_FLIGHT`
+batches at most. This is the one place with a thread, kept apart from the uploads' bookkeeping
 (manifests, commits) as Syncthing keeps its sender apart from the model. `sfs put` sends its
 file through it too (`sfs.client.transfer`): one way for chunks to reach the server.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Protocol, TypeVar
@@ -25,6 +26,10 @@ FRAME_OVERHEAD = 36  # id and length before each chunk in a batch
 BATCH_BYTES = 16 * 1024 * 1024  # chunks per batch, when the server takes that much
 BATCH_MARGIN = 2 * 1024 * 1024  # a batch ends past BATCH_BYTES: its last chunk, the frames
 BATCH_CHUNKS = 2000
+# Batches on their way at once. With one, the server sealed, wrote and fsynced a batch while
+# nothing arrived; with two it receives the next meanwhile: a 512 MiB upload went from 97 to
+# 113 MiB/s for the same CPU, and the client's peak RSS from ~88 to ~104 MiB.
+IN_FLIGHT = 2
 SENT_MEMORY = 20_000  # chunk ids known to be on the server, remembered within a pass
 
 T = TypeVar("T")
@@ -51,7 +56,7 @@ class ChunkSender:
         self._outbox: list[tuple[str, bytes]] = []
         self._outbox_bytes = 0
         self._sent: set[str] = set()
-        self._in_flight: Future[None] | None = None
+        self._in_flight: deque[Future[None]] = deque()
         self._batch_bytes = batch_bytes(OLD_BATCH_MAX_BYTES)
 
     def close(self) -> None:
@@ -87,11 +92,13 @@ class ChunkSender:
         batch = [(cid, data) for cid, data in unique.items() if cid in missing]
         report.chunks_reused += len(unique) - len(batch)
         if batch:
-            # Sent by the sender thread while this one reads and cuts what comes next; one batch
-            # in flight at most, so memory holds two batches and errors surface a batch later.
-            self.wait()
+            # Sent by a thread of its own while this one reads and cuts what comes next, at most
+            # `IN_FLIGHT` batches at once: memory holds that many and one more, and an error
+            # surfaces up to that many batches later.
+            while len(self._in_flight) >= IN_FLIGHT:
+                self._in_flight.popleft().result()
             api = self._ws.api
-            self._in_flight = in_background(lambda: api.put_chunks(batch))
+            self._in_flight.append(in_background(lambda: api.put_chunks(batch)))
             content = sum(len(data) for _, data in batch)
             report.bytes_sent += content
             report.chunks_sent += len(batch)
@@ -102,22 +109,27 @@ class ChunkSender:
         self._ws.progress.advance(size=sum(len(data) for _, data in queued))
 
     def wait(self) -> None:
-        """Until the batch in flight is stored; its failure is raised here."""
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            in_flight.result()
+        """Until the batches in flight are stored; the first failure is raised here, once all
+        have ended (none is left running behind the caller's back)."""
+        in_flight, self._in_flight = self._in_flight, deque()
+        failure: BaseException | None = None
+        for batch in in_flight:
+            problem = batch.exception()
+            failure = failure or problem
+        if failure is not None:
+            raise failure
 
     def end_pass(self) -> None:
-        """The pass is over: if it was cut short with a batch in flight, let that batch finish
-        (a pass that ends normally has waited for it already)."""
-        if self._in_flight is not None:
+        """The pass is over: if it was cut short with batches in flight, let them finish (a
+        pass that ends normally has waited for them already)."""
+        if self._in_flight:
             with contextlib.suppress(ApiError):
                 self.wait()
 
     def abandon(self) -> None:
         """The client is stopping (Ctrl-C): the batch in flight is not waited for. Its chunks
         belong to no commit yet, so the server keeps them for the next pass or collects them."""
-        self._in_flight = None
+        self._in_flight = deque()
 
 
 def batch_bytes(server_max: int) -> int:
