@@ -96,7 +96,7 @@ class ChunkIntake:
 
     def finish_unwritten(
         self,
-    ) -> tuple[list[ManifestEntry], list[ChunkRow], list[PreparedChunk]]:
+    ) -> tuple[list[ManifestEntry], list[ChunkRow], Unwritten[ChunkRow] | None]:
         """As `finish`, but nothing is indexed: answers the manifest, the chunks of the last
         pack (durable already), and, when the rest is small (at most `SHARED_PACK_MAX` fresh,
         none of it in the writer's pack yet), instead of a pack of its own those fresh chunks,
@@ -110,9 +110,10 @@ class ChunkIntake:
             if not self._writer.buffered_bytes and sum(len(c.sealed) for c in fresh) <= (
                 SHARED_PACK_MAX
             ):
-                return self._manifest, [], fresh
+                write = partial(write_pack, self._store, self._keys)
+                return self._manifest, [], Unwritten(fresh, write) if fresh else None
             self._add(fresh)
-            return self._manifest, chunk_rows(self._writer.flush()), []
+            return self._manifest, chunk_rows(self._writer.flush()), None
         finally:
             self.abort()
 
@@ -173,8 +174,6 @@ class ContentUpload:
         self._versions = versions
         self._actor = actor
         self._target = target
-        self._store = store
-        self._keys = keys
         self._intake = ChunkIntake(store, versions, keys, actor, Hashes(target.checksum))
 
     def write(self, block: bytes) -> None:
@@ -198,9 +197,7 @@ class ContentUpload:
             device_name=target.device_name,
             sha1=sha1,
             fresh_chunks=fresh,
-            unwritten=Unwritten(unwritten, partial(write_pack, self._store, self._keys))
-            if unwritten
-            else None,
+            unwritten=unwritten,
         )
 
     def abort(self) -> None:
