@@ -17,7 +17,7 @@ import pytest
 
 from sfs.client.sync.ignore import STATE_FOLDER
 from sfs.client.sync.remote import SyncApi
-from sfs.client.sync.sender import BATCH_BYTES
+from sfs.client.sync.sender import BATCH_BYTES, IN_FLIGHT
 from sfs.client.sync.workspace import content_digest
 from sfs.protocol.chunk_ids import chunk_id
 from sfs.protocol.chunking import CHUNK_PARAMS, iter_chunks
@@ -31,10 +31,11 @@ SMALL_FILES = 2000
 KILL_AFTER = 16 * MIB
 WAIT = 120.0  # seconds: the bound on every poll of a real process
 SAYS_SO_WITHIN = 30.0  # seconds: half the client's full-scan interval
-# The most a killed server can have stored yet not recorded: the one batch the client had sent
-# (a flush goes out once past BATCH_BYTES, so it may hold one more chunk); its pack was written,
-# its chunks were not recorded, so it goes again.
-ONE_BATCH = BATCH_BYTES + CHUNK_PARAMS.max_size
+# The most a killed server can have stored yet not recorded: the batches the client had on their
+# way, `IN_FLIGHT` of them (each flushed once past BATCH_BYTES, so it may hold one more chunk).
+# Their packs were written, their chunks not yet recorded (on a loaded machine both can be
+# waiting for the database when the server dies), so they go again.
+UNRECORDED_BATCHES = IN_FLIGHT * (BATCH_BYTES + CHUNK_PARAMS.max_size)
 # What packs hold besides chunk content, counted in what arrived: a nonce, a tag and a trailer
 # entry per chunk (72 bytes; under 5,000 chunks here), a sealed trailer and footer per pack.
 PACK_OVERHEAD = 1 * MIB
@@ -166,9 +167,9 @@ def test_server_killed_mid_batch_a_one_pass_client_says_so_and_the_next_pass_fin
     server.wait_until_ready()
     summary = sync_once(folder, env)
     assert summary["failed"] == 0
-    # What had arrived is not sent again, but for the one batch the server was storing when it
-    # died (its pack counts in `arrived`; the batch in flight had not arrived at all).
-    resent_at_most = total - arrived + ONE_BATCH + PACK_OVERHEAD
+    # What had arrived is not sent again, but for the batches the server was storing when it
+    # died (their packs count in `arrived`; a batch still on its way had not arrived at all).
+    resent_at_most = total - arrived + UNRECORDED_BATCHES + PACK_OVERHEAD
     assert summary["bytes_sent"] <= resent_at_most, (summary, total, arrived)
     assert server_digests(server, token) == expected_digests(server, token, tree)
     assert tree_of(folder) == tree
