@@ -340,7 +340,9 @@ def _held_by_server(server: SfsServer, token: str, path: Path) -> tuple[int, int
         chunking = api.chunking()
         pieces = [
             (chunk_id(chunking.chunk_id_key, piece), len(piece))
-            for piece in iter_chunks(blocks(path), chunking.params, seed=chunking.seed)
+            for piece in iter_chunks(
+                blocks(path), chunking.sizes.for_size(path.stat().st_size), seed=chunking.seed
+            )
         ]
         missing = api.missing_chunks(piece for piece, _ in pieces)
     held = [(piece, length) for piece, length in pieces if piece not in missing]

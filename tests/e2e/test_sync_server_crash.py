@@ -108,7 +108,8 @@ def expected_digests(
         chunking = api.chunking()
     digests: dict[str, tuple[int, str | None]] = {}
     for path, data in tree.items():
-        pieces = iter_chunks([data], chunking.params, seed=chunking.seed)
+        params = chunking.sizes.for_size(len(data))
+        pieces = iter_chunks([data], params, seed=chunking.seed)
         ids = [chunk_id(chunking.chunk_id_key, piece) for piece in pieces]
         digests[path] = (len(data), content_digest(ids))
     return digests

@@ -30,7 +30,7 @@ from sfs.blobs.s3 import S3Backend
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import CorruptChunk, MissingChunk
 from sfs.ports import SystemRandomness
-from sfs.protocol.chunking import ChunkParams
+from sfs.protocol.chunking import ChunkParams, ChunkSizes
 
 REQUIRE_S3 = os.environ.get("SFS_TEST_REQUIRE_S3") == "1"
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096)
@@ -169,7 +169,7 @@ def test_names_that_could_escape_or_collide_are_refused(backend: BlobBackend, na
 
 
 def test_the_chunk_store_works_over_every_backend(backend: BlobBackend) -> None:
-    store = ChunkStore(backend, pack_target_size=16 * 1024, params=SMALL)
+    store = ChunkStore(backend, pack_target_size=16 * 1024, sizes=ChunkSizes.only(SMALL))
     marker = b"MARKER-quarterly-report"
     data = random.Random(1).randbytes(60_000) + marker * 100
     manifest: list[str] = []

@@ -10,7 +10,7 @@ import pytest
 from sfs.client.api import ApiError, Chunking
 from sfs.client.sync.report import NoProgress, Report
 from sfs.client.sync.sender import IN_FLIGHT, ChunkSender
-from sfs.protocol.chunking import CHUNK_PARAMS
+from sfs.protocol.chunking import CHUNK_SIZES
 
 
 class HeldServer:
@@ -52,7 +52,7 @@ class Side:
 
 def sender_for(server: HeldServer) -> ChunkSender:
     sender = ChunkSender(Side(server))
-    sender.start_pass(Chunking(CHUNK_PARAMS, b"k" * 32, 0, batch_max_bytes=4 * 1024 * 1024))
+    sender.start_pass(Chunking(CHUNK_SIZES, b"k" * 32, 0, batch_max_bytes=4 * 1024 * 1024))
     return sender
 
 

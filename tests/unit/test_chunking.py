@@ -5,11 +5,21 @@ from __future__ import annotations
 import io
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfs.protocol.chunk_ids import chunk_id, derive_seed, is_chunk_id
-from sfs.protocol.chunking import CHUNK_PARAMS, ChunkFeeder, ChunkParams, iter_chunks
+from sfs.protocol.chunking import (
+    CHUNK_PARAMS,
+    CHUNK_SIZES,
+    LARGE_FILE_SIZE,
+    ChunkFeeder,
+    ChunkParams,
+    ChunkSizes,
+    ChunkTier,
+    iter_chunks,
+)
 
 # Small parameters so that hypothesis-sized inputs span many chunks.
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096)
@@ -113,3 +123,18 @@ def test_pushed_bytes_are_cut_exactly_as_a_stream_is(
         position, turn = position + step, turn + 1
     pushed += feeder.finish()
     assert pushed == list(iter_chunks(io.BytesIO(data), seed=seed))
+
+
+def test_a_file_is_cut_by_the_tier_its_size_falls_in() -> None:
+    assert CHUNK_SIZES.for_size(None) == CHUNK_SIZES.for_size(0) == CHUNK_PARAMS
+    assert CHUNK_SIZES.for_size(LARGE_FILE_SIZE - 1) == CHUNK_PARAMS
+    large = CHUNK_SIZES.for_size(LARGE_FILE_SIZE)
+    assert (large.min_size, large.avg_size, large.max_size) == (65536, 65536, 393216)
+    assert CHUNK_SIZES.for_size(2**50) == large and CHUNK_SIZES.max_size == 393216
+    assert ChunkSizes.only(SMALL).for_size(2**50) == SMALL
+
+
+@pytest.mark.parametrize("starts", [(), (1,), (0, 0), (0, 10, 5)])
+def test_tiers_start_at_zero_and_grow(starts: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="tiers must start at size 0"):
+        ChunkSizes(tuple(ChunkTier(start, SMALL) for start in starts))

@@ -146,7 +146,9 @@ def test_chunking_parameters_are_decoded() -> None:
         chunking = api.chunking()
     assert chunking.chunk_id_key == key
     assert chunking.seed == 42
-    assert chunking.params.max_size == 98304
+    # A server from before tiers: its one set of sizes cuts every file.
+    assert chunking.sizes.for_size(None).max_size == 98304
+    assert chunking.sizes.for_size(2**40).max_size == 98304
 
 
 def test_a_download_error_arrives_before_any_byte() -> None:
@@ -159,3 +161,26 @@ def test_a_download_error_arrives_before_any_byte() -> None:
         api.open_content("/x"),
     ):
         pytest.fail("no download expected")
+
+
+def test_chunking_tiers_are_decoded_and_pick_by_file_size() -> None:
+    answer = {
+        "min_size": 16384,
+        "avg_size": 16384,
+        "max_size": 98304,
+        "tiers": [
+            {"from_size": 0, "min_size": 16384, "avg_size": 16384, "max_size": 98304},
+            {"from_size": 1000, "min_size": 65536, "avg_size": 65536, "max_size": 393216},
+        ],
+        "chunk_id_key": base64.b64encode(bytes(32)).decode(),
+        "seed": 1,
+    }
+    with client_answering(httpx.MockTransport(lambda _r: httpx.Response(200, json=answer))) as api:
+        sizes = api.chunking().sizes
+    assert [sizes.for_size(n).max_size for n in (0, 999, 1000, 2**40)] == [
+        98304,
+        98304,
+        393216,
+        393216,
+    ]
+    assert sizes.for_size(None).max_size == 98304 and sizes.max_size == 393216

@@ -17,14 +17,16 @@ from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import CorruptChunk, InvalidInput, MissingChunk
 from sfs.ports import SystemRandomness
 from sfs.protocol.chunk_ids import chunk_id as keyed_id
-from sfs.protocol.chunking import ChunkParams
+from sfs.protocol.chunking import ChunkParams, ChunkSizes
 
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096)
 KEYS = OrganisationKeys.generate(SystemRandomness())
 
 
 def small_store(backend: MemoryBackend | None = None, pack_size: int = 16 * 1024) -> ChunkStore:
-    return ChunkStore(backend or MemoryBackend(), pack_target_size=pack_size, params=SMALL)
+    return ChunkStore(
+        backend or MemoryBackend(), pack_target_size=pack_size, sizes=ChunkSizes.only(SMALL)
+    )
 
 
 def upload(
@@ -70,7 +72,7 @@ def test_packs_fill_up_to_the_target_size_and_a_large_chunk_gets_its_own() -> No
     assert all(size <= 16 * 1024 + 100 for size in sizes)  # target plus the trailer's framing
     assert sum(sizes) > 200_000
 
-    writer = ChunkStore(backend, pack_target_size=2048, params=SMALL).writer(KEYS)
+    writer = ChunkStore(backend, pack_target_size=2048, sizes=ChunkSizes.only(SMALL)).writer(KEYS)
     small_chunk = store.prepare_chunk(KEYS, b"small")
     big = store.prepare_chunk(KEYS, random.Random(2).randbytes(4096))
     assert writer.add(small_chunk.chunk_id, small_chunk.sealed) == []
@@ -274,7 +276,7 @@ def test_a_small_upload_does_not_allocate_a_whole_pack() -> None:
     (zeroing one cost more than the rest of storing a small file); a large upload still fills
     packs of the target size."""
     backend = MemoryBackend()
-    store = ChunkStore(backend, pack_target_size=16 * 1024 * 1024, params=SMALL)
+    store = ChunkStore(backend, pack_target_size=16 * 1024 * 1024, sizes=ChunkSizes.only(SMALL))
     data = random.Random(5).randbytes(4096)
     tracemalloc.start()
     try:

@@ -39,7 +39,7 @@ from sfs.crypto.chunk_aead import seal_chunk
 from sfs.crypto.keys import OrganisationKeys
 from sfs.domain.errors import InvalidInput
 from sfs.protocol.chunk_ids import chunk_id as keyed_chunk_id
-from sfs.protocol.chunking import CHUNK_PARAMS, ChunkParams, SupportsRead, iter_chunks
+from sfs.protocol.chunking import CHUNK_SIZES, ChunkSizes, SupportsRead, iter_chunks
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -60,17 +60,23 @@ class ChunkStore:
         backend: BlobBackend,
         *,
         pack_target_size: int = PACK_TARGET_SIZE,
-        params: ChunkParams = CHUNK_PARAMS,
+        sizes: ChunkSizes = CHUNK_SIZES,
     ) -> None:
         self.backend = backend
         self.pack_target_size = pack_target_size
-        self.params = params
+        self.sizes = sizes
 
     def prepare(
-        self, keys: OrganisationKeys, source: SupportsRead | Iterable[bytes]
+        self,
+        keys: OrganisationKeys,
+        source: SupportsRead | Iterable[bytes],
+        *,
+        size: int | None = None,
     ) -> Iterator[PreparedChunk]:
-        """Cut a stream (file object or byte blocks) into chunks, each named and sealed."""
-        for plaintext in iter_chunks(source, self.params, seed=keys.chunking_seed):
+        """Cut a stream (file object or byte blocks) of `size` bytes, if known, into chunks,
+        each named and sealed."""
+        params = self.sizes.for_size(size)
+        for plaintext in iter_chunks(source, params, seed=keys.chunking_seed):
             yield self._seal(keys, plaintext)
 
     def prepare_chunk(
@@ -94,9 +100,9 @@ class ChunkStore:
             raise _mismatch()
 
     def _check_size(self, plaintext: bytes | memoryview) -> None:
-        if len(plaintext) > self.params.max_size:
+        if len(plaintext) > self.sizes.max_size:
             raise InvalidInput(
-                f"A chunk may be at most {self.params.max_size} bytes.", field="chunk"
+                f"A chunk may be at most {self.sizes.max_size} bytes.", field="chunk"
             )
 
     def _seal(self, keys: OrganisationKeys, plaintext: bytes) -> PreparedChunk:

@@ -25,7 +25,7 @@ from sfs.protocol.chunk_frames import (
     OLD_BATCH_MAX_BYTES,
     FrameReader,
 )
-from sfs.protocol.chunking import ChunkParams
+from sfs.protocol.chunking import ChunkParams, ChunkSizes, ChunkTier
 
 API_PREFIX = "/api/v1"
 MY_FILES = "me"
@@ -122,7 +122,7 @@ class RemoteVersion:
 class Chunking:
     """How the caller's organisation cuts and names chunks."""
 
-    params: ChunkParams
+    sizes: ChunkSizes
     chunk_id_key: bytes
     seed: int
     batch_max_bytes: int = OLD_BATCH_MAX_BYTES  # the largest chunk batch the server takes
@@ -321,11 +321,21 @@ class ApiClient:
 
     def chunking(self) -> Chunking:
         data = self._object("GET", "/chunking")
+        # A server from before tiers cuts every file with its one set of sizes.
+        tiers = data.get("tiers") or [{**data, "from_size": 0}]
         return Chunking(
-            params=ChunkParams(
-                min_size=int(data["min_size"]),
-                avg_size=int(data["avg_size"]),
-                max_size=int(data["max_size"]),
+            sizes=ChunkSizes(
+                tuple(
+                    ChunkTier(
+                        int(tier["from_size"]),
+                        ChunkParams(
+                            min_size=int(tier["min_size"]),
+                            avg_size=int(tier["avg_size"]),
+                            max_size=int(tier["max_size"]),
+                        ),
+                    )
+                    for tier in tiers
+                )
             ),
             chunk_id_key=base64.b64decode(data["chunk_id_key"]),
             seed=int(data["seed"]),

@@ -137,7 +137,8 @@ def upload_file(
     shown.start(f"Uploading {source.name}", before.st_size)
     try:
         with source.open("rb") as stream:
-            for piece in iter_chunks(_blocks(stream), chunking.params, seed=chunking.seed):
+            params = chunking.sizes.for_size(before.st_size)
+            for piece in iter_chunks(_blocks(stream), params, seed=chunking.seed):
                 piece_id = chunk_id(chunking.chunk_id_key, piece)
                 manifest.append(ManifestEntry(piece_id, len(piece)))
                 sender.queue(piece_id, piece, report)

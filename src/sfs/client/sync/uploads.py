@@ -122,7 +122,7 @@ class Uploader:
         while it was read (or since it was `hashed`), so no torn version is committed."""
         read: list[ManifestEntry] = []
         disk = self._ws.disk(path, folder)
-        for piece_id, piece in self._ws.cut(disk):
+        for piece_id, piece in self._ws.cut(disk, local.size):
             read.append(ManifestEntry(piece_id, len(piece)))
             self._sender.queue(piece_id, piece, report)
         # The chunks already queued are harmless (content-addressed); the commit is not made.

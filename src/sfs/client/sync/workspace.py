@@ -55,18 +55,23 @@ class Workspace:
         self._on_event = on_event
         self.chunking: Chunking | None = None  # the server's, asked for by the first pass
 
-    def cut(self, disk: Path) -> Iterator[tuple[str, bytes]]:
-        """A local file's chunks and their ids, in order, read a block at a time."""
+    def cut(self, disk: Path, size: int) -> Iterator[tuple[str, bytes]]:
+        """A local file's chunks and their ids, in order, read a block at a time; cut as the
+        server says a file of `size` bytes (the scan's) is cut. A file whose size changed
+        since is refused by the caller's check of its stat after the read."""
         chunking = self.chunking
         assert chunking is not None
         with self.fs.open_read(disk) as handle:
-            for piece in iter_chunks(_blocks(handle), chunking.params, seed=chunking.seed):
+            params = chunking.sizes.for_size(size)
+            for piece in iter_chunks(_blocks(handle), params, seed=chunking.seed):
                 yield chunk_id(chunking.chunk_id_key, piece), piece
 
     def chunk_file(self, path: str, folder: Scan, local: LocalEntry) -> list[ManifestEntry]:
         """Cut and hash a local file (memory flat); FileChanged if it changes meanwhile."""
         disk = self.disk(path, folder)
-        manifest = [ManifestEntry(piece_id, len(piece)) for piece_id, piece in self.cut(disk)]
+        manifest = [
+            ManifestEntry(piece_id, len(piece)) for piece_id, piece in self.cut(disk, local.size)
+        ]
         if self.stat(disk, FILE) != local:
             raise FileChanged(f"{path} changed while it was read")
         return manifest

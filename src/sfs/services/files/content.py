@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sfs.blobs.chunk_store import ChunkStore
@@ -76,6 +76,8 @@ class FileContentService:
         check_time(target.modified_at, field="modified_at")
         if declared_size is not None:
             self._versions.check_room(actor, declared_size)
+            if target.size is None:
+                target = replace(target, size=declared_size)
         return ContentUpload(self._store, self._versions, self._keys(actor), actor, target)
 
     def upload(

@@ -46,6 +46,9 @@ class UploadTarget:
     client: ClientInfo
     device_name: str | None = None
     checksum: Checksum | None = None  # what the client claims (OC-Checksum): checked at finish
+    # The file's whole size, when the door knows it before the body (Content-Length): a big
+    # file is cut in bigger chunks, as a sync client cuts it (`ChunkSizes`).
+    size: int | None = None
 
 
 class ChunkIntake:
@@ -60,12 +63,15 @@ class ChunkIntake:
         keys: OrganisationKeys,
         actor: Actor,
         hashes: Hashes | None = None,
+        *,
+        size: int | None = None,
     ) -> None:
         self._store = store
         self._versions = versions
         self._keys = keys
         self._actor = actor
-        self._feeder = ChunkFeeder(store.params, seed=keys.chunking_seed)
+        # Cut as a sync client cuts a file of `size` (the whole file's, also for one part of it).
+        self._feeder = ChunkFeeder(store.sizes.for_size(size), seed=keys.chunking_seed)
         self._writer: PackWriter = store.writer(keys)
         self._manifest: list[ManifestEntry] = []
         self._pending: list[PreparedChunk] = []
@@ -174,7 +180,9 @@ class ContentUpload:
         self._versions = versions
         self._actor = actor
         self._target = target
-        self._intake = ChunkIntake(store, versions, keys, actor, Hashes(target.checksum))
+        self._intake = ChunkIntake(
+            store, versions, keys, actor, Hashes(target.checksum), size=target.size
+        )
 
     def write(self, block: bytes) -> None:
         """Take the next bytes of the file; stores the chunks they complete."""

@@ -176,7 +176,9 @@ class UploadSessionService:
         key = (actor.user_id, transfer_id, view.created_at)
         started = self._running.start_state(key, number)
         hashes = Hashes(sha1=started[0]) if started is not None else None
-        intake = ChunkIntake(self._store, self._versions, keys, actor, hashes)
+        intake = ChunkIntake(
+            self._store, self._versions, keys, actor, hashes, size=view.total_length
+        )
 
         def record(manifest: Sequence[ManifestEntry]) -> bool:
             new = self._record_part(actor, transfer_id, name, manifest)

@@ -30,6 +30,7 @@ from sfs.web.api.schemas_files import (
     ChunkBatchOut,
     ChunkIds,
     ChunkingOut,
+    ChunkTierOut,
     CommitBatchBody,
     CommitBatchOut,
     CommitBody,
@@ -64,11 +65,20 @@ def chunking(actor: ActorDep, services: ServicesDep) -> ChunkingOut:
     if actor.organization_id is None:
         raise InvalidInput("Provider administrators have no files.")
     keys = services.keyring.keys_for(actor.organization_id)
-    params = services.chunk_store.params
+    sizes = services.chunk_store.sizes
     return ChunkingOut(
-        min_size=params.min_size,
-        avg_size=params.avg_size,
-        max_size=params.max_size,
+        min_size=sizes.smallest.min_size,
+        avg_size=sizes.smallest.avg_size,
+        max_size=sizes.smallest.max_size,
+        tiers=[
+            ChunkTierOut(
+                from_size=tier.from_size,
+                min_size=tier.params.min_size,
+                avg_size=tier.params.avg_size,
+                max_size=tier.params.max_size,
+            )
+            for tier in sizes.tiers
+        ],
         chunk_id_key=base64.b64encode(keys.chunk_id_key).decode(),
         seed=keys.chunking_seed,
         batch_max_bytes=BATCH_MAX_BYTES,

@@ -167,10 +167,21 @@ class CommitBody(BaseModel):
     device_name: str | None = Field(default=None, max_length=100)
 
 
-class ChunkingOut(BaseModel):
+class ChunkTierOut(BaseModel):
+    from_size: int = Field(description="files of this many bytes or more (to the next tier)")
     min_size: int
     avg_size: int
     max_size: int
+
+
+class ChunkingOut(BaseModel):
+    min_size: int = Field(description="the first tier's: a client that knows no tiers cuts so")
+    avg_size: int
+    max_size: int
+    tiers: list[ChunkTierOut] = Field(
+        description="the FastCDC sizes by file size, the first from 0; a file whose size is "
+        "not known in advance is cut with the first"
+    )
     chunk_id_key: str = Field(description="base64; ids are keyed BLAKE3 of the plaintext")
     seed: int = Field(description="the organisation's FastCDC seed")
     batch_max_bytes: int = Field(description="the largest body `POST /chunks/batch` takes")

@@ -45,6 +45,7 @@ async def put(context: DavContext) -> Response:
         client=context.client,
         device_name=DEVICE,
         checksum=checksum,
+        size=declared_size,
     )
     services = context.services
     # Room counted before the body only under a quota (the commit counts again): a sum over
