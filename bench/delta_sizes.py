@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfs.protocol.chunk_ids import chunk_id, derive_seed
-from sfs.protocol.chunking import CHUNK_PARAMS, ChunkParams, iter_chunks
+from sfs.protocol.chunking import CHUNK_PARAMS, CHUNK_SIZES, ChunkParams, iter_chunks
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -38,6 +38,13 @@ CANDIDATES = {
     "12/24/96 KiB": ChunkParams(12 * KiB, 24 * KiB, 96 * KiB),
     "16/32/128 KiB": ChunkParams(16 * KiB, 32 * KiB, 128 * KiB),
     "256 KiB/1/4 MiB (DESIGN)": ChunkParams(256 * KiB, 1 * MiB, 4 * MiB),
+    # The bigger files' tiers (`CHUNK_SIZES`): meant for files of 256 MiB and 1 GiB or more.
+    **{
+        f"{p.min_size // KiB}/{p.avg_size // KiB}/{p.max_size // KiB} KiB (from "
+        f"{tier.from_size // MiB} MiB)": p
+        for tier in CHUNK_SIZES.tiers[1:]
+        for p in [tier.params]
+    },
 }
 
 

@@ -13,6 +13,7 @@ from sfs.protocol.chunk_ids import chunk_id, derive_seed, is_chunk_id
 from sfs.protocol.chunking import (
     CHUNK_PARAMS,
     CHUNK_SIZES,
+    HUGE_FILE_SIZE,
     LARGE_FILE_SIZE,
     ChunkFeeder,
     ChunkParams,
@@ -130,7 +131,10 @@ def test_a_file_is_cut_by_the_tier_its_size_falls_in() -> None:
     assert CHUNK_SIZES.for_size(LARGE_FILE_SIZE - 1) == CHUNK_PARAMS
     large = CHUNK_SIZES.for_size(LARGE_FILE_SIZE)
     assert (large.min_size, large.avg_size, large.max_size) == (65536, 65536, 393216)
-    assert CHUNK_SIZES.for_size(2**50) == large and CHUNK_SIZES.max_size == 393216
+    assert CHUNK_SIZES.for_size(HUGE_FILE_SIZE - 1) == large
+    huge = CHUNK_SIZES.for_size(HUGE_FILE_SIZE)
+    assert (huge.min_size, huge.avg_size, huge.max_size) == (131072, 131072, 786432)
+    assert CHUNK_SIZES.for_size(2**50) == huge and CHUNK_SIZES.max_size == 786432
     assert ChunkSizes.only(SMALL).for_size(2**50) == SMALL
 
 
