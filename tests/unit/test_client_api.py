@@ -184,3 +184,29 @@ def test_chunking_tiers_are_decoded_and_pick_by_file_size() -> None:
         393216,
     ]
     assert sizes.for_size(None).max_size == 98304 and sizes.max_size == 393216
+
+
+@pytest.mark.parametrize(
+    "tiers",
+    [
+        [{"from_size": 5, "min_size": 64, "avg_size": 64, "max_size": 64}],  # not from 0
+        [{"from_size": 0, "min_size": 64, "avg_size": 32, "max_size": 64}],  # avg below min
+        [{"from_size": 0, "min_size": 64}],
+        "16/16/96",
+    ],
+)
+def test_a_malformed_chunking_answer_is_a_clear_error(tiers: object) -> None:
+    answer = {
+        "min_size": 64,
+        "avg_size": 64,
+        "max_size": 64,
+        "tiers": tiers,
+        "chunk_id_key": base64.b64encode(bytes(32)).decode(),
+        "seed": 1,
+    }
+    transport = httpx.MockTransport(lambda _r: httpx.Response(200, json=answer))
+    with client_answering(transport) as api, pytest.raises(ApiError) as refused:
+        api.chunking()
+    assert refused.value.code == "bad_response" and "chunking answer is malformed" in str(
+        refused.value
+    )

@@ -323,24 +323,32 @@ class ApiClient:
         data = self._object("GET", "/chunking")
         # A server from before tiers cuts every file with its one set of sizes.
         tiers = data.get("tiers") or [{**data, "from_size": 0}]
-        return Chunking(
-            sizes=ChunkSizes(
-                tuple(
-                    ChunkTier(
-                        int(tier["from_size"]),
-                        ChunkParams(
-                            min_size=int(tier["min_size"]),
-                            avg_size=int(tier["avg_size"]),
-                            max_size=int(tier["max_size"]),
-                        ),
+        try:
+            return Chunking(
+                sizes=ChunkSizes(
+                    tuple(
+                        ChunkTier(
+                            int(tier["from_size"]),
+                            ChunkParams(
+                                min_size=int(tier["min_size"]),
+                                avg_size=int(tier["avg_size"]),
+                                max_size=int(tier["max_size"]),
+                            ),
+                        )
+                        for tier in tiers
                     )
-                    for tier in tiers
-                )
-            ),
-            chunk_id_key=base64.b64decode(data["chunk_id_key"]),
-            seed=int(data["seed"]),
-            batch_max_bytes=int(data.get("batch_max_bytes", OLD_BATCH_MAX_BYTES)),
-        )
+                ),
+                chunk_id_key=base64.b64decode(data["chunk_id_key"]),
+                seed=int(data["seed"]),
+                batch_max_bytes=int(data.get("batch_max_bytes", OLD_BATCH_MAX_BYTES)),
+            )
+        except (KeyError, TypeError, ValueError) as malformed:
+            # Cut by sizes nobody agreed on, nothing would deduplicate: stop rather than guess.
+            raise ApiError(
+                f"the server's chunking answer is malformed ({malformed!r})",
+                status=200,
+                code="bad_response",
+            ) from None
 
     def missing_chunks(self, chunk_ids: Iterable[str]) -> set[str]:
         """Which of these chunk ids the server lacks, asked in batches it accepts."""
