@@ -121,14 +121,16 @@ def scaled(params: ChunkParams, factor: int) -> ChunkParams:
 
 # From 256 MiB on, chunks 4 times as big (64/64/384 KiB, mean ~96 KiB); from 1 GiB, 8 times
 # (128/128/768 KiB, mean ~192 KiB). Syncthing cuts a 1 GiB file into 1 MiB blocks. Measured on a
-# 1 GiB file, 2 interleaved rounds each, every result checked by SHA-256
+# 1 GiB file, two runs of 2 interleaved rounds, every result checked by SHA-256
 # (`bench.peer_table --only big --rounds 2 --baseline ...`), medians:
 #
-#   sizes        up MiB/s  down MiB/s  server CPU s/GiB up, down  1 MiB insert, both hops
-#   16/16/96     131.6     152.3       7.6, 4.7                   2.20 MB (Syncthing 193.1 MiB/s)
-#   64/64/384    206.1     205.8       4.9, 3.1                   2.49 MB
-#   64/64/384    221.3     224.6       4.7, 2.9                   2.38 MB (Syncthing 230.5 MiB/s)
-#   128/128/768  238.8     266.9       4.2, 2.3                   2.69 MB (rsync 2.88 MB)
+#   run  sizes        up MiB/s  down MiB/s  server CPU s/GiB up, down  1 MiB insert, both hops
+#   1    16/16/96     131.6     152.3       7.6, 4.7                   2.20 MB
+#   1    64/64/384    206.1     205.8       4.9, 3.1                   2.49 MB (Syncthing 193.1)
+#   2    64/64/384    221.3     224.6       4.7, 2.9                   2.38 MB
+#   2    128/128/768  238.8     266.9       4.2, 2.3                   2.69 MB (Syncthing 230.5)
+#
+# (rsync sends 2.88 MB for the insert through a daemon, A -> daemon -> B.)
 #
 # A 4 KiB overwrite in a 1 GiB file (`bench.delta_sizes --size-mib 1024 --positions 2`) costs
 # 18-39 KiB of new chunks at 16/16/96, 103-280 KiB at 64/64/384, 157-685 KiB at 128/128/768;
