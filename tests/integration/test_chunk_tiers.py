@@ -5,7 +5,6 @@ later shares its chunks. Tiers here start at 64 KiB, so the files stay small."""
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sfs.app import Services
+from sfs.client.api import Chunking
 from sfs.client.sync.engine import SyncEngine
 from sfs.client.sync.remote import SyncApi
 from sfs.protocol.chunk_ids import chunk_id
@@ -54,19 +54,17 @@ def stored_ids(services: Services, acme: Tenant, path: str) -> list[str]:
     return [entry.chunk_id for entry in entries]
 
 
-def cut_as_a_client(answer: dict[str, object], data: bytes) -> list[str]:
-    """What a sync client cutting by this `/chunking` answer names `data`'s chunks."""
-    tiers = answer["tiers"]
-    assert isinstance(tiers, list)
-    sizes = ChunkSizes(
-        tuple(
-            ChunkTier(t["from_size"], ChunkParams(t["min_size"], t["avg_size"], t["max_size"]))
-            for t in tiers
-        )
-    )
-    key = base64.b64decode(str(answer["chunk_id_key"]))
-    params = sizes.for_size(len(data))
-    return [chunk_id(key, piece) for piece in iter_chunks([data], params, seed=answer["seed"])]  # type: ignore[arg-type]
+def client_chunking(client: TestClient, acme: Tenant) -> Chunking:
+    """The `/chunking` answer as the sync client reads it."""
+    token = token_for(client, acme.user.email)["Authorization"].removeprefix("Bearer ")
+    with SyncApi(str(client.base_url), token=token, transport=client._transport) as api:
+        return api.chunking()
+
+
+def cut_as_a_client(told: Chunking, data: bytes) -> list[str]:
+    """The ids a sync client told `told` gives `data`'s chunks, cutting it as a whole file."""
+    params = told.sizes.for_size(len(data))
+    return [chunk_id(told.chunk_id_key, p) for p in iter_chunks([data], params, seed=told.seed)]
 
 
 def test_chunking_lists_the_tiers_and_keeps_the_first_for_older_clients(
@@ -88,7 +86,7 @@ def test_a_webdav_put_is_cut_as_a_client_cuts_a_file_of_its_size(
     put = client.put(f"{alice.root}/clip.bin", content=data, headers=alice.headers)
     assert put.status_code == 201, put.text
     stored = stored_ids(services, acme, "/clip.bin")
-    assert stored == cut_as_a_client(chunking(client, acme), data)
+    assert stored == cut_as_a_client(client_chunking(client, acme), data)
     # Above the tier the chunks really are the large ones (a mean near 16 KiB, not 2 KiB).
     assert (len(stored) < size // 8192) == (size >= 64 * 1024)
 
@@ -100,9 +98,8 @@ def test_a_body_of_unknown_length_is_cut_as_the_smallest_files_are(
     blocks = (data[start : start + 50_000] for start in range(0, len(data), 50_000))
     put = client.put(f"{alice.root}/stream.bin", content=blocks, headers=alice.headers)
     assert put.status_code == 201, put.text
-    key = base64.b64decode(str(chunking(client, acme)["chunk_id_key"]))
-    seed = chunking(client, acme)["seed"]
-    expected = [chunk_id(key, p) for p in iter_chunks([data], SMALL, seed=seed)]  # type: ignore[arg-type]
+    told = client_chunking(client, acme)
+    expected = [chunk_id(told.chunk_id_key, p) for p in iter_chunks([data], SMALL, seed=told.seed)]
     assert stored_ids(services, acme, "/stream.bin") == expected
 
 
@@ -110,7 +107,7 @@ def test_a_sync_client_may_send_chunks_as_big_as_the_largest_tier_and_no_bigger(
     client: TestClient, acme: Tenant
 ) -> None:
     auth = token_for(client, acme.user.email)
-    key = base64.b64decode(str(chunking(client, acme)["chunk_id_key"]))
+    key = client_chunking(client, acme).chunk_id_key
     for size, status in ((LARGE.max_size, 200), (LARGE.max_size + 1, 422)):
         piece = os.urandom(size)
         body = bytes.fromhex(chunk_id(key, piece)) + size.to_bytes(4, "big") + piece
@@ -137,7 +134,7 @@ def test_a_file_synced_and_the_same_put_over_webdav_share_their_chunks(
         finally:
             engine.close()
     synced = stored_ids(services, acme, "/synced.bin")
-    assert synced == cut_as_a_client(chunking(client, acme), data)
+    assert synced == cut_as_a_client(client_chunking(client, acme), data)
     assert len(synced) < len(data) // 8192  # the large tier's chunks
     packs = set(services.chunk_store.pack_ids())
     put = client.put(f"{alice.root}/put.bin", content=data, headers=alice.headers)
