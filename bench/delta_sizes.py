@@ -40,10 +40,9 @@ CANDIDATES = {
     "256 KiB/1/4 MiB (DESIGN)": ChunkParams(256 * KiB, 1 * MiB, 4 * MiB),
     # The bigger files' tiers (`CHUNK_SIZES`): meant for files of 256 MiB and 1 GiB or more.
     **{
-        f"{p.min_size // KiB}/{p.avg_size // KiB}/{p.max_size // KiB} KiB (from "
-        f"{tier.from_size // MiB} MiB)": p
-        for tier in CHUNK_SIZES.tiers[1:]
-        for p in [tier.params]
+        f"{t.params.min_size // KiB}/{t.params.avg_size // KiB}/{t.params.max_size // KiB} KiB "
+        f"(from {t.from_size // MiB} MiB)": t.params
+        for t in CHUNK_SIZES.tiers[1:]
     },
 }
 
