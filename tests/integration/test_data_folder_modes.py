@@ -51,6 +51,7 @@ def readable_by_others(folder: Path) -> list[str]:
 def use_every_store(services: Services) -> None:
     acme = make_tenant(services, "Acme")  # database rows (and their audit events)
     services.password_reset.request(email=acme.user.email, client=CLIENT)  # a live reset link
+    services.notifier.background.flush()  # its mail is written by the background sender
     me = actor(services, acme.user)
     services.file_content.upload(  # chunks into a pack of the local blob store
         me,
