@@ -35,7 +35,7 @@ beside `CHUNK_SIZES`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from pyfastcdc import FastCDC
@@ -83,11 +83,15 @@ class ChunkSizes:
     tier's `from_size` is sent whole once, as with Syncthing's block sizes)."""
 
     tiers: tuple[ChunkTier, ...]
+    # The largest chunk any tier cuts: the most a client may send as one chunk. Worked out once
+    # here, since the server checks every chunk it receives against it.
+    max_size: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         starts = [tier.from_size for tier in self.tiers]
         if not starts or starts[0] != 0 or starts != sorted(set(starts)):
             raise ValueError(f"tiers must start at size 0 and grow strictly, got {starts}")
+        object.__setattr__(self, "max_size", max(t.params.max_size for t in self.tiers))
 
     @classmethod
     def only(cls, params: ChunkParams) -> ChunkSizes:
@@ -97,11 +101,6 @@ class ChunkSizes:
     @property
     def smallest(self) -> ChunkParams:
         return self.tiers[0].params
-
-    @property
-    def max_size(self) -> int:
-        """The largest chunk any tier cuts: the most a client may send as one chunk."""
-        return max(tier.params.max_size for tier in self.tiers)
 
     def for_size(self, size: int | None) -> ChunkParams:
         """The parameters for a file of `size` bytes (None: not known in advance)."""
